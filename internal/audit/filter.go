@@ -1,0 +1,85 @@
+package audit
+
+import (
+	"slices"
+	"time"
+)
+
+// Filter selects events of one tenant. Values within one list OR together;
+// different lists AND. An empty list does not restrict. RangeStart and
+// RangeEnd are inclusive; nil means unbounded.
+type Filter struct {
+	TenantID      string   `json:"-"`
+	AuditeeIDs    []string `json:"auditee_id,omitempty"`
+	EventTypes    []string `json:"event_type,omitempty"`
+	SubTypes      []string `json:"sub_type,omitempty"`
+	SystemSources []string `json:"system_source,omitempty"`
+	// Metadata maps a key of MetadataKeys to the values it may take.
+	Metadata   map[string][]string `json:"metadata,omitempty"`
+	RangeStart *time.Time          `json:"range_start,omitempty"`
+	RangeEnd   *time.Time          `json:"range_end,omitempty"`
+}
+
+// Canonical returns f with every list sorted and de-duplicated and times in
+// UTC, so that equal selections compare and hash equal.
+func (f Filter) Canonical() Filter {
+	out := Filter{
+		TenantID:      f.TenantID,
+		AuditeeIDs:    canonList(f.AuditeeIDs),
+		EventTypes:    canonList(f.EventTypes),
+		SubTypes:      canonList(f.SubTypes),
+		SystemSources: canonList(f.SystemSources),
+	}
+	for k, vs := range f.Metadata {
+		if vs = canonList(vs); len(vs) > 0 {
+			if out.Metadata == nil {
+				out.Metadata = map[string][]string{}
+			}
+			out.Metadata[k] = vs
+		}
+	}
+	if f.RangeStart != nil {
+		t := f.RangeStart.UTC().Truncate(TimePrecision)
+		out.RangeStart = &t
+	}
+	if f.RangeEnd != nil {
+		t := f.RangeEnd.UTC().Truncate(TimePrecision)
+		out.RangeEnd = &t
+	}
+	return out
+}
+
+func canonList(in []string) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Match reports whether e satisfies f. Stores filter in SQL; Match is the
+// reference semantics that tests and the worker's safety checks compare with.
+func (f Filter) Match(e *Event) bool {
+	if f.TenantID != "" && e.TenantID != "" && f.TenantID != e.TenantID {
+		return false
+	}
+	in := func(list []string, v string) bool { return len(list) == 0 || slices.Contains(list, v) }
+	if !in(f.AuditeeIDs, e.AuditeeID) || !in(f.EventTypes, e.EventType) ||
+		!in(f.SubTypes, e.SubType) || !in(f.SystemSources, e.SystemSource) {
+		return false
+	}
+	for k, vs := range f.Metadata {
+		v, ok := e.Metadata[k]
+		if !ok || !slices.Contains(vs, v) {
+			return false
+		}
+	}
+	if f.RangeStart != nil && e.OccurredAt.Before(*f.RangeStart) {
+		return false
+	}
+	if f.RangeEnd != nil && e.OccurredAt.After(*f.RangeEnd) {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,101 @@
+package audit
+
+import (
+	"context"
+	"time"
+)
+
+// The ports below are implemented by every SQL backend (internal/postgres,
+// internal/sqlite) and exercised by one contract suite (internal/sqlstore/
+// storetest). Consumers declare the smaller interfaces they actually use.
+
+// EventStore keeps audit events.
+type EventStore interface {
+	// InsertEvents stores events for tenantID in one transaction: all or
+	// nothing. An event whose (tenant, id) already exists is skipped, so a
+	// re-sent batch is not duplicated. It returns how many were new.
+	InsertEvents(ctx context.Context, tenantID string, events []Event) (inserted int, err error)
+	// StreamEvents calls fn for every event matching f in ascending
+	// (OccurredAt, ID) order without holding the result in memory. f.TenantID
+	// must be set. An error from fn stops the stream and is returned.
+	StreamEvents(ctx context.Context, f Filter, fn func(*Event) error) error
+	// CountEvents counts events matching f, stopping at limit when limit > 0
+	// (so a cap check costs at most limit rows).
+	CountEvents(ctx context.Context, f Filter, limit int64) (int64, error)
+}
+
+// APIKey is an API key's record; the secret itself is never stored, only its
+// SHA-256.
+type APIKey struct {
+	ID        string
+	TenantID  string
+	Name      string
+	Prefix    string // first characters of the secret, to recognise it in lists
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// KeyStore keeps API keys.
+type KeyStore interface {
+	CreateAPIKey(ctx context.Context, k APIKey, secretHash string) error
+	// APIKeyByHash returns the key whose secret hashes to secretHash,
+	// revoked or not; ErrNotFound when none.
+	APIKeyByHash(ctx context.Context, secretHash string) (APIKey, error)
+	// ListAPIKeys lists keys of tenantID, or of every tenant when it is "".
+	ListAPIKeys(ctx context.Context, tenantID string) ([]APIKey, error)
+	// RevokeAPIKey marks the key revoked; ErrNotFound when there is none.
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+}
+
+// ExportListFilter selects exports of one tenant for listing, newest first.
+type ExportListFilter struct {
+	TenantID    string
+	Status      []ExportStatus
+	FileType    FileType
+	ScheduleID  string
+	CreatedFrom *time.Time
+	CreatedTo   *time.Time
+	// After continues a listing after the export with this (CreatedAt, ID).
+	AfterCreatedAt *time.Time
+	AfterID        string
+	Limit          int
+}
+
+// ExportStore keeps export records. Every method that takes a tenant ID
+// treats another tenant's export as absent (ErrNotFound).
+type ExportStore interface {
+	// CreateOrAttachExport returns the export of e.TenantID with
+	// e.RequestHash that is queued or running, or completed at or after
+	// reuseSince; otherwise it inserts e (status queued) and returns it with
+	// created = true. Concurrent calls with the same hash create one export.
+	CreateOrAttachExport(ctx context.Context, e Export, reuseSince time.Time) (_ Export, created bool, _ error)
+	// CreateExport inserts e unconditionally (scheduled runs).
+	CreateExport(ctx context.Context, e Export) error
+	GetExport(ctx context.Context, tenantID, id string) (Export, error)
+	// StartExport moves a queued or running export to running and counts an
+	// attempt; ErrConflict when it is already done.
+	StartExport(ctx context.Context, tenantID, id string, at time.Time, rowsTotal int64) (Export, error)
+	UpdateProgress(ctx context.Context, tenantID, id string, rowsWritten int64) error
+	CompleteExport(ctx context.Context, tenantID, id string, r ExportResult, at, expiresAt time.Time) error
+	FailExport(ctx context.Context, tenantID, id, code, message string, at time.Time) error
+	// ExpireExport marks a completed export expired (its object is gone).
+	ExpireExport(ctx context.Context, tenantID, id string, at time.Time) error
+	DeleteExport(ctx context.Context, tenantID, id string) error
+	ListExports(ctx context.Context, f ExportListFilter) ([]Export, error)
+	// ExportsDue lists exports of every tenant that must be looked at by the
+	// sweeper: completed ones whose ExpiresAt is at or before now, and queued
+	// ones created before staleBefore (their task may have been lost).
+	ExportsDue(ctx context.Context, now, staleBefore time.Time, limit int) ([]Export, error)
+	// ObjectKeysExist reports which of keys are owned by some export record
+	// that is not expired (used to find orphaned objects).
+	ObjectKeysExist(ctx context.Context, keys []string) (map[string]bool, error)
+}
+
+// Store is everything a SQL backend provides.
+type Store interface {
+	EventStore
+	KeyStore
+	ExportStore
+	Ping(ctx context.Context) error
+	Close() error
+}

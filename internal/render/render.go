@@ -1,0 +1,32 @@
+// Package render turns a stream of audit events into an export file. Each
+// format lives in its own subpackage (render/csv, render/pdf); this package
+// holds what they share: the Renderer contract and the report description.
+package render
+
+import (
+	"time"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+)
+
+// Renderer writes one export file. WriteEvent is called once per event in
+// ascending (OccurredAt, ID) order; Close finishes the file (PDF writes its
+// whole body then; CSV flushes). A renderer never closes the io.Writer it was
+// given.
+type Renderer interface {
+	WriteEvent(e *audit.Event) error
+	Close() error
+}
+
+// Report describes the export being rendered: what a title block shows and
+// how times and words are localised.
+type Report struct {
+	ExportID    string
+	TenantID    string
+	Params      audit.ExportParams // canonical; Params.Filter is what was applied
+	Location    *time.Location     // display time zone (from Params.Timezone)
+	GeneratedAt time.Time
+	// EventCount is the number of events that will be written, or -1 when
+	// unknown. PDF needs it for the title block.
+	EventCount int64
+}

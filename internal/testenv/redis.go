@@ -1,0 +1,21 @@
+package testenv
+
+import (
+	"context"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func flushRedis(tb testing.TB, u string) {
+	tb.Helper()
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		tb.Fatalf("testenv: TEST_REDIS_URL: %v", err)
+	}
+	c := redis.NewClient(opt)
+	defer c.Close()
+	if err := c.FlushAll(context.Background()).Err(); err != nil {
+		tb.Fatalf("testenv: Redis at TEST_REDIS_URL is not usable: %v", err)
+	}
+}
