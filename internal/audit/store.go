@@ -15,6 +15,10 @@ type EventStore interface {
 	// nothing. An event whose (tenant, id) already exists is skipped, so a
 	// re-sent batch is not duplicated. It returns how many were new.
 	InsertEvents(ctx context.Context, tenantID string, events []Event) (inserted int, err error)
+	// InsertEventStream is InsertEvents for a batch that arrives in chunks:
+	// every chunk fill passes to put goes into ONE transaction, committed
+	// only when fill returns nil.
+	InsertEventStream(ctx context.Context, tenantID string, fill func(put func([]Event) error) error) (inserted int, err error)
 	// StreamEvents calls fn for every event matching f in ascending
 	// (OccurredAt, ID) order without holding the result in memory. f.TenantID
 	// must be set. An error from fn stops the stream and is returned.

@@ -1,0 +1,372 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+)
+
+const exportColumns = `id, tenant_id, params, request_hash, status, rows_written, rows_total, size_bytes, sha256,
+	object_key, content_type, first_event_id, last_event_id, error_code, error_message, attempts,
+	schedule_id, occurrence, webhook_url, retention_days, created_at, started_at, completed_at, expires_at`
+
+// active is the SQL list of states that the one-per-request unique index
+// covers.
+const active = `('queued', 'running')`
+
+// createOrAttachAttempts bounds the select/insert loop. Each turn either
+// finds an export or inserts one unless another request raced it, and the
+// racer is found on the next turn; more than a few turns means something
+// other than a race (an id collision), reported as a conflict.
+const createOrAttachAttempts = 5
+
+// CreateOrAttachExport returns the queued or running export of e.TenantID
+// with e.RequestHash, or the newest one completed at or after reuseSince;
+// otherwise it inserts e as queued. The partial unique index on
+// (tenant_id, request_hash) of unscheduled queued/running exports makes
+// concurrent calls converge on one row: the loser's INSERT … ON CONFLICT DO
+// NOTHING inserts nothing (PostgreSQL waits for the winner's commit; SQLite
+// writers are serialised) and its next SELECT finds the winner.
+func (db *DB) CreateOrAttachExport(ctx context.Context, e audit.Export, reuseSince time.Time) (audit.Export, bool, error) {
+	if err := checkNewExport(e); err != nil {
+		return audit.Export{}, false, err
+	}
+	e.Status = audit.StatusQueued
+	for range createOrAttachAttempts {
+		got, err := scanExport(db.r.QueryRowContext(ctx, `SELECT `+exportColumns+` FROM exports
+			WHERE tenant_id = $1 AND request_hash = $2 AND schedule_id IS NULL
+			  AND (status IN `+active+` OR (status = 'completed' AND completed_at >= $3))
+			ORDER BY CASE WHEN status IN `+active+` THEN 0 ELSE 1 END, created_at DESC, id DESC
+			LIMIT 1`, e.TenantID, e.RequestHash, micros(reuseSince)))
+		if err == nil {
+			return got, false, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return audit.Export{}, false, db.wrap("create or attach export: find", err)
+		}
+		n, err := db.insertExport(ctx, e, " ON CONFLICT DO NOTHING")
+		if err != nil {
+			return audit.Export{}, false, db.wrap("create or attach export: insert", err)
+		}
+		if n == 1 {
+			return normalExport(e), true, nil
+		}
+		// Lost a race (or, if it persists, e.ID exists): look again.
+		db.log.DebugContext(ctx, "create or attach export: insert conflicted; looking again",
+			"tenant", e.TenantID, "export_id", e.ID, "request_hash", e.RequestHash)
+	}
+	return audit.Export{}, false, fmt.Errorf("sqlstore: create or attach export %s: %w: no export found or inserted after %d attempts",
+		e.ID, audit.ErrConflict, createOrAttachAttempts)
+}
+
+// CreateExport inserts e as given (scheduled runs are never attached).
+func (db *DB) CreateExport(ctx context.Context, e audit.Export) error {
+	if err := checkNewExport(e); err != nil {
+		return err
+	}
+	if e.Status == "" {
+		e.Status = audit.StatusQueued
+	}
+	_, err := db.insertExport(ctx, e, "")
+	return db.wrap("create export", err)
+}
+
+func checkNewExport(e audit.Export) error {
+	if e.ID == "" || e.TenantID == "" {
+		return audit.Invalid("export", "an export needs an id and a tenant")
+	}
+	return nil
+}
+
+func (db *DB) insertExport(ctx context.Context, e audit.Export, onConflict string) (int64, error) {
+	params, err := json.Marshal(e.Params)
+	if err != nil {
+		return 0, fmt.Errorf("encode params: %w", err)
+	}
+	res, err := db.w.ExecContext(ctx, `INSERT INTO exports (`+exportColumns+`, file_type)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`+onConflict,
+		e.ID, e.TenantID, string(params), e.RequestHash, string(e.Status), e.RowsWritten, e.RowsTotal, e.SizeBytes, e.SHA256,
+		nullString(e.ObjectKey), e.ContentType, e.FirstEventID, e.LastEventID, e.ErrorCode, e.ErrorMessage, e.Attempts,
+		nullString(e.ScheduleID), nullMicros(e.Occurrence), e.WebhookURL, e.RetentionDays, micros(e.CreatedAt),
+		nullMicros(e.StartedAt), nullMicros(e.CompletedAt), nullMicros(e.ExpiresAt), string(e.Params.FileType))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// normalExport returns e as reading it back would: times in UTC at the
+// stored precision, the filter's tenant set from the record.
+func normalExport(e audit.Export) audit.Export {
+	tr := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		u := fromMicros(micros(*t))
+		return &u
+	}
+	e.CreatedAt = fromMicros(micros(e.CreatedAt))
+	e.Occurrence, e.StartedAt, e.CompletedAt, e.ExpiresAt = tr(e.Occurrence), tr(e.StartedAt), tr(e.CompletedAt), tr(e.ExpiresAt)
+	e.Params.Filter.TenantID = e.TenantID
+	if b, err := json.Marshal(e.Params); err == nil {
+		var p audit.ExportParams
+		if json.Unmarshal(b, &p) == nil {
+			p.Filter.TenantID = e.TenantID
+			e.Params = p
+		}
+	}
+	return e
+}
+
+// GetExport returns export id of tenantID; another tenant's export is not
+// found.
+func (db *DB) GetExport(ctx context.Context, tenantID, id string) (audit.Export, error) {
+	return db.getExport(ctx, db.r, tenantID, id)
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (db *DB) getExport(ctx context.Context, q queryer, tenantID, id string) (audit.Export, error) {
+	e, err := scanExport(q.QueryRowContext(ctx, `SELECT `+exportColumns+` FROM exports WHERE tenant_id = $1 AND id = $2`, tenantID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.Export{}, audit.NotFound("export %s not found", id)
+	}
+	if err != nil {
+		return audit.Export{}, db.wrap("get export", err)
+	}
+	return e, nil
+}
+
+// StartExport moves a queued or running export to running, counts an
+// attempt and restarts its progress; audit.ErrConflict when it is done.
+func (db *DB) StartExport(ctx context.Context, tenantID, id string, at time.Time, rowsTotal int64) (audit.Export, error) {
+	e, err := scanExport(db.w.QueryRowContext(ctx, `UPDATE exports
+		SET status = 'running', started_at = $3, rows_total = $4, rows_written = 0, attempts = attempts + 1
+		WHERE tenant_id = $1 AND id = $2 AND status IN `+active+`
+		RETURNING `+exportColumns, tenantID, id, micros(at), rowsTotal))
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.Export{}, db.whyNotUpdated(ctx, "start export", tenantID, id, nil)
+	}
+	if err != nil {
+		return audit.Export{}, db.wrap("start export", err)
+	}
+	return e, nil
+}
+
+// UpdateProgress records how many rows a running export has written.
+func (db *DB) UpdateProgress(ctx context.Context, tenantID, id string, rowsWritten int64) error {
+	return db.transition(ctx, "update export progress", tenantID, id, `status = 'running'`, nil,
+		`rows_written = $3`, rowsWritten)
+}
+
+// CompleteExport records the result of a queued or running export;
+// audit.ErrConflict when it is already done.
+func (db *DB) CompleteExport(ctx context.Context, tenantID, id string, r audit.ExportResult, at, expiresAt time.Time) error {
+	return db.transition(ctx, "complete export", tenantID, id, `status IN `+active, nil,
+		`status = 'completed', rows_written = $3, rows_total = $3, size_bytes = $4, sha256 = $5, object_key = $6,
+		 content_type = $7, first_event_id = $8, last_event_id = $9, completed_at = $10, expires_at = $11,
+		 error_code = '', error_message = ''`,
+		r.Rows, r.SizeBytes, r.SHA256, nullString(r.ObjectKey), r.ContentType, r.FirstEventID, r.LastEventID,
+		micros(at), micros(expiresAt))
+}
+
+// FailExport marks a queued or running export failed. Failing a failed
+// export again changes nothing and succeeds (a give-up may be delivered
+// twice); failing a completed or expired one is audit.ErrConflict, so a
+// late give-up never hides a file that was made.
+func (db *DB) FailExport(ctx context.Context, tenantID, id, code, message string, at time.Time) error {
+	return db.transition(ctx, "fail export", tenantID, id, `status IN `+active, []audit.ExportStatus{audit.StatusFailed},
+		`status = 'failed', error_code = $3, error_message = $4, completed_at = $5`, code, message, micros(at))
+}
+
+// ExpireExport marks a completed export expired; expiring an expired one
+// succeeds (sweepers on several replicas may race), any other state is
+// audit.ErrConflict.
+func (db *DB) ExpireExport(ctx context.Context, tenantID, id string, at time.Time) error {
+	return db.transition(ctx, "expire export", tenantID, id, `status = 'completed'`, []audit.ExportStatus{audit.StatusExpired},
+		`status = 'expired', expires_at = COALESCE(expires_at, $3)`, micros(at))
+}
+
+// DeleteExport removes export id of tenantID.
+func (db *DB) DeleteExport(ctx context.Context, tenantID, id string) error {
+	res, err := db.w.ExecContext(ctx, `DELETE FROM exports WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	if err != nil {
+		return db.wrap("delete export", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return db.wrap("delete export", err)
+	} else if n == 0 {
+		return audit.NotFound("export %s not found", id)
+	}
+	return nil
+}
+
+// transition runs UPDATE exports SET set WHERE tenant, id and from hold;
+// set's parameters start at $3. When no row changed it tells not found from
+// a conflicting state, treating the states in idempotent as success.
+func (db *DB) transition(ctx context.Context, op, tenantID, id, from string, idempotent []audit.ExportStatus, set string, vals ...any) error {
+	res, err := db.w.ExecContext(ctx, `UPDATE exports SET `+set+` WHERE tenant_id = $1 AND id = $2 AND `+from,
+		append([]any{tenantID, id}, vals...)...)
+	if err != nil {
+		return db.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return db.wrap(op, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	return db.whyNotUpdated(ctx, op, tenantID, id, idempotent)
+}
+
+func (db *DB) whyNotUpdated(ctx context.Context, op, tenantID, id string, idempotent []audit.ExportStatus) error {
+	e, err := db.getExport(ctx, db.w, tenantID, id)
+	if err != nil {
+		return err
+	}
+	for _, s := range idempotent {
+		if e.Status == s {
+			return nil
+		}
+	}
+	return fmt.Errorf("sqlstore: %s %s: %w: export is %s", op, id, audit.ErrConflict, e.Status)
+}
+
+// ListExports lists exports of f.TenantID newest first: (created_at, id)
+// descending, continuing strictly after (AfterCreatedAt, AfterID) when set.
+// CreatedFrom and CreatedTo are inclusive. Limit <= 0 means no limit.
+func (db *DB) ListExports(ctx context.Context, f audit.ExportListFilter) ([]audit.Export, error) {
+	if f.TenantID == "" {
+		return nil, audit.Invalid("tenant_id", "listing exports needs a tenant")
+	}
+	a := db.args()
+	conds := []string{"tenant_id = " + a.add(f.TenantID)}
+	if len(f.Status) > 0 {
+		ss := make([]string, len(f.Status))
+		for i, s := range f.Status {
+			ss[i] = string(s)
+		}
+		conds = append(conds, "status IN "+a.in(ss))
+	}
+	if f.FileType != "" {
+		conds = append(conds, "file_type = "+a.add(string(f.FileType)))
+	}
+	if f.ScheduleID != "" {
+		conds = append(conds, "schedule_id = "+a.add(f.ScheduleID))
+	}
+	if f.CreatedFrom != nil {
+		conds = append(conds, "created_at >= "+a.add(floorMicros(*f.CreatedFrom)))
+	}
+	if f.CreatedTo != nil {
+		conds = append(conds, "created_at <= "+a.add(floorMicros(*f.CreatedTo)))
+	}
+	if f.AfterCreatedAt != nil {
+		at := micros(*f.AfterCreatedAt)
+		conds = append(conds, "(created_at < "+a.add(at)+" OR (created_at = "+a.add(at)+" AND id < "+a.add(f.AfterID)+"))")
+	}
+	q := `SELECT ` + exportColumns + ` FROM exports WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY created_at DESC, id DESC`
+	if f.Limit > 0 {
+		q += " LIMIT " + a.add(f.Limit)
+	}
+	return db.queryExports(ctx, "list exports", q, a.vals...)
+}
+
+// ExportsDue lists, across tenants, completed exports whose expiry is at or
+// before now and queued exports created before staleBefore, oldest first.
+func (db *DB) ExportsDue(ctx context.Context, now, staleBefore time.Time, limit int) ([]audit.Export, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	// Two index range scans, one per branch, rather than one OR that
+	// neither index serves.
+	q := `SELECT ` + exportColumns + ` FROM (
+		SELECT ` + exportColumns + ` FROM exports WHERE status = 'completed' AND expires_at <= $1
+		UNION ALL
+		SELECT ` + exportColumns + ` FROM exports WHERE status = 'queued' AND created_at < $2
+	) AS due ORDER BY created_at, id LIMIT $3`
+	return db.queryExports(ctx, "exports due", q, micros(now), micros(staleBefore), limit)
+}
+
+// ObjectKeysExist reports, for each of keys, whether an export that is not
+// expired owns it.
+func (db *DB) ObjectKeysExist(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[k] = false
+	}
+	const chunk = 500
+	for start := 0; start < len(keys); start += chunk {
+		a := db.args()
+		in := a.in(keys[start:min(start+chunk, len(keys))])
+		rows, err := db.r.QueryContext(ctx, `SELECT DISTINCT object_key FROM exports
+			WHERE object_key IN `+in+` AND status <> 'expired'`, a.vals...)
+		if err != nil {
+			return nil, db.wrap("object keys exist", err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, db.wrap("object keys exist", err)
+			}
+			out[k] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, db.wrap("object keys exist", err)
+		}
+	}
+	return out, nil
+}
+
+func (db *DB) queryExports(ctx context.Context, op, q string, vals ...any) ([]audit.Export, error) {
+	rows, err := db.r.QueryContext(ctx, q, vals...)
+	if err != nil {
+		return nil, db.wrap(op, err)
+	}
+	defer rows.Close()
+	var out []audit.Export
+	for rows.Next() {
+		e, err := scanExport(rows)
+		if err != nil {
+			return nil, db.wrap(op, err)
+		}
+		out = append(out, e)
+	}
+	return out, db.wrap(op, rows.Err())
+}
+
+func scanExport(s scanner) (audit.Export, error) {
+	var (
+		e                                   audit.Export
+		params, status                      string
+		objectKey, scheduleID               sql.NullString
+		occurrence, started, completed, exp sql.NullInt64
+		created                             int64
+	)
+	err := s.Scan(&e.ID, &e.TenantID, &params, &e.RequestHash, &status, &e.RowsWritten, &e.RowsTotal, &e.SizeBytes, &e.SHA256,
+		&objectKey, &e.ContentType, &e.FirstEventID, &e.LastEventID, &e.ErrorCode, &e.ErrorMessage, &e.Attempts,
+		&scheduleID, &occurrence, &e.WebhookURL, &e.RetentionDays, &created, &started, &completed, &exp)
+	if err != nil {
+		return audit.Export{}, err
+	}
+	if err := json.Unmarshal([]byte(params), &e.Params); err != nil {
+		return audit.Export{}, fmt.Errorf("decode params of export %s: %w", e.ID, err)
+	}
+	e.Params.Filter.TenantID = e.TenantID
+	e.Status = audit.ExportStatus(status)
+	e.ObjectKey, e.ScheduleID = objectKey.String, scheduleID.String
+	e.CreatedAt = fromMicros(created)
+	e.Occurrence, e.StartedAt, e.CompletedAt, e.ExpiresAt = timePtr(occurrence), timePtr(started), timePtr(completed), timePtr(exp)
+	return e, nil
+}
