@@ -1,0 +1,58 @@
+package i18n
+
+import "golang.org/x/text/language"
+
+var localeDE = locale{
+	code:   "de",
+	tag:    language.German,
+	paper:  "A4",
+	months: [12]string{"Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.", "Okt.", "Nov.", "Dez."},
+	texts: map[string]string{
+		"format.datetime": "{d}. {MMM} {yyyy}, {HH}:{mm}:{ss} {zone}",
+
+		"field.event_id":                          "Ereignis-ID",
+		"field.occurred_at":                       "Zeitpunkt",
+		"field.event_type":                        "Ereignistyp",
+		"field.sub_type":                          "Untertyp",
+		"field.system_source":                     "Systemquelle",
+		"field.auditee_id":                        "Auditee-ID",
+		"field.description":                       "Beschreibung",
+		"field.metadata":                          "Metadaten",
+		"field.metadata.entity_id":                "Entitäts-ID",
+		"field.metadata.assessment_id":            "Bewertungs-ID",
+		"field.metadata.task_id":                  "Aufgaben-ID",
+		"field.metadata.workflow_instance_id":     "Workflow-Instanz-ID",
+		"field.metadata.screening_application_id": "Screening-Antrags-ID",
+		"field.metadata.screening_config_id":      "Screening-Konfigurations-ID",
+		"field.metadata.match_id":                 "Treffer-ID",
+		"field.metadata.inquiry_id":               "Anfrage-ID",
+		"field.metadata.tag":                      "Schlagwort",
+		"field.metadata.cache_id":                 "Cache-ID",
+		"field.metadata.workflow_step":            "Workflow-Schritt",
+		"field.other_metadata":                    "Weitere Metadaten",
+
+		"report.title":          "Bericht über Audit-Ereignisse",
+		"report.tenant":         "Mandant",
+		"report.export_id":      "Export-ID",
+		"report.filters":        "Filter",
+		"report.filters.none":   "Alle Ereignisse (keine Filter)",
+		"report.time_range":     "Zeitraum",
+		"report.range.all_time": "Gesamter Zeitraum",
+		"report.range.between":  "Vom %s bis %s",
+		"report.range.since":    "Ab %s",
+		"report.range.until":    "Bis %s",
+		"report.generated_at":   "Erstellt am",
+		"report.time_zone":      "Zeitzone",
+		"report.events":         "Ereignisse",
+		"report.no_events":      "Keine Ereignisse entsprechen den Filtern.",
+		"report.page":           "Seite %s von %s",
+		"report.label_value":    "%s: %s",
+		"report.or":             "oder",
+		"report.row_number":     "Nr.",
+		"report.system_actor":   "System",
+		"report.continued":      "(Fortsetzung)",
+	},
+	plurals: map[string]Plural{
+		"report.event_count": {One: "%d Ereignis", Other: "%d Ereignisse"},
+	},
+}

@@ -1,0 +1,58 @@
+package i18n
+
+import "golang.org/x/text/language"
+
+var localeES = locale{
+	code:   "es",
+	tag:    language.Spanish,
+	paper:  "A4",
+	months: [12]string{"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"},
+	texts: map[string]string{
+		"format.datetime": "{d} {MMM} {yyyy}, {HH}:{mm}:{ss} {zone}",
+
+		"field.event_id":                          "ID del evento",
+		"field.occurred_at":                       "Fecha del evento",
+		"field.event_type":                        "Tipo de evento",
+		"field.sub_type":                          "Subtipo",
+		"field.system_source":                     "Origen del sistema",
+		"field.auditee_id":                        "ID del auditado",
+		"field.description":                       "Descripción",
+		"field.metadata":                          "Metadatos",
+		"field.metadata.entity_id":                "ID de entidad",
+		"field.metadata.assessment_id":            "ID de evaluación",
+		"field.metadata.task_id":                  "ID de tarea",
+		"field.metadata.workflow_instance_id":     "ID de instancia del flujo de trabajo",
+		"field.metadata.screening_application_id": "ID de solicitud de cribado",
+		"field.metadata.screening_config_id":      "ID de configuración de cribado",
+		"field.metadata.match_id":                 "ID de coincidencia",
+		"field.metadata.inquiry_id":               "ID de consulta",
+		"field.metadata.tag":                      "Etiqueta",
+		"field.metadata.cache_id":                 "ID de caché",
+		"field.metadata.workflow_step":            "Paso del flujo de trabajo",
+		"field.other_metadata":                    "Otros metadatos",
+
+		"report.title":          "Informe de eventos de auditoría",
+		"report.tenant":         "Inquilino",
+		"report.export_id":      "ID de exportación",
+		"report.filters":        "Filtros",
+		"report.filters.none":   "Todos los eventos (sin filtros)",
+		"report.time_range":     "Intervalo de tiempo",
+		"report.range.all_time": "Todo el período",
+		"report.range.between":  "Del %s al %s",
+		"report.range.since":    "Desde el %s",
+		"report.range.until":    "Hasta el %s",
+		"report.generated_at":   "Generado el",
+		"report.time_zone":      "Zona horaria",
+		"report.events":         "Eventos",
+		"report.no_events":      "Ningún evento coincide con los filtros.",
+		"report.page":           "Página %s de %s",
+		"report.label_value":    "%s: %s",
+		"report.or":             "o",
+		"report.row_number":     "N.º",
+		"report.system_actor":   "Sistema",
+		"report.continued":      "(continuación)",
+	},
+	plurals: map[string]Plural{
+		"report.event_count": {One: "%d evento", Other: "%d eventos"},
+	},
+}

@@ -1,0 +1,58 @@
+package i18n
+
+import "golang.org/x/text/language"
+
+var localeFR = locale{
+	code:   "fr",
+	tag:    language.French,
+	paper:  "A4",
+	months: [12]string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."},
+	texts: map[string]string{
+		"format.datetime": "{d} {MMM} {yyyy}, {HH}:{mm}:{ss} {zone}",
+
+		"field.event_id":                          "ID de l’événement",
+		"field.occurred_at":                       "Date de l’événement",
+		"field.event_type":                        "Type d’événement",
+		"field.sub_type":                          "Sous-type",
+		"field.system_source":                     "Source système",
+		"field.auditee_id":                        "ID de l’audité",
+		"field.description":                       "Description",
+		"field.metadata":                          "Métadonnées",
+		"field.metadata.entity_id":                "ID d’entité",
+		"field.metadata.assessment_id":            "ID d’évaluation",
+		"field.metadata.task_id":                  "ID de tâche",
+		"field.metadata.workflow_instance_id":     "ID d’instance de workflow",
+		"field.metadata.screening_application_id": "ID de demande de filtrage",
+		"field.metadata.screening_config_id":      "ID de configuration de filtrage",
+		"field.metadata.match_id":                 "ID de correspondance",
+		"field.metadata.inquiry_id":               "ID d’enquête",
+		"field.metadata.tag":                      "Étiquette",
+		"field.metadata.cache_id":                 "ID de cache",
+		"field.metadata.workflow_step":            "Étape du workflow",
+		"field.other_metadata":                    "Autres métadonnées",
+
+		"report.title":          "Rapport des événements d’audit",
+		"report.tenant":         "Locataire",
+		"report.export_id":      "ID d’export",
+		"report.filters":        "Filtres",
+		"report.filters.none":   "Tous les événements (aucun filtre)",
+		"report.time_range":     "Période",
+		"report.range.all_time": "Toute la période",
+		"report.range.between":  "Du %s au %s",
+		"report.range.since":    "Depuis le %s",
+		"report.range.until":    "Jusqu’au %s",
+		"report.generated_at":   "Généré le",
+		"report.time_zone":      "Fuseau horaire",
+		"report.events":         "Événements",
+		"report.no_events":      "Aucun événement ne correspond aux filtres.",
+		"report.page":           "Page %s sur %s",
+		"report.label_value":    "%s\u00a0: %s",
+		"report.or":             "ou",
+		"report.row_number":     "N°",
+		"report.system_actor":   "Système",
+		"report.continued":      "(suite)",
+	},
+	plurals: map[string]Plural{
+		"report.event_count": {One: "%d événement", Other: "%d événements"},
+	},
+}

@@ -1,0 +1,58 @@
+package i18n
+
+import "golang.org/x/text/language"
+
+var localeIT = locale{
+	code:   "it",
+	tag:    language.Italian,
+	paper:  "A4",
+	months: [12]string{"gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"},
+	texts: map[string]string{
+		"format.datetime": "{d} {MMM} {yyyy}, {HH}:{mm}:{ss} {zone}",
+
+		"field.event_id":                          "ID evento",
+		"field.occurred_at":                       "Data evento",
+		"field.event_type":                        "Tipo di evento",
+		"field.sub_type":                          "Sottotipo",
+		"field.system_source":                     "Origine di sistema",
+		"field.auditee_id":                        "ID soggetto",
+		"field.description":                       "Descrizione",
+		"field.metadata":                          "Metadati",
+		"field.metadata.entity_id":                "ID entità",
+		"field.metadata.assessment_id":            "ID valutazione",
+		"field.metadata.task_id":                  "ID attività",
+		"field.metadata.workflow_instance_id":     "ID istanza del workflow",
+		"field.metadata.screening_application_id": "ID richiesta di screening",
+		"field.metadata.screening_config_id":      "ID configurazione di screening",
+		"field.metadata.match_id":                 "ID corrispondenza",
+		"field.metadata.inquiry_id":               "ID indagine",
+		"field.metadata.tag":                      "Etichetta",
+		"field.metadata.cache_id":                 "ID cache",
+		"field.metadata.workflow_step":            "Fase del workflow",
+		"field.other_metadata":                    "Altri metadati",
+
+		"report.title":          "Report degli eventi di audit",
+		"report.tenant":         "Tenant",
+		"report.export_id":      "ID esportazione",
+		"report.filters":        "Filtri",
+		"report.filters.none":   "Tutti gli eventi (nessun filtro)",
+		"report.time_range":     "Intervallo di tempo",
+		"report.range.all_time": "Tutto il periodo",
+		"report.range.between":  "Dal %s al %s",
+		"report.range.since":    "A partire dal %s",
+		"report.range.until":    "Fino al %s",
+		"report.generated_at":   "Generato il",
+		"report.time_zone":      "Fuso orario",
+		"report.events":         "Eventi",
+		"report.no_events":      "Nessun evento corrisponde ai filtri.",
+		"report.page":           "Pagina %s di %s",
+		"report.label_value":    "%s: %s",
+		"report.or":             "o",
+		"report.row_number":     "N.",
+		"report.system_actor":   "Sistema",
+		"report.continued":      "(continua)",
+	},
+	plurals: map[string]Plural{
+		"report.event_count": {One: "%d evento", Other: "%d eventi"},
+	},
+}

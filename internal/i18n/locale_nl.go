@@ -1,0 +1,58 @@
+package i18n
+
+import "golang.org/x/text/language"
+
+var localeNL = locale{
+	code:   "nl",
+	tag:    language.Dutch,
+	paper:  "A4",
+	months: [12]string{"jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"},
+	texts: map[string]string{
+		"format.datetime": "{d} {MMM} {yyyy}, {HH}:{mm}:{ss} {zone}",
+
+		"field.event_id":                          "Gebeurtenis-ID",
+		"field.occurred_at":                       "Tijdstip",
+		"field.event_type":                        "Gebeurtenistype",
+		"field.sub_type":                          "Subtype",
+		"field.system_source":                     "Systeembron",
+		"field.auditee_id":                        "Auditee-ID",
+		"field.description":                       "Beschrijving",
+		"field.metadata":                          "Metadata",
+		"field.metadata.entity_id":                "Entiteit-ID",
+		"field.metadata.assessment_id":            "Beoordelings-ID",
+		"field.metadata.task_id":                  "Taak-ID",
+		"field.metadata.workflow_instance_id":     "Workflowinstantie-ID",
+		"field.metadata.screening_application_id": "Screeningaanvraag-ID",
+		"field.metadata.screening_config_id":      "Screeningconfiguratie-ID",
+		"field.metadata.match_id":                 "Match-ID",
+		"field.metadata.inquiry_id":               "Onderzoeks-ID",
+		"field.metadata.tag":                      "Label",
+		"field.metadata.cache_id":                 "Cache-ID",
+		"field.metadata.workflow_step":            "Workflowstap",
+		"field.other_metadata":                    "Overige metadata",
+
+		"report.title":          "Rapport van auditgebeurtenissen",
+		"report.tenant":         "Tenant",
+		"report.export_id":      "Export-ID",
+		"report.filters":        "Filters",
+		"report.filters.none":   "Alle gebeurtenissen (geen filters)",
+		"report.time_range":     "Periode",
+		"report.range.all_time": "Volledige periode",
+		"report.range.between":  "Van %s tot en met %s",
+		"report.range.since":    "Vanaf %s",
+		"report.range.until":    "Tot en met %s",
+		"report.generated_at":   "Gegenereerd op",
+		"report.time_zone":      "Tijdzone",
+		"report.events":         "Gebeurtenissen",
+		"report.no_events":      "Geen gebeurtenissen voldoen aan de filters.",
+		"report.page":           "Pagina %s van %s",
+		"report.label_value":    "%s: %s",
+		"report.or":             "of",
+		"report.row_number":     "Nr.",
+		"report.system_actor":   "Systeem",
+		"report.continued":      "(vervolg)",
+	},
+	plurals: map[string]Plural{
+		"report.event_count": {One: "%d gebeurtenis", Other: "%d gebeurtenissen"},
+	},
+}

@@ -1,0 +1,58 @@
+package i18n
+
+import "golang.org/x/text/language"
+
+var localePT = locale{
+	code:   "pt",
+	tag:    language.Portuguese,
+	paper:  "A4",
+	months: [12]string{"jan.", "fev.", "mar.", "abr.", "mai.", "jun.", "jul.", "ago.", "set.", "out.", "nov.", "dez."},
+	texts: map[string]string{
+		"format.datetime": "{d} de {MMM} de {yyyy}, {HH}:{mm}:{ss} {zone}",
+
+		"field.event_id":                          "ID do evento",
+		"field.occurred_at":                       "Ocorrido em",
+		"field.event_type":                        "Tipo de evento",
+		"field.sub_type":                          "Subtipo",
+		"field.system_source":                     "Origem do sistema",
+		"field.auditee_id":                        "ID do auditado",
+		"field.description":                       "Descrição",
+		"field.metadata":                          "Metadados",
+		"field.metadata.entity_id":                "ID da entidade",
+		"field.metadata.assessment_id":            "ID da avaliação",
+		"field.metadata.task_id":                  "ID da tarefa",
+		"field.metadata.workflow_instance_id":     "ID da instância do fluxo de trabalho",
+		"field.metadata.screening_application_id": "ID da solicitação de triagem",
+		"field.metadata.screening_config_id":      "ID da configuração de triagem",
+		"field.metadata.match_id":                 "ID da correspondência",
+		"field.metadata.inquiry_id":               "ID da consulta",
+		"field.metadata.tag":                      "Etiqueta",
+		"field.metadata.cache_id":                 "ID do cache",
+		"field.metadata.workflow_step":            "Etapa do fluxo de trabalho",
+		"field.other_metadata":                    "Outros metadados",
+
+		"report.title":          "Relatório de eventos de auditoria",
+		"report.tenant":         "Locatário",
+		"report.export_id":      "ID da exportação",
+		"report.filters":        "Filtros",
+		"report.filters.none":   "Todos os eventos (sem filtros)",
+		"report.time_range":     "Período",
+		"report.range.all_time": "Todo o período",
+		"report.range.between":  "De %s a %s",
+		"report.range.since":    "Desde %s",
+		"report.range.until":    "Até %s",
+		"report.generated_at":   "Gerado em",
+		"report.time_zone":      "Fuso horário",
+		"report.events":         "Eventos",
+		"report.no_events":      "Nenhum evento corresponde aos filtros.",
+		"report.page":           "Página %s de %s",
+		"report.label_value":    "%s: %s",
+		"report.or":             "ou",
+		"report.row_number":     "N.º",
+		"report.system_actor":   "Sistema",
+		"report.continued":      "(continuação)",
+	},
+	plurals: map[string]Plural{
+		"report.event_count": {One: "%d evento", Other: "%d eventos"},
+	},
+}

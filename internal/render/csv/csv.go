@@ -1,0 +1,316 @@
+// Package csvrender writes audit events as CSV.
+//
+// Format: RFC 4180 as written by encoding/csv: comma-separated, fields
+// quoted when they hold a comma, a double quote, CR or LF (quotes doubled
+// inside), and every record ends with CRLF as RFC 4180 prescribes (newlines
+// inside a quoted description stay as they were). The text is UTF-8 without
+// a byte order mark; WithBOM adds one for spreadsheet programs that guess
+// the encoding otherwise (older Excel on Windows).
+//
+// Columns, in order: event id, occurred at, event type, sub type, system
+// source, auditee id, description, one column per audit.MetadataKeys key in
+// that order, then the remaining metadata as compact JSON with sorted keys
+// (an empty cell when there is none). The header row names the columns in
+// the report's locale.
+//
+// Occurred at is RFC 3339 in the report's time zone, with the offset of
+// that zone at that instant (2026-04-10T08:00:00-04:00; "Z" when the offset
+// is zero). Fractional seconds appear only when non-zero, up to the stored
+// microseconds, without trailing zeros (08:00:00.5-04:00, as RFC3339Nano
+// and PostgreSQL do).
+//
+// CSV injection: following OWASP's CSV Injection guidance, a cell whose
+// first character is =, +, -, @, TAB (0x09) or CR (0x0D) is prefixed with a
+// single quote (') so a spreadsheet shows it as text instead of evaluating
+// it. The rule applies to every cell of free text: ids, types, sources,
+// description and metadata values (the JSON cell always starts with "{").
+// OWASP's second concern, a separator or quote inside a value starting a
+// new cell that then begins with one of those characters, is handled by the
+// quoting: a value holding a comma or a quote is enclosed in double quotes
+// with its quotes doubled, so it stays one cell for an RFC 4180 reader.
+// What no comma-separated file can prevent is a program that splits it on
+// another separator (spreadsheets in locales whose list separator is ";"
+// do so when a file is opened by double-click): a value "a;=1+1" then shows
+// a cell starting with "=". Such users should import with comma as the
+// separator.
+//
+// Line breaks inside a value are written as CRLF too (encoding/csv does so
+// with UseCRLF), and read back as LF by encoding/csv and spreadsheets. A bare
+// CR in a value is taken as a line break: encoding/csv would drop it.
+package csvrender
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/i18n"
+	"github.com/auditsentinel/sentinel/internal/render"
+)
+
+// bufferSize is the size of the write buffer: big enough that an export
+// makes few, large writes to the upload pipe.
+const bufferSize = 64 << 10
+
+// The fixed columns before the metadata columns.
+var fixedColumns = []string{
+	"event_id", "occurred_at", "event_type", "sub_type", "system_source", "auditee_id", "description",
+}
+
+// Renderer writes one CSV file. It holds no events: each row goes to the
+// buffer as it comes, so memory does not grow with the export.
+type Renderer struct {
+	bw  *bufio.Writer
+	cw  *csv.Writer
+	loc *time.Location
+
+	row     []string // reused record
+	timeBuf []byte   // reused for occurred at
+	jsonBuf []byte   // reused for other metadata
+	keys    []string // reused for sorting other metadata keys
+	rows    int64
+	closed  bool
+}
+
+var _ render.Renderer = (*Renderer)(nil)
+
+// Option configures a Renderer.
+type Option func(*config)
+
+type config struct {
+	bom bool
+}
+
+// WithBOM makes the file start with a UTF-8 byte order mark.
+func WithBOM() Option { return func(c *config) { c.bom = true } }
+
+// New returns a Renderer writing to w and writes the header row. The
+// report's locale must be supported; a nil Location means UTC.
+func New(w io.Writer, r render.Report, opts ...Option) (*Renderer, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	locale := r.Params.Locale
+	if locale == "" {
+		locale = "en"
+	}
+	cat, ok := i18n.Lookup(locale)
+	if !ok {
+		return nil, &audit.Error{Code: audit.EINVALID, Param: "locale", Allowed: i18n.Supported(),
+			Message: "locale " + locale + " is not supported"}
+	}
+	loc := r.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	bw := bufio.NewWriterSize(w, bufferSize)
+	// csv.NewWriter reuses bw rather than buffer twice: bufio.NewWriter
+	// returns a *bufio.Writer that is already large enough.
+	cw := csv.NewWriter(bw)
+	cw.UseCRLF = true
+	rd := &Renderer{
+		bw:      bw,
+		cw:      cw,
+		loc:     loc,
+		row:     make([]string, 0, len(fixedColumns)+len(audit.MetadataKeys)+1),
+		timeBuf: make([]byte, 0, 64),
+	}
+	if cfg.bom {
+		if _, err := bw.WriteString("\uFEFF"); err != nil {
+			return nil, fmt.Errorf("csvrender: write bom: %w", err)
+		}
+	}
+	header := rd.row[:0]
+	for _, c := range fixedColumns {
+		header = append(header, cat.T("field."+c))
+	}
+	for _, k := range audit.MetadataKeys {
+		header = append(header, cat.T("field.metadata."+k))
+	}
+	header = append(header, cat.T("field.other_metadata"))
+	for i := range header {
+		header[i] = Neutralize(header[i])
+	}
+	if err := cw.Write(header); err != nil {
+		return nil, fmt.Errorf("csvrender: write header: %w", err)
+	}
+	return rd, nil
+}
+
+// WriteEvent writes e as one row.
+func (r *Renderer) WriteEvent(e *audit.Event) error {
+	if r.closed {
+		return audit.Errorf(audit.EINTERNAL, "csvrender: write after close")
+	}
+	r.timeBuf = AppendTime(r.timeBuf[:0], e.OccurredAt, r.loc)
+	row := append(r.row[:0],
+		Neutralize(e.ID),
+		string(r.timeBuf),
+		Neutralize(e.EventType),
+		Neutralize(e.SubType),
+		Neutralize(e.SystemSource),
+		Neutralize(e.AuditeeID),
+		Neutralize(e.Description),
+	)
+	known := 0
+	for _, k := range audit.MetadataKeys {
+		v, ok := e.Metadata[k]
+		if ok {
+			known++
+		}
+		row = append(row, Neutralize(v))
+	}
+	if len(e.Metadata) > known {
+		row = append(row, r.otherMetadata(e.Metadata))
+	} else {
+		row = append(row, "")
+	}
+	r.row = row
+	r.rows++
+	if err := r.cw.Write(row); err != nil {
+		return fmt.Errorf("csvrender: write: %w", err)
+	}
+	return nil
+}
+
+// otherMetadata returns the metadata outside audit.MetadataKeys as compact
+// JSON with sorted keys, the way encoding/json would marshal it (minus its
+// HTML escaping, which a CSV reader does not need).
+func (r *Renderer) otherMetadata(m map[string]string) string {
+	keys := r.keys[:0]
+	for k := range m {
+		if !audit.IsMetadataKey(k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	b := append(r.jsonBuf[:0], '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	b = append(b, '}')
+	r.keys, r.jsonBuf = keys, b
+	return string(b)
+}
+
+// Close flushes what is buffered. It does not close the writer.
+func (r *Renderer) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.cw.Flush()
+	if err := r.cw.Error(); err != nil {
+		return fmt.Errorf("csvrender: flush: %w", err)
+	}
+	return nil
+}
+
+// Rows returns how many events were written.
+func (r *Renderer) Rows() int64 { return r.rows }
+
+// AppendTime appends t in loc as RFC 3339 with the zone's offset at t and
+// fractional seconds only when they are non-zero (microseconds at most,
+// trailing zeros trimmed).
+func AppendTime(b []byte, t time.Time, loc *time.Location) []byte {
+	t = t.In(loc)
+	if t.Nanosecond()/1000 == 0 {
+		return t.AppendFormat(b, "2006-01-02T15:04:05Z07:00")
+	}
+	return t.Truncate(time.Microsecond).AppendFormat(b, "2006-01-02T15:04:05.999999Z07:00")
+}
+
+// Neutralize applies OWASP's CSV injection rule to one cell: a value whose
+// first character is =, +, -, @, TAB or CR gets a leading single quote.
+// It also turns a bare CR into LF (see cell).
+func Neutralize(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		s = "'" + s
+	}
+	if strings.IndexByte(s, '\r') >= 0 {
+		s = normalizeCR(s)
+	}
+	return s
+}
+
+// normalizeCR makes every line break of s an LF: CRLF becomes LF and a bare
+// CR becomes LF. With UseCRLF, encoding/csv writes each LF inside a quoted
+// value as CRLF, but silently drops a bare CR, which would glue the lines on
+// either side together.
+func normalizeCR(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.ReplaceAll(s, "\r", "\n")
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string, escaping like encoding/json
+// with HTML escaping off: quote, backslash and control characters, U+2028
+// and U+2029; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
