@@ -1,0 +1,361 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+)
+
+// validator checks the events of one request.
+type validator struct {
+	now  time.Time
+	p    *problems
+	seen map[string]int // client-supplied id → index of its first event
+}
+
+func newValidator(l Limits) *validator {
+	return &validator{now: l.Now(), p: newProblems(l.MaxProblems), seen: map[string]int{}}
+}
+
+// event decodes and validates the JSON object raw, the event at index. It
+// records every problem it finds and reports whether there was none. raw
+// must be syntactically valid JSON.
+func (v *validator) event(index int, raw []byte) (audit.Event, bool) {
+	before := v.p.invalid
+	var e audit.Event
+	if !utf8.Valid(raw) {
+		v.p.add(index, "", "is not valid UTF-8")
+		return e, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		v.p.add(index, "", "must be a JSON object")
+		return e, false
+	}
+	var (
+		seen       = map[string]bool{}
+		badType    = map[string]bool{}
+		occurredAt string
+	)
+	str := func(key string, val json.RawMessage) string {
+		s, ok := v.str(index, key, val)
+		if !ok {
+			badType[key] = true
+		}
+		return s
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			v.p.add(index, "", "malformed JSON object")
+			return e, false
+		}
+		key, _ := tok.(string)
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			v.p.add(index, key, "malformed JSON value")
+			return e, false
+		}
+		if seen[key] {
+			// Parsers disagree on which duplicate wins; an audit trail
+			// must not be ambiguous.
+			v.p.add(index, key, "appears more than once")
+			continue
+		}
+		seen[key] = true
+		switch key {
+		case "id":
+			e.ID = str(key, val)
+		case "occurred_at":
+			occurredAt = str(key, val)
+		case "event_type":
+			e.EventType = str(key, val)
+		case "sub_type":
+			e.SubType = str(key, val)
+		case "system_source":
+			e.SystemSource = str(key, val)
+		case "auditee_id":
+			e.AuditeeID = str(key, val)
+		case "description":
+			e.Description = str(key, val)
+		case "metadata":
+			e.Metadata = v.metadata(index, val)
+		case "tenant_id":
+			v.p.add(index, key, "unknown field: the tenant is the API key's, never the body's")
+		default:
+			v.p.add(index, key, "unknown field")
+		}
+	}
+
+	if e.ID != "" {
+		v.checkID(index, e.ID)
+	}
+	if !badType["occurred_at"] {
+		e.OccurredAt = v.time(index, occurredAt)
+	}
+	for _, f := range []struct {
+		name     string
+		val      string
+		required bool
+	}{
+		{"event_type", e.EventType, true},
+		{"sub_type", e.SubType, true},
+		{"system_source", e.SystemSource, true},
+		{"auditee_id", e.AuditeeID, false},
+	} {
+		if !badType[f.name] {
+			v.name(index, f.name, f.val, f.required)
+		}
+	}
+	if n := utf8.RuneCountInString(e.Description); n > MaxDescriptionLen {
+		v.p.add(index, "description", "is %d characters long; the limit is %d", n, MaxDescriptionLen)
+	} else if r, ok := badText(e.Description, true); !ok {
+		v.p.add(index, "description", "contains the control character %U", r)
+	}
+	return e, v.p.invalid == before
+}
+
+// str returns the string value of field key; null reads as "". A value of
+// another type is a problem, and ok is false.
+func (v *validator) str(index int, key string, val json.RawMessage) (s string, ok bool) {
+	if isNull(val) {
+		return "", true
+	}
+	if err := json.Unmarshal(val, &s); err != nil {
+		v.p.add(index, key, "must be a string, not %s", jsonKind(val))
+		return "", false
+	}
+	return s, true
+}
+
+func (v *validator) checkID(index int, id string) {
+	if n := utf8.RuneCountInString(id); n > MaxIDLen {
+		v.p.add(index, "id", "is %d characters long; the limit is %d", n, MaxIDLen)
+		return
+	}
+	for _, r := range id {
+		if !isIDRune(r) {
+			v.p.add(index, "id", "contains %q; ids use only A-Z a-z 0-9 _ . : -", r)
+			return
+		}
+	}
+	if first, dup := v.seen[id]; dup {
+		v.p.add(index, "id", "repeats the id of event %d in the same batch", first)
+		return
+	}
+	v.seen[id] = index
+}
+
+func isIDRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+		r == '_' || r == '.' || r == ':' || r == '-'
+}
+
+// time parses an RFC 3339 time with an offset ("Z" or ±hh:mm) and returns
+// it in UTC at the stored precision.
+func (v *validator) time(index int, s string) time.Time {
+	if s == "" {
+		v.p.add(index, "occurred_at", "is required")
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		v.p.add(index, "occurred_at", "must be an RFC 3339 time with an offset, such as 2026-04-10T08:30:00.000Z")
+		return time.Time{}
+	}
+	t = t.UTC().Truncate(audit.TimePrecision)
+	if limit := v.now.Add(MaxFutureSkew); t.After(limit) {
+		v.p.add(index, "occurred_at", "is more than 24 hours in the future")
+	}
+	return t
+}
+
+// name checks a short identifying string: event_type, sub_type,
+// system_source, auditee_id.
+func (v *validator) name(index int, field, s string, required bool) {
+	switch {
+	case s == "":
+		if required {
+			v.p.add(index, field, "is required")
+		}
+	case utf8.RuneCountInString(s) > MaxNameLen:
+		v.p.add(index, field, "is %d characters long; the limit is %d", utf8.RuneCountInString(s), MaxNameLen)
+	case strings.TrimSpace(s) != s:
+		v.p.add(index, field, "must not start or end with white space")
+	default:
+		if r, ok := badText(s, false); !ok {
+			v.p.add(index, field, "contains the non-printable character %U", r)
+		}
+	}
+}
+
+// metadata decodes an object of strings to strings.
+func (v *validator) metadata(index int, val json.RawMessage) map[string]string {
+	if isNull(val) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(val))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		v.p.add(index, "metadata", "must be an object of strings, not %s", jsonKind(val))
+		return nil
+	}
+	m := map[string]string{}
+	n := 0
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			v.p.add(index, "metadata", "malformed JSON object")
+			return nil
+		}
+		key, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			v.p.add(index, "metadata", "malformed JSON object")
+			return nil
+		}
+		n++
+		field := "metadata." + key
+		if !validMetaKey(key) {
+			v.p.add(index, field, "is not a valid key: 1 to %d characters of a-z 0-9 _ . -", MaxMetadataKeyLen)
+			continue
+		}
+		if _, dup := m[key]; dup {
+			v.p.add(index, field, "appears more than once")
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil || isNull(raw) {
+			v.p.add(index, field, "must be a string, not %s", jsonKind(raw))
+			continue
+		}
+		if l := utf8.RuneCountInString(s); l > MaxMetadataValLen {
+			v.p.add(index, field, "is %d characters long; the limit is %d", l, MaxMetadataValLen)
+			continue
+		}
+		if r, ok := badText(s, false); !ok {
+			v.p.add(index, field, "contains the non-printable character %U", r)
+			continue
+		}
+		m[key] = s
+	}
+	if n > MaxMetadataKeys {
+		v.p.add(index, "metadata", "has %d keys; the limit is %d", n, MaxMetadataKeys)
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func validMetaKey(k string) bool {
+	if k == "" || len(k) > MaxMetadataKeyLen {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// badText returns the first character of s that may not be stored, if any:
+// control characters (NUL above all, which PostgreSQL refuses) and, for
+// single-line values, every non-printable character. Multi-line text may
+// hold tabs and line breaks.
+func badText(s string, multiline bool) (rune, bool) {
+	for _, r := range s {
+		if multiline && (r == '\n' || r == '\r' || r == '\t') {
+			continue
+		}
+		if multiline {
+			if unicode.IsControl(r) {
+				return r, false
+			}
+			continue
+		}
+		if !unicode.IsPrint(r) && r != ' ' {
+			return r, false
+		}
+	}
+	return 0, true
+}
+
+func isNull(val json.RawMessage) bool { return string(bytes.TrimSpace(val)) == "null" }
+
+// jsonKind names the JSON type of val for messages.
+func jsonKind(val json.RawMessage) string {
+	b := bytes.TrimSpace(val)
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+// assignIDs gives every event without a client id a time-ordered UUIDv7.
+func assignIDs(events []audit.Event) error {
+	for i := range events {
+		if events[i].ID != "" {
+			continue
+		}
+		id, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("ingest: generate event id: %w", err)
+		}
+		events[i].ID = id.String()
+	}
+	return nil
+}
+
+// syntaxError returns the EINVALID error of malformed JSON in body, naming
+// the line and column. The offsets a json.Decoder reports are relative to
+// its buffer, so the body is scanned again whole for an exact position;
+// off (the offset of the offending byte) and err serve when the body is
+// well-formed JSON that is not what we expect.
+func syntaxError(body []byte, off int64, err error) error {
+	var se *json.SyntaxError
+	if uerr := json.Unmarshal(body, new(json.RawMessage)); errors.As(uerr, &se) {
+		off, err = se.Offset-1, se
+	}
+	line, col := position(body, off)
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	return audit.Invalid("body", "malformed JSON at line %d, column %d: %s", line, col, msg)
+}
+
+// position converts a byte offset into a 1-based line and column.
+func position(body []byte, off int64) (line, col int) {
+	if off > int64(len(body)) {
+		off = int64(len(body))
+	}
+	if off < 0 {
+		off = 0
+	}
+	before := body[:off]
+	line = bytes.Count(before, []byte{'\n'}) + 1
+	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return line, col
+}
