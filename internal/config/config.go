@@ -1,0 +1,604 @@
+// Package config is the service's configuration: a plain struct with
+// defaults, parsed from the environment by FromEnv and checked by Validate.
+//
+// Only cmd/ reads the environment; everything else receives a Config (or
+// the few fields it needs). Every error is a *VarError that names the
+// variable and says what it accepts.
+//
+// Variables (an empty value counts as unset):
+//
+//	HTTP_ADDR             listen address, HOST:PORT or :PORT       default ":8080"
+//	DATABASE_URL          postgres://… | postgresql://… |          default "sqlite:./data/audit.db"
+//	                      sqlite:PATH | sqlite://PATH
+//	REDIS_URL             see ParseRedisURL; unset = embedded mode
+//	STORAGE_URL           s3://BUCKET[/PREFIX] | file:///DIR |     default "file://./data/exports"
+//	                      file://./RELATIVE/DIR
+//	S3_FORCE_PATH_STYLE   bool                                     default false
+//	EXPORT_WAIT           duration, 0s..2m                         default 20s
+//	EXPORT_REUSE_WINDOW   duration, 0s..30d (0 = never reuse)      default 10m
+//	EXPORT_RETENTION      duration, 1s..3650d ("7d" allowed)       default 168h
+//	PDF_MAX_EVENTS        integer, 1..100000                       default 5000
+//	WORKER_CONCURRENCY    integer, 1..1024                         default 4
+//	LOG_LEVEL             debug | info | warn | error              default info
+//	LOG_FORMAT            json | text | auto                       default auto
+//	SIGNING_KEY           base64 Ed25519 seed (32 bytes) or        optional
+//	                      private key (64 bytes)
+//	WEBHOOK_ALLOW_PRIVATE bool                                     default false
+//	PUBLIC_BASE_URL       absolute http(s) URL                     optional
+//
+// Durations use Go syntax (20s, 10m, 1h30m) and also whole days: "7d",
+// "1d12h". Booleans are those strconv.ParseBool accepts (true, false, 1, 0,
+// t, f, …).
+//
+// The S3 client itself is configured by the AWS SDK's own variables
+// (AWS_ENDPOINT_URL_S3, AWS_REGION, AWS_ACCESS_KEY_ID, …), which this
+// package does not read.
+package config
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Names of the kinds of database and storage.
+const (
+	DatabasePostgres = "postgres"
+	DatabaseSQLite   = "sqlite"
+
+	StorageS3   = "s3"
+	StorageFile = "file"
+)
+
+// Log formats.
+const (
+	LogFormatJSON = "json"
+	LogFormatText = "text"
+	LogFormatAuto = "auto"
+)
+
+// Limits enforced by Validate.
+const (
+	MaxExportWait        = 2 * time.Minute
+	MaxExportReuseWindow = 30 * 24 * time.Hour
+	MinExportRetention   = time.Second
+	MaxExportRetention   = 3650 * 24 * time.Hour
+	MaxPDFMaxEvents      = 100_000
+	MaxWorkerConcurrency = 1024
+)
+
+// Config is everything the binaries read from the environment.
+type Config struct {
+	// HTTPAddr is where the API listens (HTTP_ADDR).
+	HTTPAddr string
+
+	// DatabaseURL is DATABASE_URL as given; DatabaseKind and DatabaseDSN are
+	// what it selects: for "postgres" the DSN is the URL itself, for
+	// "sqlite" it is the file path (anything after it, such as a query
+	// string of driver options, is kept).
+	DatabaseURL  string
+	DatabaseKind string
+	DatabaseDSN  string
+
+	// Redis is REDIS_URL parsed; its Mode is RedisEmbedded when unset.
+	Redis RedisOptions
+
+	// StorageURL is STORAGE_URL as given. For StorageKind "s3", Bucket and
+	// Prefix are set (Prefix has no leading or trailing "/" and may be
+	// empty); for "file", Dir is set.
+	StorageURL  string
+	StorageKind string
+	Bucket      string
+	Prefix      string
+	Dir         string
+	// S3ForcePathStyle addresses buckets as ENDPOINT/BUCKET rather than
+	// BUCKET.ENDPOINT, as MinIO and most self-hosted S3 servers need
+	// (S3_FORCE_PATH_STYLE).
+	S3ForcePathStyle bool
+
+	// ExportWait is how long POST /exports waits for a small export to
+	// finish before answering 202 (EXPORT_WAIT).
+	ExportWait time.Duration
+	// ExportReuseWindow is how long a finished export answers identical
+	// requests (EXPORT_REUSE_WINDOW); 0 never reuses.
+	ExportReuseWindow time.Duration
+	// ExportRetention is how long a finished export's file is kept unless
+	// the request asked otherwise (EXPORT_RETENTION).
+	ExportRetention time.Duration
+	// PDFMaxEvents caps the events in one PDF export (PDF_MAX_EVENTS).
+	PDFMaxEvents int
+	// WorkerConcurrency is the number of exports one worker process runs
+	// at once (WORKER_CONCURRENCY).
+	WorkerConcurrency int
+
+	LogLevel  slog.Level // LOG_LEVEL
+	LogFormat string     // LOG_FORMAT: json, text or auto
+
+	// SigningKey signs export manifests; nil when SIGNING_KEY is unset.
+	SigningKey ed25519.PrivateKey
+
+	// WebhookAllowPrivate lets webhooks target loopback, private and
+	// link-local addresses (WEBHOOK_ALLOW_PRIVATE); off by default so a
+	// tenant cannot make the service call into its own network.
+	WebhookAllowPrivate bool
+
+	// PublicBaseURL is the externally visible root used in absolute URLs,
+	// without a trailing "/"; empty means URLs are built from the request.
+	PublicBaseURL string
+}
+
+// Default values of the variables.
+const (
+	DefaultHTTPAddr    = ":8080"
+	DefaultDatabaseURL = "sqlite:./data/audit.db"
+	DefaultStorageURL  = "file://./data/exports"
+)
+
+// Default returns the configuration used when no variable is set.
+func Default() Config {
+	kind, dsn, err := ParseDatabaseURL(DefaultDatabaseURL)
+	if err != nil {
+		panic(err)
+	}
+	st, err := ParseStorageURL(DefaultStorageURL)
+	if err != nil {
+		panic(err)
+	}
+	return Config{
+		HTTPAddr:          DefaultHTTPAddr,
+		DatabaseURL:       DefaultDatabaseURL,
+		DatabaseKind:      kind,
+		DatabaseDSN:       dsn,
+		Redis:             RedisOptions{Mode: RedisEmbedded},
+		StorageURL:        DefaultStorageURL,
+		StorageKind:       st.Kind,
+		Bucket:            st.Bucket,
+		Prefix:            st.Prefix,
+		Dir:               st.Dir,
+		ExportWait:        20 * time.Second,
+		ExportReuseWindow: 10 * time.Minute,
+		ExportRetention:   7 * 24 * time.Hour,
+		PDFMaxEvents:      5000,
+		WorkerConcurrency: 4,
+		LogLevel:          slog.LevelInfo,
+		LogFormat:         LogFormatAuto,
+	}
+}
+
+// VarError is a bad value of one environment variable.
+type VarError struct {
+	Var     string // the variable, e.g. "EXPORT_WAIT"
+	Value   string // the value as given; secrets are redacted
+	Allowed string // what the variable accepts
+	Err     error  // what was wrong, when there is more to say
+}
+
+func (e *VarError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config: %s=%q", e.Var, e.Value)
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	b.WriteString("; allowed: ")
+	b.WriteString(e.Allowed)
+	return b.String()
+}
+
+func (e *VarError) Unwrap() error { return e.Err }
+
+// What each variable accepts, for error messages.
+const (
+	allowHTTPAddr     = "HOST:PORT or :PORT, e.g. :8080 or 127.0.0.1:8080"
+	allowDatabaseURL  = "postgres://USER[:PASS]@HOST[:PORT]/DB (or postgresql://…), sqlite:PATH or sqlite://PATH"
+	allowStorageURL   = "s3://BUCKET[/PREFIX], file:///ABSOLUTE/DIR or file://./RELATIVE/DIR"
+	allowBool         = "true or false (also 1, 0, t, f)"
+	allowLogLevel     = "debug, info, warn or error"
+	allowLogFormat    = "json, text or auto"
+	allowSigningKey   = "base64 (standard or URL alphabet) of an Ed25519 seed (32 bytes) or private key (64 bytes)"
+	allowPublicBase   = "an absolute http:// or https:// URL without query or fragment, e.g. https://audit.example.com"
+	allowExportWait   = "a duration from 0s to 2m, e.g. 20s"
+	allowReuseWindow  = "a duration from 0s to 30d, e.g. 10m (0 never reuses)"
+	allowRetention    = "a duration from 1s to 3650d, e.g. 168h or 7d"
+	allowPDFMax       = "an integer from 1 to 100000"
+	allowConcurrency  = "an integer from 1 to 1024"
+	redactedPlacehold = "<redacted>"
+)
+
+// FromEnv reads the configuration through getenv (os.Getenv in cmd/, a map
+// in tests), applies defaults for unset variables and validates the result.
+// The error joins one *VarError per bad variable.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Default()
+	var errs []error
+	bad := func(name, value, allowed string, err error) {
+		errs = append(errs, &VarError{Var: name, Value: value, Allowed: allowed, Err: err})
+	}
+	get := func(name string) (string, bool) {
+		v := strings.TrimSpace(getenv(name))
+		return v, v != ""
+	}
+
+	if v, ok := get("HTTP_ADDR"); ok {
+		c.HTTPAddr = v
+	}
+	if v, ok := get("DATABASE_URL"); ok {
+		kind, dsn, err := ParseDatabaseURL(v)
+		if err != nil {
+			bad("DATABASE_URL", redactURL(v), allowDatabaseURL, err)
+		} else {
+			c.DatabaseURL, c.DatabaseKind, c.DatabaseDSN = v, kind, dsn
+		}
+	}
+	if v, ok := get("REDIS_URL"); ok {
+		r, err := ParseRedisURL(v)
+		if err != nil {
+			bad("REDIS_URL", redactURL(v), allowRedisURL, err)
+		} else {
+			c.Redis = r
+		}
+	}
+	if v, ok := get("STORAGE_URL"); ok {
+		st, err := ParseStorageURL(v)
+		if err != nil {
+			bad("STORAGE_URL", v, allowStorageURL, err)
+		} else {
+			c.StorageURL, c.StorageKind, c.Bucket, c.Prefix, c.Dir = v, st.Kind, st.Bucket, st.Prefix, st.Dir
+		}
+	}
+	boolVar := func(name string, dst *bool) {
+		if v, ok := get(name); ok {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				bad(name, v, allowBool, errors.New("not a boolean"))
+				return
+			}
+			*dst = b
+		}
+	}
+	boolVar("S3_FORCE_PATH_STYLE", &c.S3ForcePathStyle)
+	boolVar("WEBHOOK_ALLOW_PRIVATE", &c.WebhookAllowPrivate)
+
+	durVar := func(name, allowed string, dst *time.Duration) {
+		if v, ok := get(name); ok {
+			d, err := ParseDuration(v)
+			if err != nil {
+				bad(name, v, allowed, err)
+				return
+			}
+			*dst = d
+		}
+	}
+	durVar("EXPORT_WAIT", allowExportWait, &c.ExportWait)
+	durVar("EXPORT_REUSE_WINDOW", allowReuseWindow, &c.ExportReuseWindow)
+	durVar("EXPORT_RETENTION", allowRetention, &c.ExportRetention)
+
+	intVar := func(name, allowed string, dst *int) {
+		if v, ok := get(name); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				bad(name, v, allowed, errors.New("not an integer"))
+				return
+			}
+			*dst = n
+		}
+	}
+	intVar("PDF_MAX_EVENTS", allowPDFMax, &c.PDFMaxEvents)
+	intVar("WORKER_CONCURRENCY", allowConcurrency, &c.WorkerConcurrency)
+
+	if v, ok := get("LOG_LEVEL"); ok {
+		l, err := parseLogLevel(v)
+		if err != nil {
+			bad("LOG_LEVEL", v, allowLogLevel, err)
+		} else {
+			c.LogLevel = l
+		}
+	}
+	if v, ok := get("LOG_FORMAT"); ok {
+		c.LogFormat = strings.ToLower(v)
+	}
+	if v, ok := get("SIGNING_KEY"); ok {
+		k, err := ParseSigningKey(v)
+		if err != nil {
+			bad("SIGNING_KEY", redactedPlacehold, allowSigningKey, err)
+		} else {
+			c.SigningKey = k
+		}
+	}
+	if v, ok := get("PUBLIC_BASE_URL"); ok {
+		c.PublicBaseURL = strings.TrimRight(v, "/")
+	}
+
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate checks every field, including those FromEnv derives, so a
+// Config built in code (tests, embedding) is held to the same rules. The
+// error joins one *VarError per bad field, named by its variable.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name, value, allowed string, err error) {
+		errs = append(errs, &VarError{Var: name, Value: value, Allowed: allowed, Err: err})
+	}
+
+	if err := checkListenAddr(c.HTTPAddr); err != nil {
+		bad("HTTP_ADDR", c.HTTPAddr, allowHTTPAddr, err)
+	}
+
+	switch c.DatabaseKind {
+	case DatabasePostgres, DatabaseSQLite:
+		if c.DatabaseDSN == "" {
+			bad("DATABASE_URL", redactURL(c.DatabaseURL), allowDatabaseURL, errors.New("no database given"))
+		}
+	default:
+		bad("DATABASE_URL", redactURL(c.DatabaseURL), allowDatabaseURL,
+			fmt.Errorf("unknown database kind %q", c.DatabaseKind))
+	}
+
+	if err := c.Redis.validate(); err != nil {
+		bad("REDIS_URL", c.Redis.String(), allowRedisURL, err)
+	}
+
+	switch c.StorageKind {
+	case StorageS3:
+		if err := checkBucket(c.Bucket); err != nil {
+			bad("STORAGE_URL", c.StorageURL, allowStorageURL, err)
+		}
+	case StorageFile:
+		if c.Dir == "" {
+			bad("STORAGE_URL", c.StorageURL, allowStorageURL, errors.New("no directory given"))
+		}
+	default:
+		bad("STORAGE_URL", c.StorageURL, allowStorageURL, fmt.Errorf("unknown storage kind %q", c.StorageKind))
+	}
+
+	durRange := func(name, allowed string, d, lo, hi time.Duration) {
+		if d < lo || d > hi {
+			bad(name, FormatDuration(d), allowed, errors.New("out of range"))
+		}
+	}
+	durRange("EXPORT_WAIT", allowExportWait, c.ExportWait, 0, MaxExportWait)
+	durRange("EXPORT_REUSE_WINDOW", allowReuseWindow, c.ExportReuseWindow, 0, MaxExportReuseWindow)
+	durRange("EXPORT_RETENTION", allowRetention, c.ExportRetention, MinExportRetention, MaxExportRetention)
+
+	if c.PDFMaxEvents < 1 || c.PDFMaxEvents > MaxPDFMaxEvents {
+		bad("PDF_MAX_EVENTS", strconv.Itoa(c.PDFMaxEvents), allowPDFMax, errors.New("out of range"))
+	}
+	if c.WorkerConcurrency < 1 || c.WorkerConcurrency > MaxWorkerConcurrency {
+		bad("WORKER_CONCURRENCY", strconv.Itoa(c.WorkerConcurrency), allowConcurrency, errors.New("out of range"))
+	}
+
+	switch c.LogLevel {
+	case slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError:
+	default:
+		bad("LOG_LEVEL", c.LogLevel.String(), allowLogLevel, errors.New("not one of the four levels"))
+	}
+	switch c.LogFormat {
+	case LogFormatJSON, LogFormatText, LogFormatAuto:
+	default:
+		bad("LOG_FORMAT", c.LogFormat, allowLogFormat, errors.New("unknown format"))
+	}
+
+	if c.SigningKey != nil && len(c.SigningKey) != ed25519.PrivateKeySize {
+		bad("SIGNING_KEY", redactedPlacehold, allowSigningKey,
+			fmt.Errorf("key is %d bytes, want %d", len(c.SigningKey), ed25519.PrivateKeySize))
+	}
+
+	if c.PublicBaseURL != "" {
+		if err := checkPublicBaseURL(c.PublicBaseURL); err != nil {
+			bad("PUBLIC_BASE_URL", c.PublicBaseURL, allowPublicBase, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// LogValue lists the configuration without secrets, for a startup log line.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("http_addr", c.HTTPAddr),
+		slog.String("database", c.DatabaseKind),
+		slog.String("database_url", redactURL(c.DatabaseURL)),
+		slog.String("redis", c.Redis.String()),
+		slog.String("storage_url", c.StorageURL),
+		slog.Bool("s3_force_path_style", c.S3ForcePathStyle),
+		slog.Duration("export_wait", c.ExportWait),
+		slog.Duration("export_reuse_window", c.ExportReuseWindow),
+		slog.Duration("export_retention", c.ExportRetention),
+		slog.Int("pdf_max_events", c.PDFMaxEvents),
+		slog.Int("worker_concurrency", c.WorkerConcurrency),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("log_format", c.LogFormat),
+		slog.Bool("signing_key", c.SigningKey != nil),
+		slog.Bool("webhook_allow_private", c.WebhookAllowPrivate),
+		slog.String("public_base_url", c.PublicBaseURL),
+	)
+}
+
+// ParseDatabaseURL returns the kind ("postgres" or "sqlite") and DSN that a
+// DATABASE_URL selects. PostgreSQL URLs are passed on as they are; for
+// SQLite the DSN is what follows "sqlite:" or "sqlite://", so
+// "sqlite:///var/lib/a.db" is the absolute path /var/lib/a.db and
+// "sqlite://./a.db" or "sqlite:a.db" are relative to the working directory.
+func ParseDatabaseURL(s string) (kind, dsn string, err error) {
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return "", "", errors.New("not a URL")
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		// The rest is pgx's to parse: it accepts forms net/url rejects,
+		// such as several hosts (postgres://h1:5432,h2:5432/db).
+		if !strings.HasPrefix(rest, "//") || len(rest) == 2 {
+			return "", "", errors.New("a PostgreSQL URL starts with postgres:// or postgresql://")
+		}
+		return DatabasePostgres, s, nil
+	case "sqlite", "sqlite3":
+		p := strings.TrimPrefix(rest, "//")
+		if p == "" {
+			return "", "", errors.New("no SQLite file path given")
+		}
+		return DatabaseSQLite, p, nil
+	default:
+		return "", "", fmt.Errorf("unsupported scheme %q", scheme)
+	}
+}
+
+// Storage is what a STORAGE_URL selects.
+type Storage struct {
+	Kind   string // StorageS3 or StorageFile
+	Bucket string // s3
+	Prefix string // s3: no leading or trailing "/"; may be empty
+	Dir    string // file: as written, cleaned of a trailing "/"
+}
+
+// ParseStorageURL parses s3://BUCKET[/PREFIX], file:///ABSOLUTE/DIR and
+// file://./RELATIVE/DIR (also file://../DIR).
+func ParseStorageURL(s string) (Storage, error) {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return Storage{}, errors.New("not a URL")
+	}
+	switch strings.ToLower(scheme) {
+	case "s3":
+		if strings.ContainsAny(rest, "?#") {
+			return Storage{}, errors.New("query and fragment are not allowed")
+		}
+		bucket, prefix, _ := strings.Cut(rest, "/")
+		if err := checkBucket(bucket); err != nil {
+			return Storage{}, err
+		}
+		prefix = strings.Trim(prefix, "/")
+		if strings.Contains(prefix, "//") {
+			return Storage{}, errors.New("prefix has an empty path segment")
+		}
+		return Storage{Kind: StorageS3, Bucket: bucket, Prefix: prefix}, nil
+	case "file":
+		switch {
+		case strings.HasPrefix(rest, "/"), rest == ".", rest == "..",
+			strings.HasPrefix(rest, "./"), strings.HasPrefix(rest, "../"):
+		case rest == "":
+			return Storage{}, errors.New("no directory given")
+		default:
+			return Storage{}, errors.New("file URLs have no host: write file:///ABSOLUTE/DIR or file://./RELATIVE/DIR")
+		}
+		dir := rest
+		if len(dir) > 1 {
+			dir = strings.TrimRight(dir, "/")
+		}
+		return Storage{Kind: StorageFile, Dir: dir}, nil
+	default:
+		return Storage{}, fmt.Errorf("unsupported scheme %q", scheme)
+	}
+}
+
+// checkBucket applies the S3 bucket naming rules (which MinIO and most
+// S3-compatible servers enforce too), so a typo fails at startup rather than
+// at the first upload.
+func checkBucket(b string) error {
+	if b == "" {
+		return errors.New("no bucket given")
+	}
+	if len(b) < 3 || len(b) > 63 {
+		return fmt.Errorf("bucket name %q must be 3 to 63 characters", b)
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return fmt.Errorf("bucket name %q may only hold lowercase letters, digits, '.' and '-'", b)
+		}
+	}
+	if !isAlnum(b[0]) || !isAlnum(b[len(b)-1]) {
+		return fmt.Errorf("bucket name %q must start and end with a letter or digit", b)
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+
+func checkListenAddr(a string) error {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return errors.New("not HOST:PORT")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	if strings.ContainsAny(host, "/ ") {
+		return fmt.Errorf("host %q is not a host name or IP address", host)
+	}
+	return nil
+}
+
+func checkPublicBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("scheme %q is not http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return errors.New("no host")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return errors.New("user info, query and fragment are not allowed")
+	}
+	return nil
+}
+
+func parseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, errors.New("unknown level")
+}
+
+// redactURL hides passwords in a URL: the user-info password and any
+// password query parameter. It works by hand because net/url rejects forms
+// the drivers accept (several hosts, "h1:26379,h2").
+func redactURL(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	authority, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority, tail = rest[:i], rest[i:]
+	}
+	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+		if user, _, hasPass := strings.Cut(authority[:i], ":"); hasPass {
+			authority = user + ":xxxxx" + authority[i:]
+		}
+	}
+	if path, query, ok := strings.Cut(tail, "?"); ok {
+		parts := strings.Split(query, "&")
+		for i, p := range parts {
+			k, _, _ := strings.Cut(p, "=")
+			if strings.Contains(strings.ToLower(k), "password") {
+				parts[i] = k + "=xxxxx"
+			}
+		}
+		tail = path + "?" + strings.Join(parts, "&")
+	}
+	return scheme + "://" + authority + tail
+}

@@ -1,0 +1,405 @@
+package config
+
+import (
+	"errors"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+// varErrors returns every *VarError in err's tree.
+func varErrors(err error) []*VarError {
+	var out []*VarError
+	var walk func(error)
+	walk = func(e error) {
+		if e == nil {
+			return
+		}
+		if ve, ok := e.(*VarError); ok {
+			out = append(out, ve)
+			return
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		walk(errors.Unwrap(e))
+	}
+	walk(err)
+	return out
+}
+
+func TestDefaults(t *testing.T) {
+	got, err := FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		HTTPAddr:          ":8080",
+		DatabaseURL:       "sqlite:./data/audit.db",
+		DatabaseKind:      DatabaseSQLite,
+		DatabaseDSN:       "./data/audit.db",
+		Redis:             RedisOptions{Mode: RedisEmbedded},
+		StorageURL:        "file://./data/exports",
+		StorageKind:       StorageFile,
+		Dir:               "./data/exports",
+		ExportWait:        20 * time.Second,
+		ExportReuseWindow: 10 * time.Minute,
+		ExportRetention:   168 * time.Hour,
+		PDFMaxEvents:      5000,
+		WorkerConcurrency: 4,
+		LogLevel:          slog.LevelInfo,
+		LogFormat:         LogFormatAuto,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
+	}
+	if !reflect.DeepEqual(Default(), want) {
+		t.Errorf("Default() differs from FromEnv with nothing set")
+	}
+	if err := want.Validate(); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+	if got.Redis.ConnOpt() != nil || got.Redis.UniversalOptions() != nil {
+		t.Error("embedded mode must have no Redis client options")
+	}
+}
+
+func TestFromEnvGood(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   map[string]string
+		check func(t *testing.T, c Config)
+	}{
+		{"HTTP_ADDR port only", map[string]string{"HTTP_ADDR": ":9090"}, func(t *testing.T, c Config) {
+			eq(t, c.HTTPAddr, ":9090")
+		}},
+		{"HTTP_ADDR host and port", map[string]string{"HTTP_ADDR": "127.0.0.1:0"}, func(t *testing.T, c Config) {
+			eq(t, c.HTTPAddr, "127.0.0.1:0")
+		}},
+		{"HTTP_ADDR IPv6", map[string]string{"HTTP_ADDR": "[::1]:8080"}, func(t *testing.T, c Config) {
+			eq(t, c.HTTPAddr, "[::1]:8080")
+		}},
+		{"HTTP_ADDR blank is default", map[string]string{"HTTP_ADDR": "  "}, func(t *testing.T, c Config) {
+			eq(t, c.HTTPAddr, ":8080")
+		}},
+		{"DATABASE_URL postgres", map[string]string{"DATABASE_URL": "postgres://u:p@db:5432/audit?sslmode=disable"},
+			func(t *testing.T, c Config) {
+				eq(t, c.DatabaseKind, DatabasePostgres)
+				eq(t, c.DatabaseDSN, "postgres://u:p@db:5432/audit?sslmode=disable")
+			}},
+		{"DATABASE_URL postgresql", map[string]string{"DATABASE_URL": "postgresql://db/audit"},
+			func(t *testing.T, c Config) {
+				eq(t, c.DatabaseKind, DatabasePostgres)
+				eq(t, c.DatabaseDSN, "postgresql://db/audit")
+			}},
+		{"DATABASE_URL postgres multi-host", map[string]string{"DATABASE_URL": "postgres://u@h1:5432,h2/audit"},
+			func(t *testing.T, c Config) { eq(t, c.DatabaseKind, DatabasePostgres) }},
+		{"DATABASE_URL sqlite relative", map[string]string{"DATABASE_URL": "sqlite:./x/a.db"},
+			func(t *testing.T, c Config) {
+				eq(t, c.DatabaseKind, DatabaseSQLite)
+				eq(t, c.DatabaseDSN, "./x/a.db")
+			}},
+		{"DATABASE_URL sqlite bare relative", map[string]string{"DATABASE_URL": "sqlite:a.db"},
+			func(t *testing.T, c Config) { eq(t, c.DatabaseDSN, "a.db") }},
+		{"DATABASE_URL sqlite:// relative", map[string]string{"DATABASE_URL": "sqlite://./a.db"},
+			func(t *testing.T, c Config) { eq(t, c.DatabaseDSN, "./a.db") }},
+		{"DATABASE_URL sqlite:/// absolute", map[string]string{"DATABASE_URL": "sqlite:///var/lib/s/a.db"},
+			func(t *testing.T, c Config) { eq(t, c.DatabaseDSN, "/var/lib/s/a.db") }},
+		{"DATABASE_URL sqlite keeps driver options", map[string]string{"DATABASE_URL": "sqlite:/a.db?_pragma=busy_timeout(5000)"},
+			func(t *testing.T, c Config) { eq(t, c.DatabaseDSN, "/a.db?_pragma=busy_timeout(5000)") }},
+		{"REDIS_URL standalone", map[string]string{"REDIS_URL": "redis://redis:6379/0"},
+			func(t *testing.T, c Config) {
+				eq(t, c.Redis.Mode, RedisStandalone)
+				eq(t, c.Redis.Addrs[0], "redis:6379")
+			}},
+		{"REDIS_URL sentinel", map[string]string{"REDIS_URL": "redis-sentinel://:pw@s1:26379,s2:26379/mymaster?db=2"},
+			func(t *testing.T, c Config) {
+				eq(t, c.Redis.Mode, RedisSentinel)
+				eq(t, c.Redis.MasterName, "mymaster")
+				eq(t, c.Redis.DB, 2)
+			}},
+		{"REDIS_URL cluster", map[string]string{"REDIS_URL": "redis-cluster://n1:7000,n2:7001"},
+			func(t *testing.T, c Config) { eq(t, c.Redis.Mode, RedisCluster) }},
+		{"STORAGE_URL s3 bucket", map[string]string{"STORAGE_URL": "s3://exports"},
+			func(t *testing.T, c Config) {
+				eq(t, c.StorageKind, StorageS3)
+				eq(t, c.Bucket, "exports")
+				eq(t, c.Prefix, "")
+				eq(t, c.Dir, "")
+			}},
+		{"STORAGE_URL s3 prefix", map[string]string{"STORAGE_URL": "s3://audit.exports-1/tenants/prod/"},
+			func(t *testing.T, c Config) {
+				eq(t, c.Bucket, "audit.exports-1")
+				eq(t, c.Prefix, "tenants/prod")
+			}},
+		{"STORAGE_URL file absolute", map[string]string{"STORAGE_URL": "file:///var/lib/sentinel/exports/"},
+			func(t *testing.T, c Config) {
+				eq(t, c.StorageKind, StorageFile)
+				eq(t, c.Dir, "/var/lib/sentinel/exports")
+				eq(t, c.Bucket, "")
+			}},
+		{"STORAGE_URL file relative", map[string]string{"STORAGE_URL": "file://./out"},
+			func(t *testing.T, c Config) { eq(t, c.Dir, "./out") }},
+		{"STORAGE_URL file parent", map[string]string{"STORAGE_URL": "file://../out"},
+			func(t *testing.T, c Config) { eq(t, c.Dir, "../out") }},
+		{"S3_FORCE_PATH_STYLE true", map[string]string{"S3_FORCE_PATH_STYLE": "true"},
+			func(t *testing.T, c Config) { eq(t, c.S3ForcePathStyle, true) }},
+		{"S3_FORCE_PATH_STYLE 1", map[string]string{"S3_FORCE_PATH_STYLE": "1"},
+			func(t *testing.T, c Config) { eq(t, c.S3ForcePathStyle, true) }},
+		{"S3_FORCE_PATH_STYLE false", map[string]string{"S3_FORCE_PATH_STYLE": "FALSE"},
+			func(t *testing.T, c Config) { eq(t, c.S3ForcePathStyle, false) }},
+		{"EXPORT_WAIT 0", map[string]string{"EXPORT_WAIT": "0"},
+			func(t *testing.T, c Config) { eq(t, c.ExportWait, time.Duration(0)) }},
+		{"EXPORT_WAIT max", map[string]string{"EXPORT_WAIT": "2m"},
+			func(t *testing.T, c Config) { eq(t, c.ExportWait, 2*time.Minute) }},
+		{"EXPORT_WAIT ms", map[string]string{"EXPORT_WAIT": "1500ms"},
+			func(t *testing.T, c Config) { eq(t, c.ExportWait, 1500*time.Millisecond) }},
+		{"EXPORT_REUSE_WINDOW 0 disables", map[string]string{"EXPORT_REUSE_WINDOW": "0s"},
+			func(t *testing.T, c Config) { eq(t, c.ExportReuseWindow, time.Duration(0)) }},
+		{"EXPORT_REUSE_WINDOW 1h", map[string]string{"EXPORT_REUSE_WINDOW": "1h"},
+			func(t *testing.T, c Config) { eq(t, c.ExportReuseWindow, time.Hour) }},
+		{"EXPORT_RETENTION days", map[string]string{"EXPORT_RETENTION": "7d"},
+			func(t *testing.T, c Config) { eq(t, c.ExportRetention, 168*time.Hour) }},
+		{"EXPORT_RETENTION days and hours", map[string]string{"EXPORT_RETENTION": "1d12h"},
+			func(t *testing.T, c Config) { eq(t, c.ExportRetention, 36*time.Hour) }},
+		{"EXPORT_RETENTION short for tests", map[string]string{"EXPORT_RETENTION": "2s"},
+			func(t *testing.T, c Config) { eq(t, c.ExportRetention, 2*time.Second) }},
+		{"EXPORT_RETENTION max", map[string]string{"EXPORT_RETENTION": "3650d"},
+			func(t *testing.T, c Config) { eq(t, c.ExportRetention, 3650*24*time.Hour) }},
+		{"PDF_MAX_EVENTS min", map[string]string{"PDF_MAX_EVENTS": "1"},
+			func(t *testing.T, c Config) { eq(t, c.PDFMaxEvents, 1) }},
+		{"PDF_MAX_EVENTS max", map[string]string{"PDF_MAX_EVENTS": "100000"},
+			func(t *testing.T, c Config) { eq(t, c.PDFMaxEvents, 100000) }},
+		{"WORKER_CONCURRENCY", map[string]string{"WORKER_CONCURRENCY": "16"},
+			func(t *testing.T, c Config) { eq(t, c.WorkerConcurrency, 16) }},
+		{"LOG_LEVEL debug", map[string]string{"LOG_LEVEL": "debug"},
+			func(t *testing.T, c Config) { eq(t, c.LogLevel, slog.LevelDebug) }},
+		{"LOG_LEVEL WARN", map[string]string{"LOG_LEVEL": "WARN"},
+			func(t *testing.T, c Config) { eq(t, c.LogLevel, slog.LevelWarn) }},
+		{"LOG_LEVEL error", map[string]string{"LOG_LEVEL": "error"},
+			func(t *testing.T, c Config) { eq(t, c.LogLevel, slog.LevelError) }},
+		{"LOG_FORMAT json", map[string]string{"LOG_FORMAT": "json"},
+			func(t *testing.T, c Config) { eq(t, c.LogFormat, LogFormatJSON) }},
+		{"LOG_FORMAT Text", map[string]string{"LOG_FORMAT": "Text"},
+			func(t *testing.T, c Config) { eq(t, c.LogFormat, LogFormatText) }},
+		{"SIGNING_KEY seed", map[string]string{"SIGNING_KEY": testSeedB64},
+			func(t *testing.T, c Config) { eq(t, len(c.SigningKey), 64) }},
+		{"WEBHOOK_ALLOW_PRIVATE", map[string]string{"WEBHOOK_ALLOW_PRIVATE": "true"},
+			func(t *testing.T, c Config) { eq(t, c.WebhookAllowPrivate, true) }},
+		{"PUBLIC_BASE_URL trims slash", map[string]string{"PUBLIC_BASE_URL": "https://audit.example.com/base/"},
+			func(t *testing.T, c Config) { eq(t, c.PublicBaseURL, "https://audit.example.com/base") }},
+		{"PUBLIC_BASE_URL http with port", map[string]string{"PUBLIC_BASE_URL": "http://localhost:8080"},
+			func(t *testing.T, c Config) { eq(t, c.PublicBaseURL, "http://localhost:8080") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := FromEnv(env(tt.env))
+			if err != nil {
+				t.Fatalf("FromEnv: %v", err)
+			}
+			tt.check(t, c)
+		})
+	}
+}
+
+func TestFromEnvBad(t *testing.T) {
+	tests := []struct {
+		v, value string
+	}{
+		{"HTTP_ADDR", "8080"},
+		{"HTTP_ADDR", ":http"},
+		{"HTTP_ADDR", ":70000"},
+		{"DATABASE_URL", "mysql://root@db/audit"},
+		{"DATABASE_URL", "./audit.db"},
+		{"DATABASE_URL", "sqlite:"},
+		{"DATABASE_URL", "sqlite://"},
+		{"DATABASE_URL", "postgres:"},
+		{"REDIS_URL", "localhost:6379"},
+		{"REDIS_URL", "memcached://x"},
+		{"REDIS_URL", "redis://h/notanumber"},
+		{"REDIS_URL", "redis://h:6379/0?timeout=1"},
+		{"REDIS_URL", "redis://"},
+		{"REDIS_URL", "redis-sentinel://s1:26379"},
+		{"REDIS_URL", "redis-sentinel://s1/m?db=x"},
+		{"REDIS_URL", "redis-sentinel://s1/m?mastre=m"},
+		{"REDIS_URL", "redis-sentinel://s1,,s2/m"},
+		{"REDIS_URL", "redis-cluster://n1:7000/3"},
+		{"REDIS_URL", "redis-cluster://n1:99999"},
+		{"STORAGE_URL", "exports"},
+		{"STORAGE_URL", "gs://exports"},
+		{"STORAGE_URL", "s3://"},
+		{"STORAGE_URL", "s3://Exports"},
+		{"STORAGE_URL", "s3://ab"},
+		{"STORAGE_URL", "s3://-exports"},
+		{"STORAGE_URL", "s3://exports/a//b"},
+		{"STORAGE_URL", "s3://exports?region=x"},
+		{"STORAGE_URL", "file://"},
+		{"STORAGE_URL", "file://host/dir"},
+		{"S3_FORCE_PATH_STYLE", "yes"},
+		{"WEBHOOK_ALLOW_PRIVATE", "on"},
+		{"EXPORT_WAIT", "20"},
+		{"EXPORT_WAIT", "3m"},
+		{"EXPORT_WAIT", "-1s"},
+		{"EXPORT_REUSE_WINDOW", "soon"},
+		{"EXPORT_REUSE_WINDOW", "31d"},
+		{"EXPORT_REUSE_WINDOW", "-1m"},
+		{"EXPORT_RETENTION", "0"},
+		{"EXPORT_RETENTION", "3651d"},
+		{"EXPORT_RETENTION", "7days"},
+		{"EXPORT_RETENTION", "1.5d"},
+		{"EXPORT_RETENTION", "-7d"},
+		{"PDF_MAX_EVENTS", "0"},
+		{"PDF_MAX_EVENTS", "100001"},
+		{"PDF_MAX_EVENTS", "5k"},
+		{"WORKER_CONCURRENCY", "0"},
+		{"WORKER_CONCURRENCY", "-2"},
+		{"WORKER_CONCURRENCY", "four"},
+		{"WORKER_CONCURRENCY", "2000"},
+		{"LOG_LEVEL", "trace"},
+		{"LOG_FORMAT", "logfmt"},
+		{"SIGNING_KEY", "not base64!"},
+		{"SIGNING_KEY", "c2hvcnQ="},
+		{"PUBLIC_BASE_URL", "audit.example.com"},
+		{"PUBLIC_BASE_URL", "ftp://audit.example.com"},
+		{"PUBLIC_BASE_URL", "https://audit.example.com/?x=1"},
+		{"PUBLIC_BASE_URL", "https://"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.v+"="+tt.value, func(t *testing.T) {
+			c, err := FromEnv(env(map[string]string{tt.v: tt.value}))
+			if err == nil {
+				t.Fatalf("no error; got %+v", c)
+			}
+			ves := varErrors(err)
+			if len(ves) != 1 || ves[0].Var != tt.v {
+				t.Fatalf("want exactly one error for %s, got %v", tt.v, err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.v+"=") || !strings.Contains(msg, "allowed: ") || ves[0].Allowed == "" {
+				t.Errorf("message does not name the variable and what is allowed: %s", msg)
+			}
+			if !reflect.DeepEqual(c, Config{}) {
+				t.Errorf("a failed FromEnv returned a config: %+v", c)
+			}
+		})
+	}
+}
+
+func TestFromEnvReportsEveryBadVariable(t *testing.T) {
+	_, err := FromEnv(env(map[string]string{
+		"EXPORT_WAIT":        "forever",
+		"LOG_LEVEL":          "loud",
+		"WORKER_CONCURRENCY": "0",
+	}))
+	got := map[string]bool{}
+	for _, ve := range varErrors(err) {
+		got[ve.Var] = true
+	}
+	// Parse errors are reported together; range checks run only on values
+	// that parsed, so WORKER_CONCURRENCY waits for the next attempt.
+	if !got["EXPORT_WAIT"] || !got["LOG_LEVEL"] {
+		t.Errorf("want EXPORT_WAIT and LOG_LEVEL reported, got %v", err)
+	}
+	var ve *VarError
+	if !errors.As(err, &ve) {
+		t.Error("errors.As does not find a *VarError")
+	}
+}
+
+func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
+	_, err := FromEnv(env(map[string]string{
+		"DATABASE_URL": "mysql://root:hunter2@db/audit",
+		"REDIS_URL":    "redis-sentinel://:hunter2@s1,s2",
+		"SIGNING_KEY":  "aHVudGVyMmh1bnRlcjI=",
+	}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, s := range []string{"hunter2", "aHVudGVyMmh1bnRlcjI"} {
+		if strings.Contains(err.Error(), s) {
+			t.Errorf("error leaks %q: %v", s, err)
+		}
+	}
+
+	c, err := FromEnv(env(map[string]string{
+		"DATABASE_URL": "postgres://u:hunter2@db/audit?password=hunter2",
+		"REDIS_URL":    "redis-sentinel://u:hunter2@s1/m?sentinel_password=hunter2",
+		"SIGNING_KEY":  testSeedB64,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)
+	for _, s := range []string{"hunter2", testSeedB64} {
+		if strings.Contains(b.String(), s) {
+			t.Errorf("log line leaks %q: %s", s, b.String())
+		}
+	}
+	if !strings.Contains(b.String(), "signing_key=true") {
+		t.Errorf("log line does not say a signing key is set: %s", b.String())
+	}
+}
+
+func TestValidateCodeBuiltConfig(t *testing.T) {
+	c := Default()
+	c.StorageKind, c.Bucket = StorageS3, ""
+	c.DatabaseKind = "mysql"
+	c.LogLevel = slog.Level(2)
+	c.Redis = RedisOptions{Mode: RedisSentinel, Addrs: []string{"s1:26379"}}
+	got := map[string]bool{}
+	for _, ve := range varErrors(c.Validate()) {
+		got[ve.Var] = true
+	}
+	for _, v := range []string{"STORAGE_URL", "DATABASE_URL", "LOG_LEVEL", "REDIS_URL"} {
+		if !got[v] {
+			t.Errorf("Validate did not report %s (got %v)", v, got)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"20s", 20 * time.Second, true},
+		{"0", 0, true},
+		{"7d", 7 * 24 * time.Hour, true},
+		{"0d", 0, true},
+		{"1d30m", 24*time.Hour + 30*time.Minute, true},
+		{"d", 0, false},
+		{"7d-1h", 0, false},
+		{"7dd", 0, false},
+		{"x7d", 0, false},
+		{"20", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseDuration(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+	for d, want := range map[time.Duration]string{168 * time.Hour: "7d", 90 * time.Minute: "1h30m0s", 0: "0s"} {
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func eq[T comparable](t *testing.T, got, want T) {
+	t.Helper()
+	if got != want {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}

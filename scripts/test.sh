@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# scripts/test.sh — the whole test suite on a fresh machine, as `make test`
+# and CI run it.
+#
+#   1. installs missing OS packages (redis-server, PostgreSQL, poppler-utils)
+#   2. builds bin/versitygw (the S3 server tests run) if missing or stale
+#   3. starts a throwaway PostgreSQL on a free port, unless TEST_DATABASE_URL
+#      is set, and exports TEST_DATABASE_URL
+#   4. leaves Redis to internal/testenv (a private redis-server per test),
+#      unless TEST_REDIS_URL is set
+#   5. go vet, gofmt check (whole tree), go test -race
+#
+# Usage: scripts/test.sh [PACKAGES...]     (default ./...)
+#   GOTESTFLAGS="-run TestX -v"  extra flags for go test
+#
+# Exits with go test's status, or 1 when go test passed but vet or gofmt did
+# not. A service that cannot be provisioned stops the run with status 2.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() {
+	printf '\n!!! scripts/test.sh: %s\n\n' "$*" >&2
+	exit 2
+}
+
+# ---------------------------------------------------------------- packages
+as_root() {
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+		sudo -n "$@"
+	else
+		die "need root (or passwordless sudo) to run: $*"
+	fi
+}
+
+pg_bindir() {
+	local d
+	# Newest major version first.
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -rn); do
+		if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
+			echo "$d"
+			return 0
+		fi
+	done
+	return 1
+}
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+	pg_bindir >/dev/null || missing+=(postgresql)
+	command -v psql >/dev/null || missing+=(postgresql-client)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing OS packages: ${missing[*]}"
+	command -v apt-get >/dev/null || die "missing ${missing[*]} and there is no apt-get to install them"
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update -qq </dev/null >/dev/null ||
+		die "apt-get update failed; cannot install ${missing[*]}"
+	as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null ||
+		die "apt-get install ${missing[*]} failed"
+fi
+command -v redis-server >/dev/null || die "redis-server is still not on PATH after installing redis-server"
+command -v pdftotext >/dev/null || die "pdftotext is still not on PATH after installing poppler-utils"
+
+# ---------------------------------------------------------------- versitygw
+if [ -z "${VERSITYGW_BIN:-}" ]; then
+	if [ ! -x bin/versitygw ] || [ tools/go.mod -nt bin/versitygw ] || [ tools/go.sum -nt bin/versitygw ]; then
+		say "building bin/versitygw from tools/go.mod"
+		mkdir -p bin
+		(cd tools && go build -o ../bin/versitygw github.com/versity/versitygw/cmd/versitygw) ||
+			die "could not build bin/versitygw (cd tools && go build …); the S3 tests need it"
+	fi
+	"$ROOT/bin/versitygw" --version >/dev/null 2>&1 || die "bin/versitygw does not run"
+fi
+
+# ---------------------------------------------------------------- PostgreSQL
+PGTMP=""
+PGBIN=""
+PG_AS=()
+cleanup() {
+	local rc=$?
+	if [ -n "$PGTMP" ] && [ -d "$PGTMP" ]; then
+		if [ -f "$PGTMP/data/postmaster.pid" ]; then
+			"${PG_AS[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1 || true
+		fi
+		rm -rf "$PGTMP"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_free() {
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+start_postgres() {
+	PGBIN=$(pg_bindir) || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin"
+	PGTMP=$(mktemp -d "${TMPDIR:-/tmp}/sentinel-pg.XXXXXX") || die "cannot make a temp dir for PostgreSQL"
+	if [ "$(id -u)" = 0 ]; then
+		# PostgreSQL refuses to run as root.
+		id postgres >/dev/null 2>&1 || die "no 'postgres' user to run the test cluster as"
+		chown postgres: "$PGTMP"
+		chmod 700 "$PGTMP"
+		PG_AS=(runuser -u postgres --)
+	else
+		PG_AS=(env)
+	fi
+	"${PG_AS[@]}" "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust -E UTF8 --no-locale --no-sync \
+		>"$PGTMP/initdb.log" 2>&1 || {
+		cat "$PGTMP/initdb.log" >&2
+		die "initdb failed (log above)"
+	}
+	local try port="" opts
+	for try in 1 2 3 4 5 6 7 8; do
+		port=$((20000 + RANDOM % 30000))
+		port_free "$port" || continue
+		opts="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$PGTMP"
+		# Durability is worthless for a throwaway cluster; speed is not.
+		opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+		# Test packages run in parallel, each with its own pools.
+		opts+=" -c max_connections=300"
+		if "${PG_AS[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/postgres.log" -w -t 60 start \
+			-o "$opts" >/dev/null 2>&1; then
+			break
+		fi
+		port=""
+		# The server may have started and died (port taken in between).
+		"${PG_AS[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1 || true
+	done
+	if [ -z "$port" ]; then
+		tail -n 30 "$PGTMP/postgres.log" >&2 || true
+		die "could not start a throwaway PostgreSQL ($PGBIN/pg_ctl; log above)"
+	fi
+	export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+	psql "$TEST_DATABASE_URL" -qAtc 'select 1' >/dev/null 2>&1 ||
+		die "throwaway PostgreSQL started on port $port but does not answer queries"
+	say "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $PGTMP)"
+}
+
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+	say "using TEST_DATABASE_URL from the environment"
+	if command -v psql >/dev/null; then
+		psql "$TEST_DATABASE_URL" -qAtc 'select 1' >/dev/null ||
+			die "TEST_DATABASE_URL is set but the server does not answer (psql above)"
+	fi
+else
+	start_postgres
+fi
+
+if [ -n "${TEST_REDIS_URL:-}" ]; then
+	say "using TEST_REDIS_URL from the environment (tests FLUSHALL it)"
+else
+	say "Redis: testenv starts a private $(redis-server --version | awk '{print $3}' | sed 's/^v=//') per test"
+fi
+
+# ---------------------------------------------------------------- checks
+pkgs=("$@")
+[ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)
+
+status=0
+say "go vet ${pkgs[*]}"
+go vet "${pkgs[@]}" || status=1
+
+say "gofmt check"
+unformatted=$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l)
+if [ -n "$unformatted" ]; then
+	printf 'gofmt: these files need formatting (run `make fmt`):\n%s\n' "$unformatted" >&2
+	status=1
+fi
+
+say "go test -race -count=1 -timeout 40m ${GOTESTFLAGS:-} ${pkgs[*]}"
+set +e
+# shellcheck disable=SC2086 # GOTESTFLAGS is a list of flags
+go test -race -count=1 -timeout 40m ${GOTESTFLAGS:-} "${pkgs[@]}"
+test_status=$?
+set -e
+
+if [ "$test_status" -ne 0 ]; then
+	say "FAILED: go test exited $test_status"
+	exit "$test_status"
+fi
+if [ "$status" -ne 0 ]; then
+	say "FAILED: tests passed but go vet or gofmt did not"
+	exit 1
+fi
+say "ok"
