@@ -136,7 +136,10 @@ func (s S3) Env() []string {
 }
 
 // VersityGW starts a private versitygw (posix backend in a temp dir) with one
-// bucket already created and returns its coordinates.
+// bucket already created and returns its coordinates. The posix backend
+// keeps metadata in extended attributes, so the temp dir must be on a
+// filesystem with user xattrs (ext4, xfs, btrfs; tmpfs since Linux 6.6);
+// versitygw refuses to start otherwise and the test fails with its log.
 func VersityGW(tb testing.TB) S3 {
 	tb.Helper()
 	bin := versityBinary(tb)
@@ -148,6 +151,8 @@ func VersityGW(tb testing.TB) S3 {
 		Bucket:    "exports",
 		Dir:       dir,
 	}
+	// A directory below the root is a bucket to the posix backend; the
+	// root account owns it without any ACL attributes.
 	if err := os.Mkdir(filepath.Join(dir, s.Bucket), 0o755); err != nil {
 		tb.Fatal(err)
 	}
@@ -155,16 +160,52 @@ func VersityGW(tb testing.TB) S3 {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(bin, "--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region,
 		"--port", addr, "posix", dir)
-	logf, err := os.Create(filepath.Join(tb.TempDir(), "versitygw.log"))
+	logPath := filepath.Join(tb.TempDir(), "versitygw.log")
+	logf, err := os.Create(logPath)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
+		logf.Close()
 		tb.Fatalf("testenv: start versitygw: %v", err)
 	}
-	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); logf.Close() })
-	waitTCP(tb, "versitygw", addr)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	logShown := false
+	serverLog := func() string {
+		logShown = true
+		b, _ := os.ReadFile(logPath)
+		if len(b) > 4000 {
+			b = b[len(b)-4000:]
+		}
+		return string(b)
+	}
+	tb.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		logf.Close()
+		if tb.Failed() && !logShown {
+			tb.Logf("testenv: versitygw log (%s):\n%s", logPath, serverLog())
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			tb.Fatalf("testenv: versitygw exited before listening (%v); its log:\n%s", err, serverLog())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("testenv: versitygw did not listen on %s within 15s; its log:\n%s", addr, serverLog())
+		}
+	}
 	s.Endpoint = "http://" + addr
 	return s
 }

@@ -1,0 +1,347 @@
+// Package s3 stores objects in an S3 bucket or an S3-compatible server
+// (MinIO, versitygw, Ceph, R2, ...).
+//
+// Credentials, region and endpoint come from the AWS SDK's standard sources
+// (AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL_S3, shared config,
+// instance roles); Config only overrides what the deployment names.
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/objstore"
+)
+
+const (
+	// DefaultPartSize is the size of a multipart upload's parts, and of
+	// each buffer an upload holds.
+	DefaultPartSize = 8 << 20
+	// MinPartSize is S3's smallest part but the last.
+	MinPartSize = 5 << 20
+	// DefaultConcurrency is how many parts of one upload are in flight.
+	DefaultConcurrency = 4
+	// maxParts is S3's limit on the parts of one upload.
+	maxParts = 10000
+	// MaxPresignTTL is the longest a SigV4 presigned URL may live.
+	MaxPresignTTL = 7 * 24 * time.Hour
+)
+
+// Config selects a bucket and tunes uploads. Zero values take defaults.
+type Config struct {
+	Bucket string
+	// Prefix is prepended to every key, as a directory: "exports" and
+	// "exports/" both store key "a" as "exports/a".
+	Prefix string
+	// Endpoint overrides the SDK's endpoint (which AWS_ENDPOINT_URL_S3
+	// also sets), e.g. http://127.0.0.1:7070.
+	Endpoint string
+	// ForcePathStyle addresses the bucket as http://host/bucket, which most
+	// S3-compatible servers need.
+	ForcePathStyle bool
+	// Region overrides the SDK's region; us-east-1 when neither sets one.
+	Region string
+	// PartSize is the multipart part size, at least MinPartSize.
+	PartSize int64
+	// Concurrency is the number of parts uploaded at once. An upload holds
+	// at most PartSize×Concurrency bytes.
+	Concurrency int
+	Logger      *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.PartSize == 0 {
+		c.PartSize = DefaultPartSize
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports the first unusable setting.
+func (c Config) Validate() error {
+	switch {
+	case c.Bucket == "":
+		return fmt.Errorf("s3: no bucket given")
+	case c.PartSize != 0 && c.PartSize < MinPartSize:
+		return fmt.Errorf("s3: part size %d is below S3's minimum of %d", c.PartSize, MinPartSize)
+	case c.Concurrency < 0:
+		return fmt.Errorf("s3: negative concurrency %d", c.Concurrency)
+	}
+	return nil
+}
+
+// Bucket is an S3 bucket (under an optional prefix).
+type Bucket struct {
+	client      *s3.Client
+	presign     *s3.PresignClient
+	bucket      string
+	prefix      string
+	partSize    int64
+	concurrency int
+	logger      *slog.Logger
+}
+
+var (
+	_ objstore.Bucket    = (*Bucket)(nil)
+	_ objstore.Presigner = (*Bucket)(nil)
+)
+
+// New connects to the bucket cfg names. It does not contact the server;
+// Ping does.
+func New(ctx context.Context, cfg Config) (*Bucket, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	var opts []func(*config.LoadOptions) error
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("s3: load aws config: %w", err)
+	}
+	if awsCfg.Region == "" {
+		awsCfg.Region = "us-east-1"
+	}
+	// Since 2025 the SDK adds CRC checksums to every request and validates
+	// them on responses; many S3-compatible servers reject or lack them.
+	// Unless the environment chose, only do it where S3 requires it.
+	if awsCfg.RequestChecksumCalculation == aws.RequestChecksumCalculationUnset {
+		awsCfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+	}
+	if awsCfg.ResponseChecksumValidation == aws.ResponseChecksumValidationUnset {
+		awsCfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	}
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+		o.UsePathStyle = cfg.ForcePathStyle
+	})
+	prefix := strings.Trim(cfg.Prefix, "/")
+	if prefix != "" {
+		prefix += "/"
+	}
+	return &Bucket{
+		client:      client,
+		presign:     s3.NewPresignClient(client),
+		bucket:      cfg.Bucket,
+		prefix:      prefix,
+		partSize:    cfg.PartSize,
+		concurrency: cfg.Concurrency,
+		logger:      cfg.Logger,
+	}, nil
+}
+
+func (b *Bucket) path(key string) string { return b.prefix + key }
+
+// Ping implements objstore.Bucket with HeadBucket.
+func (b *Bucket) Ping(ctx context.Context) error {
+	if _, err := b.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &b.bucket}); err != nil {
+		return fmt.Errorf("s3: head bucket %s: %w", b.bucket, err)
+	}
+	return nil
+}
+
+// Stat implements objstore.Reader.
+func (b *Bucket) Stat(ctx context.Context, key string) (objstore.ObjectInfo, error) {
+	if err := objstore.ValidateKey(key); err != nil {
+		return objstore.ObjectInfo{}, err
+	}
+	out, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: aws.String(b.path(key))})
+	if err != nil {
+		return objstore.ObjectInfo{}, fmt.Errorf("s3: head object %s: %w", key, translate(key, err))
+	}
+	return objstore.ObjectInfo{
+		Key:          key,
+		Size:         aws.ToInt64(out.ContentLength),
+		LastModified: aws.ToTime(out.LastModified),
+		ContentType:  aws.ToString(out.ContentType),
+	}, nil
+}
+
+// GetRange implements objstore.Reader with a Range request. An offset at or
+// past the end of a non-empty object is an EINVALID error (S3's
+// InvalidRange).
+func (b *Bucket) GetRange(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	if err := objstore.ValidateKey(key); err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, audit.Invalid("offset", "negative offset %d", offset)
+	}
+	if length == 0 {
+		// "bytes=N-(N-1)" is no range at all: S3 would send everything.
+		if _, err := b.Stat(ctx, key); err != nil {
+			return nil, err
+		}
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	in := &s3.GetObjectInput{Bucket: &b.bucket, Key: aws.String(b.path(key))}
+	ranged := offset > 0 || length > 0
+	if ranged {
+		// Without a range an empty object reads as empty; with one it is
+		// InvalidRange.
+		r := fmt.Sprintf("bytes=%d-", offset)
+		if length > 0 {
+			r += fmt.Sprint(offset + length - 1)
+		}
+		in.Range = &r
+	}
+	out, err := b.client.GetObject(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("s3: get object %s: %w", key, translate(key, err))
+	}
+	if ranged && out.ContentRange == nil {
+		// A server that ignored Range would hand us the wrong bytes.
+		out.Body.Close()
+		return nil, fmt.Errorf("s3: get object %s: server ignored the range request", key)
+	}
+	return out.Body, nil
+}
+
+// Delete implements objstore.Writer. Deleting a missing key is not an
+// error (S3 answers 204 either way).
+func (b *Bucket) Delete(ctx context.Context, key string) error {
+	if err := objstore.ValidateKey(key); err != nil {
+		return err
+	}
+	_, err := b.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b.bucket, Key: aws.String(b.path(key))})
+	if err != nil && !errors.Is(translate(key, err), audit.ErrNotFound) {
+		return fmt.Errorf("s3: delete object %s: %w", key, err)
+	}
+	return nil
+}
+
+// List implements objstore.Lister, in key order.
+func (b *Bucket) List(ctx context.Context, prefix string, fn func(objstore.ObjectInfo) error) error {
+	p := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{
+		Bucket: &b.bucket,
+		Prefix: aws.String(b.path(prefix)),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("s3: list objects %s: %w", prefix, err)
+		}
+		for _, o := range page.Contents {
+			key, ok := strings.CutPrefix(aws.ToString(o.Key), b.prefix)
+			if !ok {
+				continue
+			}
+			err := fn(objstore.ObjectInfo{
+				Key:          key,
+				Size:         aws.ToInt64(o.Size),
+				LastModified: aws.ToTime(o.LastModified),
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ListIncompleteUploads implements objstore.UploadJanitor with
+// ListMultipartUploads.
+func (b *Bucket) ListIncompleteUploads(ctx context.Context, prefix string) ([]objstore.IncompleteUpload, error) {
+	p := s3.NewListMultipartUploadsPaginator(b.client, &s3.ListMultipartUploadsInput{
+		Bucket: &b.bucket,
+		Prefix: aws.String(b.path(prefix)),
+	})
+	var ups []objstore.IncompleteUpload
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("s3: list multipart uploads %s: %w", prefix, err)
+		}
+		for _, u := range page.Uploads {
+			key, ok := strings.CutPrefix(aws.ToString(u.Key), b.prefix)
+			if !ok {
+				continue
+			}
+			ups = append(ups, objstore.IncompleteUpload{
+				Key:       key,
+				UploadID:  aws.ToString(u.UploadId),
+				Initiated: aws.ToTime(u.Initiated),
+			})
+		}
+	}
+	return ups, nil
+}
+
+// AbortIncompleteUpload implements objstore.UploadJanitor. Aborting an
+// upload that is already gone is not an error.
+func (b *Bucket) AbortIncompleteUpload(ctx context.Context, u objstore.IncompleteUpload) error {
+	if err := objstore.ValidateKey(u.Key); err != nil {
+		return err
+	}
+	_, err := b.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket:   &b.bucket,
+		Key:      aws.String(b.path(u.Key)),
+		UploadId: &u.UploadID,
+	})
+	var nsu *types.NoSuchUpload
+	if err != nil && !errors.As(err, &nsu) && !hasCode(err, "NoSuchUpload") {
+		return fmt.Errorf("s3: abort multipart upload %s %s: %w", u.Key, u.UploadID, err)
+	}
+	return nil
+}
+
+// PresignGet implements objstore.Presigner. The URL makes browsers save the
+// object as filename.
+func (b *Bucket) PresignGet(ctx context.Context, key string, ttl time.Duration, filename string) (string, time.Time, error) {
+	if err := objstore.ValidateKey(key); err != nil {
+		return "", time.Time{}, err
+	}
+	if ttl <= 0 || ttl > MaxPresignTTL {
+		return "", time.Time{}, audit.Invalid("ttl", "presigned URL lifetime %s is not within (0, %s]", ttl, MaxPresignTTL)
+	}
+	in := &s3.GetObjectInput{Bucket: &b.bucket, Key: aws.String(b.path(key))}
+	if filename != "" {
+		in.ResponseContentDisposition = aws.String(mime.FormatMediaType("attachment", map[string]string{"filename": filename}))
+	}
+	now := time.Now()
+	req, err := b.presign.PresignGetObject(ctx, in, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("s3: presign get %s: %w", key, err)
+	}
+	return req.URL, now.Add(ttl), nil
+}
+
+// translate turns the SDK's "no such object" into audit.ErrNotFound and an
+// unsatisfiable range into EINVALID; anything else is returned as is.
+func translate(key string, err error) error {
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	switch {
+	case errors.As(err, &nsk), errors.As(err, &nf), hasCode(err, "NoSuchKey"), hasCode(err, "NotFound"):
+		return audit.NotFound("object %s not found", key)
+	case hasCode(err, "InvalidRange"):
+		return audit.Invalid("offset", "range not satisfiable for object %s", key)
+	}
+	return err
+}
+
+func hasCode(err error, code string) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == code
+}
