@@ -69,11 +69,13 @@ type Export struct {
 	ErrorMessage string
 	Attempts     int
 	// ScheduleID and Occurrence are set for exports fired by a schedule.
-	ScheduleID  string
-	Occurrence  *time.Time
-	WebhookURL  string
-	CreatedAt   time.Time
-	StartedAt   *time.Time
+	ScheduleID string
+	Occurrence *time.Time
+	WebhookURL string
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	// HeartbeatAt is the last sign of life of the worker running it.
+	HeartbeatAt *time.Time
 	CompletedAt *time.Time
 	ExpiresAt   *time.Time
 	// RetentionDays overrides the service's default retention when > 0.

@@ -79,20 +79,31 @@ type ExportStore interface {
 	// StartExport moves a queued or running export to running and counts an
 	// attempt; ErrConflict when it is already done.
 	StartExport(ctx context.Context, tenantID, id string, at time.Time, rowsTotal int64) (Export, error)
-	UpdateProgress(ctx context.Context, tenantID, id string, rowsWritten int64) error
+	UpdateProgress(ctx context.Context, tenantID, id string, rowsWritten int64, at time.Time) error
 	CompleteExport(ctx context.Context, tenantID, id string, r ExportResult, at, expiresAt time.Time) error
 	FailExport(ctx context.Context, tenantID, id, code, message string, at time.Time) error
 	// ExpireExport marks a completed export expired (its object is gone).
 	ExpireExport(ctx context.Context, tenantID, id string, at time.Time) error
 	DeleteExport(ctx context.Context, tenantID, id string) error
 	ListExports(ctx context.Context, f ExportListFilter) ([]Export, error)
-	// ExportsDue lists exports of every tenant that must be looked at by the
-	// sweeper: completed ones whose ExpiresAt is at or before now, and queued
-	// ones created before staleBefore (their task may have been lost).
-	ExportsDue(ctx context.Context, now, staleBefore time.Time, limit int) ([]Export, error)
+	// ExportsDue lists exports of every tenant that the sweeper must look at
+	// (see DueQuery).
+	ExportsDue(ctx context.Context, q DueQuery) ([]Export, error)
 	// ObjectKeysExist reports which of keys are owned by some export record
 	// that is not expired (used to find orphaned objects).
 	ObjectKeysExist(ctx context.Context, keys []string) (map[string]bool, error)
+}
+
+// DueQuery selects exports needing maintenance: completed ones whose
+// ExpiresAt is at or before Now; queued ones created before QueuedBefore
+// (their task may have been lost); running ones whose heartbeat is before
+// SilentBefore (their worker is gone and the queue gave up on the task).
+// A zero SilentBefore selects no running export.
+type DueQuery struct {
+	Now          time.Time
+	QueuedBefore time.Time
+	SilentBefore time.Time
+	Limit        int
 }
 
 // Store is everything a SQL backend provides.

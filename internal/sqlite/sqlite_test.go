@@ -25,11 +25,14 @@ func TestStore(t *testing.T) {
 }
 
 // withExtra is the SQLite dialect with one more migration, as a later
-// change will add one: dropping a file in migrations/ is all it takes.
+// change will add one: dropping a file in migrations/ is all it takes. Its
+// version is past any real one, so adding real migrations keeps it last.
 type withExtra struct{ sqlite.Dialect }
 
+const extraVersion = 9999
+
 func (withExtra) Migrations() fs.FS {
-	m := fstest.MapFS{"0002_extra.sql": {Data: []byte(`CREATE TABLE extra (id TEXT PRIMARY KEY);`)}}
+	m := fstest.MapFS{"9999_extra.sql": {Data: []byte(`CREATE TABLE extra (id TEXT PRIMARY KEY);`)}}
 	base := sqlite.Dialect{}.Migrations()
 	entries, _ := fs.ReadDir(base, ".")
 	for _, e := range entries {
@@ -66,7 +69,7 @@ func TestMigrate(t *testing.T) {
 	}
 	defer db.Close()
 	if err := sqlstore.Migrate(t.Context(), db, withExtra{}, nil); err != nil {
-		t.Fatalf("migrate to 0002: %v", err)
+		t.Fatalf("migrate to %d: %v", extraVersion, err)
 	}
 	var versions []int64
 	rows, err := db.QueryContext(t.Context(), `SELECT version FROM schema_migrations ORDER BY version`)
@@ -81,11 +84,20 @@ func TestMigrate(t *testing.T) {
 		}
 		versions = append(versions, v)
 	}
-	if !slices.Equal(versions, []int64{1, 2}) {
-		t.Fatalf("schema_migrations = %v, want [1 2]", versions)
+	real, err := sqlstore.Migrations(sqlite.Dialect{}.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []int64
+	for _, m := range real {
+		want = append(want, m.Version)
+	}
+	want = append(want, extraVersion)
+	if !slices.Equal(versions, want) {
+		t.Fatalf("schema_migrations = %v, want %v", versions, want)
 	}
 	if _, err := db.ExecContext(t.Context(), `INSERT INTO extra (id) VALUES ('x')`); err != nil {
-		t.Fatalf("0002 not applied: %v", err)
+		t.Fatalf("%d not applied: %v", extraVersion, err)
 	}
 }
 

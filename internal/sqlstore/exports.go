@@ -14,7 +14,7 @@ import (
 
 const exportColumns = `id, tenant_id, params, request_hash, status, rows_written, rows_total, size_bytes, sha256,
 	object_key, content_type, first_event_id, last_event_id, error_code, error_message, attempts,
-	schedule_id, occurrence, webhook_url, retention_days, created_at, started_at, completed_at, expires_at`
+	schedule_id, occurrence, webhook_url, retention_days, created_at, started_at, completed_at, expires_at, heartbeat_at`
 
 // active is the SQL list of states that the one-per-request unique index
 // covers.
@@ -90,11 +90,12 @@ func (db *DB) insertExport(ctx context.Context, e audit.Export, onConflict strin
 		return 0, fmt.Errorf("encode params: %w", err)
 	}
 	res, err := db.w.ExecContext(ctx, `INSERT INTO exports (`+exportColumns+`, file_type)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`+onConflict,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`+onConflict,
 		e.ID, e.TenantID, string(params), e.RequestHash, string(e.Status), e.RowsWritten, e.RowsTotal, e.SizeBytes, e.SHA256,
 		nullString(e.ObjectKey), e.ContentType, e.FirstEventID, e.LastEventID, e.ErrorCode, e.ErrorMessage, e.Attempts,
 		nullString(e.ScheduleID), nullMicros(e.Occurrence), e.WebhookURL, e.RetentionDays, micros(e.CreatedAt),
-		nullMicros(e.StartedAt), nullMicros(e.CompletedAt), nullMicros(e.ExpiresAt), string(e.Params.FileType))
+		nullMicros(e.StartedAt), nullMicros(e.CompletedAt), nullMicros(e.ExpiresAt), nullMicros(e.HeartbeatAt),
+		string(e.Params.FileType))
 	if err != nil {
 		return 0, err
 	}
@@ -113,6 +114,7 @@ func normalExport(e audit.Export) audit.Export {
 	}
 	e.CreatedAt = fromMicros(micros(e.CreatedAt))
 	e.Occurrence, e.StartedAt, e.CompletedAt, e.ExpiresAt = tr(e.Occurrence), tr(e.StartedAt), tr(e.CompletedAt), tr(e.ExpiresAt)
+	e.HeartbeatAt = tr(e.HeartbeatAt)
 	e.Params.Filter.TenantID = e.TenantID
 	if b, err := json.Marshal(e.Params); err == nil {
 		var p audit.ExportParams
@@ -149,7 +151,7 @@ func (db *DB) getExport(ctx context.Context, q queryer, tenantID, id string) (au
 // attempt and restarts its progress; audit.ErrConflict when it is done.
 func (db *DB) StartExport(ctx context.Context, tenantID, id string, at time.Time, rowsTotal int64) (audit.Export, error) {
 	e, err := scanExport(db.w.QueryRowContext(ctx, `UPDATE exports
-		SET status = 'running', started_at = $3, rows_total = $4, rows_written = 0, attempts = attempts + 1
+		SET status = 'running', started_at = $3, heartbeat_at = $3, rows_total = $4, rows_written = 0, attempts = attempts + 1
 		WHERE tenant_id = $1 AND id = $2 AND status IN `+active+`
 		RETURNING `+exportColumns, tenantID, id, micros(at), rowsTotal))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -161,10 +163,11 @@ func (db *DB) StartExport(ctx context.Context, tenantID, id string, at time.Time
 	return e, nil
 }
 
-// UpdateProgress records how many rows a running export has written.
-func (db *DB) UpdateProgress(ctx context.Context, tenantID, id string, rowsWritten int64) error {
+// UpdateProgress records how many rows a running export has written and
+// that its worker is alive at at.
+func (db *DB) UpdateProgress(ctx context.Context, tenantID, id string, rowsWritten int64, at time.Time) error {
 	return db.transition(ctx, "update export progress", tenantID, id, `status = 'running'`, nil,
-		`rows_written = $3`, rowsWritten)
+		`rows_written = $3, heartbeat_at = $4`, rowsWritten, micros(at))
 }
 
 // CompleteExport records the result of a queued or running export;
@@ -281,19 +284,27 @@ func (db *DB) ListExports(ctx context.Context, f audit.ExportListFilter) ([]audi
 }
 
 // ExportsDue lists, across tenants, completed exports whose expiry is at or
-// before now and queued exports created before staleBefore, oldest first.
-func (db *DB) ExportsDue(ctx context.Context, now, staleBefore time.Time, limit int) ([]audit.Export, error) {
+// before q.Now, queued exports created before q.QueuedBefore and running
+// exports whose last heartbeat is before q.SilentBefore, oldest first.
+func (db *DB) ExportsDue(ctx context.Context, q audit.DueQuery) ([]audit.Export, error) {
+	limit := q.Limit
 	if limit <= 0 {
 		limit = 500
 	}
 	// Two index range scans, one per branch, rather than one OR that
 	// neither index serves.
-	q := `SELECT ` + exportColumns + ` FROM (
+	sqlQ := `SELECT ` + exportColumns + ` FROM (
 		SELECT ` + exportColumns + ` FROM exports WHERE status = 'completed' AND expires_at <= $1
 		UNION ALL
 		SELECT ` + exportColumns + ` FROM exports WHERE status = 'queued' AND created_at < $2
-	) AS due ORDER BY created_at, id LIMIT $3`
-	return db.queryExports(ctx, "exports due", q, micros(now), micros(staleBefore), limit)
+		UNION ALL
+		SELECT ` + exportColumns + ` FROM exports WHERE status = 'running' AND heartbeat_at < $3
+	) AS due ORDER BY created_at, id LIMIT $4`
+	silent := q.SilentBefore
+	if silent.IsZero() {
+		silent = time.Unix(0, 0) // nothing is silent before 1970: the branch selects nothing
+	}
+	return db.queryExports(ctx, "exports due", sqlQ, micros(q.Now), micros(q.QueuedBefore), micros(silent), limit)
 }
 
 // ObjectKeysExist reports, for each of keys, whether an export that is not
@@ -352,11 +363,12 @@ func scanExport(s scanner) (audit.Export, error) {
 		params, status                      string
 		objectKey, scheduleID               sql.NullString
 		occurrence, started, completed, exp sql.NullInt64
+		heartbeat                           sql.NullInt64
 		created                             int64
 	)
 	err := s.Scan(&e.ID, &e.TenantID, &params, &e.RequestHash, &status, &e.RowsWritten, &e.RowsTotal, &e.SizeBytes, &e.SHA256,
 		&objectKey, &e.ContentType, &e.FirstEventID, &e.LastEventID, &e.ErrorCode, &e.ErrorMessage, &e.Attempts,
-		&scheduleID, &occurrence, &e.WebhookURL, &e.RetentionDays, &created, &started, &completed, &exp)
+		&scheduleID, &occurrence, &e.WebhookURL, &e.RetentionDays, &created, &started, &completed, &exp, &heartbeat)
 	if err != nil {
 		return audit.Export{}, err
 	}
@@ -368,5 +380,6 @@ func scanExport(s scanner) (audit.Export, error) {
 	e.ObjectKey, e.ScheduleID = objectKey.String, scheduleID.String
 	e.CreatedAt = fromMicros(created)
 	e.Occurrence, e.StartedAt, e.CompletedAt, e.ExpiresAt = timePtr(occurrence), timePtr(started), timePtr(completed), timePtr(exp)
+	e.HeartbeatAt = timePtr(heartbeat)
 	return e, nil
 }

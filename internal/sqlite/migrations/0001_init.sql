@@ -89,6 +89,7 @@ CREATE TABLE exports (
 	retention_days INTEGER NOT NULL DEFAULT 0,
 	created_at     BIGINT NOT NULL,
 	started_at     BIGINT,
+	heartbeat_at   BIGINT, -- last sign of life from the worker running it
 	completed_at   BIGINT,
 	expires_at     BIGINT,
 	CHECK (tenant_id <> '')
@@ -108,3 +109,7 @@ CREATE INDEX exports_queued_created ON exports (created_at) WHERE status = 'queu
 CREATE INDEX exports_object_key ON exports (object_key) WHERE object_key IS NOT NULL;
 -- Schedules list their runs.
 CREATE INDEX exports_schedule ON exports (schedule_id, created_at) WHERE schedule_id IS NOT NULL;
+
+-- Running exports whose worker went silent (the sweeper fails them so that no
+-- export stays "running" forever after its task was lost).
+CREATE INDEX exports_running_heartbeat ON exports (heartbeat_at) WHERE status = 'running';

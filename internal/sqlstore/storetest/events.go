@@ -363,7 +363,7 @@ func runEvents(t *testing.T, open Open) {
 			if rows%500 != 0 {
 				return nil
 			}
-			if err := b.store.UpdateProgress(b.ctx, "t1", "x1", rows); err != nil {
+			if err := b.store.UpdateProgress(b.ctx, "t1", "x1", rows, base); err != nil {
 				return fmt.Errorf("progress: %w", err)
 			}
 			if _, err := b.store.InsertEvents(b.ctx, "t2", []audit.Event{event("", fmt.Sprint("w", rows), 0)}); err != nil {

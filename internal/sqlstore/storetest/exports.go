@@ -208,7 +208,7 @@ func runExports(t *testing.T, open Open) {
 			// Another tenant never reaches it.
 			_, err := b.store.StartExport(b.ctx, "t2", "x1", base, 1)
 			requireCode(t, err, audit.ErrNotFound)
-			requireCode(t, b.store.UpdateProgress(b.ctx, "t2", "x1", 1), audit.ErrNotFound)
+			requireCode(t, b.store.UpdateProgress(b.ctx, "t2", "x1", 1, base), audit.ErrNotFound)
 			requireCode(t, b.store.CompleteExport(b.ctx, "t2", "x1", audit.ExportResult{}, base, base), audit.ErrNotFound)
 			requireCode(t, b.store.FailExport(b.ctx, "t2", "x1", "c", "m", base), audit.ErrNotFound)
 			requireCode(t, b.store.ExpireExport(b.ctx, "t2", "x1", base), audit.ErrNotFound)
@@ -217,15 +217,15 @@ func runExports(t *testing.T, open Open) {
 				t.Fatalf("touched by another tenant: %+v", got)
 			}
 
-			requireCode(t, b.store.UpdateProgress(b.ctx, "t1", "x1", 1), audit.ErrConflict)  // not running
-			requireCode(t, b.store.ExpireExport(b.ctx, "t1", "x1", base), audit.ErrConflict) // not completed
+			requireCode(t, b.store.UpdateProgress(b.ctx, "t1", "x1", 1, base), audit.ErrConflict) // not running
+			requireCode(t, b.store.ExpireExport(b.ctx, "t1", "x1", base), audit.ErrConflict)      // not completed
 
 			t1 := base.Add(time.Second)
 			e, err := b.store.StartExport(b.ctx, "t1", "x1", t1, 100)
 			if err != nil || e.Status != audit.StatusRunning || e.Attempts != 1 || e.RowsTotal != 100 || e.StartedAt == nil || !e.StartedAt.Equal(t1) {
 				t.Fatalf("start = %+v, %v", e, err)
 			}
-			if err := b.store.UpdateProgress(b.ctx, "t1", "x1", 40); err != nil {
+			if err := b.store.UpdateProgress(b.ctx, "t1", "x1", 40, base); err != nil {
 				t.Fatal(err)
 			}
 			if got := getExport(t, b, "t1", "x1"); got.RowsWritten != 40 {
@@ -256,7 +256,7 @@ func runExports(t *testing.T, open Open) {
 			requireCode(t, err, audit.ErrConflict)
 			requireCode(t, b.store.CompleteExport(b.ctx, "t1", "x1", res, done, expires), audit.ErrConflict)
 			requireCode(t, b.store.FailExport(b.ctx, "t1", "x1", "c", "m", done), audit.ErrConflict)
-			requireCode(t, b.store.UpdateProgress(b.ctx, "t1", "x1", 1), audit.ErrConflict)
+			requireCode(t, b.store.UpdateProgress(b.ctx, "t1", "x1", 1, base), audit.ErrConflict)
 
 			gone := base.Add(25 * time.Hour)
 			if err := b.store.ExpireExport(b.ctx, "t1", "x1", gone); err != nil {
@@ -337,18 +337,28 @@ func runExports(t *testing.T, open Open) {
 			mk("t2", "queued-stale", stale.Add(-time.Microsecond), audit.StatusQueued, nil)
 			mk("t1", "queued-fresh", stale, audit.StatusQueued, nil)
 			mk("t1", "running-old", base, audit.StatusRunning, nil)
+			if _, err := b.store.StartExport(b.ctx, "t1", "running-old", base, 1); err != nil { // heartbeat at base
+				t.Fatal(err)
+			}
+			mk("t1", "running-alive", base, audit.StatusRunning, nil)
+			if _, err := b.store.StartExport(b.ctx, "t1", "running-alive", base, 1); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.store.UpdateProgress(b.ctx, "t1", "running-alive", 5, now); err != nil {
+				t.Fatal(err)
+			}
 			mk("t1", "failed-old", base, audit.StatusFailed, nil)
 
-			due, err := b.store.ExportsDue(b.ctx, now, stale, 10)
+			due, err := b.store.ExportsDue(b.ctx, audit.DueQuery{Now: now, QueuedBefore: stale, SilentBefore: now.Add(-time.Minute), Limit: 10})
 			if err != nil {
 				t.Fatal(err)
 			}
 			got := exportIDs(due)
 			slices.Sort(got)
-			if want := []string{"expired-now", "expired-past", "queued-stale"}; !slices.Equal(got, want) {
+			if want := []string{"expired-now", "expired-past", "queued-stale", "running-old"}; !slices.Equal(got, want) {
 				t.Fatalf("ExportsDue = %v, want %v", got, want)
 			}
-			if due, err := b.store.ExportsDue(b.ctx, now, stale, 2); err != nil || len(due) != 2 {
+			if due, err := b.store.ExportsDue(b.ctx, audit.DueQuery{Now: now, QueuedBefore: stale, Limit: 2}); err != nil || len(due) != 2 {
 				t.Fatalf("limit 2: %d, %v", len(due), err)
 			}
 

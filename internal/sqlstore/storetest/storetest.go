@@ -65,6 +65,7 @@ func Run(t *testing.T, open Open) {
 	runEvents(t, open)
 	runKeys(t, open)
 	runExports(t, open)
+	runSchedules(t, open)
 }
 
 func requireCode(t *testing.T, err error, target error) {
