@@ -101,6 +101,10 @@ type Config struct {
 	// BUCKET.ENDPOINT, as MinIO and most self-hosted S3 servers need
 	// (S3_FORCE_PATH_STYLE).
 	S3ForcePathStyle bool
+	// S3Endpoint is AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL: the SDK
+	// reads them too, but passing the value explicitly keeps what the
+	// process logs and what it connects to the same.
+	S3Endpoint string
 
 	// ExportWait is how long POST /exports waits for a small export to
 	// finish before answering 202 (EXPORT_WAIT).
@@ -263,6 +267,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	boolVar("S3_FORCE_PATH_STYLE", &c.S3ForcePathStyle)
+	c.S3Endpoint = getenv("AWS_ENDPOINT_URL_S3")
+	if c.S3Endpoint == "" {
+		c.S3Endpoint = getenv("AWS_ENDPOINT_URL")
+	}
 	boolVar("WEBHOOK_ALLOW_PRIVATE", &c.WebhookAllowPrivate)
 
 	durVar := func(name, allowed string, dst *time.Duration) {
@@ -413,9 +421,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("redis", c.Redis.String()),
 		slog.String("storage_url", c.StorageURL),
 		slog.Bool("s3_force_path_style", c.S3ForcePathStyle),
-		slog.Duration("export_wait", c.ExportWait),
-		slog.Duration("export_reuse_window", c.ExportReuseWindow),
-		slog.Duration("export_retention", c.ExportRetention),
+		slog.String("s3_endpoint", c.S3Endpoint),
+		slog.String("export_wait", FormatDuration(c.ExportWait)),
+		slog.String("export_reuse_window", FormatDuration(c.ExportReuseWindow)),
+		slog.String("export_retention", FormatDuration(c.ExportRetention)),
 		slog.Int("pdf_max_events", c.PDFMaxEvents),
 		slog.Int("worker_concurrency", c.WorkerConcurrency),
 		slog.String("log_level", c.LogLevel.String()),

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/auditsentinel/sentinel/internal/client"
+	"github.com/auditsentinel/sentinel/internal/manifest"
+)
+
+func init() {
+	register(command{"verify", "check a file against its signed manifest, offline", cmdVerify})
+	register(command{"signing-key", "generate an Ed25519 key for SIGNING_KEY", cmdSigningKey})
+}
+
+const verifySynopsis = `verify FILE MANIFEST [--public-key KEY]… [--keys-url URL]
+
+Checks, without the server, that FILE is exactly the export MANIFEST
+describes (size and SHA-256) and that MANIFEST carries a valid Ed25519
+signature by one of the given public keys. KEY is base64 (as published at
+/v5/audit-sentinel/signing-keys) or a PEM "PUBLIC KEY"; --keys-url fetches
+the published keys instead (a path such as /v5/audit-sentinel/signing-keys
+is resolved against --url/SENTINEL_URL and sent with the API key).
+
+Prints one line per check and a verdict. Exit status 0 only when the size,
+the digest and the signature all match; 1 otherwise.
+
+Flags:`
+
+// verifyOutput is the JSON form of a verification.
+type verifyOutput struct {
+	OK bool `json:"ok"`
+	manifest.Report
+}
+
+func cmdVerify(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "verify", verifySynopsis)
+	var pubs stringList
+	fs.Var(&pubs, "public-key", "a public key that may have signed the manifest (repeatable)")
+	keysURL := fs.String("keys-url", "", "fetch the public keys from this URL (or server path)")
+	url := fs.String("url", "", "server for a --keys-url path (default $SENTINEL_URL)")
+	apiKey := fs.String("api-key", "", "API key for --keys-url (default $SENTINEL_API_KEY)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		fs.Usage()
+		return errUsage
+	}
+	keys := manifest.PublicKeys{}
+	for _, s := range pubs {
+		k, err := manifest.ParsePublicKey(s)
+		if err != nil {
+			return fmt.Errorf("--public-key: %w", err)
+		}
+		keys.Add(k)
+	}
+	if *keysURL != "" {
+		c := &client.Client{BaseURL: *url, APIKey: *apiKey}
+		if c.BaseURL == "" {
+			c.BaseURL = e.getenv("SENTINEL_URL")
+		}
+		if c.APIKey == "" {
+			c.APIKey = e.getenv("SENTINEL_API_KEY")
+		}
+		fetched, err := c.SigningKeys(ctx, *keysURL)
+		if err != nil {
+			return fmt.Errorf("--keys-url: %w", err)
+		}
+		for _, k := range fetched {
+			keys.Add(k)
+		}
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(e.stderr, "sentinelctl verify: no public key given (--public-key or --keys-url): the signature is not checked")
+	}
+	mf, err := os.Open(pos[1])
+	if err != nil {
+		return err
+	}
+	defer mf.Close()
+	m, err := manifest.Parse(mf)
+	if err != nil {
+		return fmt.Errorf("%s: %w", pos[1], err)
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rep, err := manifest.VerifyFile(f, m, keys)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := printJSON(e.stdout, verifyOutput{OK: rep.OK(), Report: rep}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(e.stdout, rep.String())
+	}
+	if !rep.OK() {
+		return errors.New("verification FAILED")
+	}
+	return nil
+}
+
+func cmdSigningKey(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "signing-key", `signing-key
+
+Generates an Ed25519 key for signing export manifests. Prints the private
+key (base64 seed, the form SIGNING_KEY takes) alone on stdout, and its key
+id and public key on stderr. Keep the private key secret.
+
+Flags:`)
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	k, seed, err := manifest.GenerateKey()
+	if err != nil {
+		return err
+	}
+	pub := k.Public().(ed25519.PublicKey)
+	info := manifest.PublicKeys{}
+	info.Add(pub)
+	l := info.List()[0]
+	fmt.Fprintf(e.stderr, "key id %s, public key %s\n", l.KeyID, l.PublicKey)
+	fmt.Fprintln(e.stdout, seed)
+	return nil
+}

@@ -1,0 +1,182 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/auditsentinel/sentinel/api"
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/exporter"
+	"github.com/auditsentinel/sentinel/internal/httpapi"
+	"github.com/auditsentinel/sentinel/internal/jobs"
+	"github.com/auditsentinel/sentinel/internal/manifest"
+	"github.com/auditsentinel/sentinel/internal/render"
+	csvrender "github.com/auditsentinel/sentinel/internal/render/csv"
+	pdfrender "github.com/auditsentinel/sentinel/internal/render/pdf"
+	"github.com/auditsentinel/sentinel/internal/version"
+)
+
+// API is the api process: the HTTP server and, in embedded mode, a worker.
+type API struct {
+	cfg    config.Config
+	logger *slog.Logger
+	deps   *Deps
+	queue  *jobs.Client
+	worker *Worker
+	http   *http.Server
+	ln     net.Listener
+	served chan error
+}
+
+// NewAPI builds the api process on connected deps. In embedded mode it also
+// builds the in-process worker.
+func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
+	a := &API{cfg: cfg, logger: logger, deps: deps, queue: jobs.NewClient(deps.Redis)}
+	svc := &export.Service{
+		Store: deps.Store, Queue: a.queue, Logger: logger, Now: time.Now,
+		ReuseWindow: cfg.ExportReuseWindow, PDFMaxEvents: int64(cfg.PDFMaxEvents),
+	}
+	checks := []httpapi.Check{
+		{Name: "database", Ping: deps.Store.Ping},
+		{Name: "redis", Ping: deps.PingRedis},
+		{Name: "storage", Ping: deps.Bucket.Ping},
+	}
+	var signer *manifest.Signer
+	if cfg.SigningKey != nil {
+		// Validate checked the key's size, the one thing NewSigner checks.
+		signer, _ = manifest.NewSigner(cfg.SigningKey)
+	}
+	h := httpapi.New(httpapi.Config{
+		Logger: logger, Store: deps.Store, Exports: svc, Files: deps.Bucket, Checks: checks,
+		ExportWait: cfg.ExportWait, MaxWait: config.MaxExportWait, OpenAPI: api.OpenAPI,
+		Archives: deps.Store, Objects: deps.Bucket, Signer: signer, Version: version.Get(),
+		Schedules: scheduleService(cfg, logger, deps, a.queue),
+	})
+	a.http = &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // ingest bodies may be large
+		// Downloads clear their own write deadline; everything else must
+		// finish within the longest allowed wait plus some slack.
+		WriteTimeout: config.MaxExportWait + 30*time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if deps.Embedded {
+		a.worker = NewWorker(cfg, logger, deps)
+	}
+	return a
+}
+
+// Start listens on HTTP_ADDR (":0" picks a free port) and serves in the
+// background; the embedded worker starts too.
+func (a *API) Start() error {
+	if a.worker != nil {
+		if err := a.worker.Start(); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %s: %w", a.cfg.HTTPAddr, err)
+	}
+	a.ln = ln
+	a.served = make(chan error, 1)
+	go func() { a.served <- a.http.Serve(ln) }()
+	a.logger.Info("api listening", "addr", ln.Addr().String(), "embedded_worker", a.worker != nil)
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (a *API) Addr() string { return a.ln.Addr().String() }
+
+// Close shuts the server down gracefully, then the worker and the queue
+// client. Deps are the caller's to close.
+func (a *API) Close(ctx context.Context) error {
+	var errs []error
+	if a.ln != nil {
+		if err := a.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		if err := <-a.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if a.worker != nil {
+		a.worker.Shutdown()
+	}
+	errs = append(errs, a.queue.Close())
+	return errors.Join(errs...)
+}
+
+// Worker is the worker process: asynq server running exports, webhook
+// deliveries and the periodic sweeper, and the schedule dispatcher.
+type Worker struct {
+	srv       *jobs.Server
+	queue     *jobs.Client
+	schedules *dispatchLoop
+}
+
+// Renderers returns the renderers by file type.
+func Renderers(pdfMax int) map[audit.FileType]exporter.RendererFunc {
+	return map[audit.FileType]exporter.RendererFunc{
+		audit.FileCSV: func(rep render.Report, w io.Writer) (render.Renderer, error) {
+			r, err := csvrender.New(w, rep)
+			if err != nil {
+				return nil, err // not a typed nil in an interface
+			}
+			return r, nil
+		},
+		audit.FilePDF: func(rep render.Report, w io.Writer) (render.Renderer, error) {
+			r, err := pdfrender.New(w, rep, pdfrender.Options{MaxEvents: pdfMax})
+			if err != nil {
+				return nil, err
+			}
+			return r, nil
+		},
+	}
+}
+
+// NewWorker builds a worker on connected deps.
+func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
+	queue := jobs.NewClient(deps.Redis)
+	runner := &exporter.Runner{
+		Store: deps.Store, Bucket: deps.Bucket, Renderers: Renderers(cfg.PDFMaxEvents), Logger: logger,
+		Now: time.Now, Retention: cfg.ExportRetention, PDFMaxEvents: int64(cfg.PDFMaxEvents),
+	}
+	sweeper := &exporter.Sweeper{
+		Store: deps.Store, Bucket: deps.Bucket, Queue: queue, Logger: logger.With("component", "sweeper"), Now: time.Now,
+	}
+	notifier := newNotifier(cfg, logger, deps, queue)
+	srv := jobs.NewServer(jobs.ServerConfig{
+		Redis: deps.Redis, Concurrency: cfg.WorkerConcurrency, Runner: runner, Failer: deps.Store,
+		Sweeper: sweeper, IsPermanent: exporter.Permanent, Logger: logger, Now: time.Now, SweepEvery: time.Minute,
+		OnExportDone: notifier.ExportDone, Webhooks: notifier,
+	})
+	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue)}
+}
+
+// Start begins processing tasks and firing schedules.
+func (w *Worker) Start() error {
+	if err := w.srv.Start(); err != nil {
+		return err
+	}
+	w.schedules.start()
+	return nil
+}
+
+// Shutdown stops firing schedules and taking tasks, and waits for running
+// ones.
+func (w *Worker) Shutdown() {
+	w.schedules.stop()
+	w.srv.Shutdown()
+	_ = w.queue.Close()
+}

@@ -1,0 +1,132 @@
+// Package app wires Audit Sentinel's parts together from a config.Config:
+// the SQL store, object storage, the queue and, in embedded mode, an
+// in-process Redis and worker. cmd/api and cmd/worker only parse flags and
+// the environment and call into here; tests boot the same code on :0.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/objstore"
+	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
+	s3store "github.com/auditsentinel/sentinel/internal/objstore/s3"
+	"github.com/auditsentinel/sentinel/internal/postgres"
+	"github.com/auditsentinel/sentinel/internal/sqlite"
+	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+)
+
+// Deps are the connected parts every process needs.
+type Deps struct {
+	Store  *sqlstore.DB
+	Bucket objstore.Bucket
+	// Redis is how asynq reaches Redis; in embedded mode it points at the
+	// in-process server.
+	Redis    asynq.RedisConnOpt
+	Embedded bool
+	mini     *miniredis.Miniredis
+	rdb      redis.UniversalClient
+}
+
+// OpenStore opens (and migrates) the SQL store DATABASE_URL names.
+func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sqlstore.DB, error) {
+	switch cfg.DatabaseKind {
+	case "postgres":
+		return postgres.Open(ctx, cfg.DatabaseDSN, logger)
+	case "sqlite":
+		// The embedded default lives under ./data: create it on first start.
+		if dir := filepath.Dir(strings.SplitN(cfg.DatabaseDSN, "?", 2)[0]); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("app: create database directory: %w", err)
+			}
+		}
+		return sqlite.Open(ctx, cfg.DatabaseDSN, logger)
+	}
+	return nil, fmt.Errorf("app: DATABASE_URL: unknown database kind %q", cfg.DatabaseKind)
+}
+
+// OpenBucket opens the object storage STORAGE_URL names.
+func OpenBucket(ctx context.Context, cfg config.Config, logger *slog.Logger) (objstore.Bucket, error) {
+	switch cfg.StorageKind {
+	case "s3":
+		return s3store.New(ctx, s3store.Config{
+			Bucket: cfg.Bucket, Prefix: cfg.Prefix, ForcePathStyle: cfg.S3ForcePathStyle, Endpoint: cfg.S3Endpoint,
+			Logger: logger,
+		})
+	case "file":
+		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("app: create storage directory: %w", err)
+		}
+		return filesystem.New(cfg.Dir)
+	}
+	return nil, fmt.Errorf("app: STORAGE_URL: unknown storage kind %q", cfg.StorageKind)
+}
+
+// Open connects everything cfg names. In embedded mode (REDIS_URL unset) it
+// starts an in-process Redis that lives as long as Deps.
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Deps, err error) {
+	d := &Deps{}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	if d.Store, err = OpenStore(ctx, cfg, logger); err != nil {
+		return nil, fmt.Errorf("database (DATABASE_URL): %w", err)
+	}
+	if d.Bucket, err = OpenBucket(ctx, cfg, logger); err != nil {
+		return nil, fmt.Errorf("storage (STORAGE_URL): %w", err)
+	}
+	if cfg.Redis.Mode == config.RedisEmbedded || cfg.Redis.Mode == "" {
+		d.mini = miniredis.NewMiniRedis()
+		if err := d.mini.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("embedded redis: %w", err)
+		}
+		d.Redis, d.Embedded = asynq.RedisClientOpt{Addr: d.mini.Addr()}, true
+		logger.Info("embedded mode: in-process Redis and worker; set REDIS_URL to run api and workers apart",
+			"redis_addr", d.mini.Addr())
+	} else {
+		d.Redis = cfg.Redis.ConnOpt()
+	}
+	rdb, ok := d.Redis.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return nil, fmt.Errorf("redis: unexpected client type %T", d.Redis.MakeRedisClient())
+	}
+	d.rdb = rdb
+	return d, nil
+}
+
+// PingRedis checks the queue's Redis.
+func (d *Deps) PingRedis(ctx context.Context) error {
+	if err := d.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: ping: %w", err)
+	}
+	return nil
+}
+
+// Close releases everything Open connected.
+func (d *Deps) Close() error {
+	var errs []error
+	if d.Store != nil {
+		errs = append(errs, d.Store.Close())
+	}
+	if d.rdb != nil {
+		errs = append(errs, d.rdb.Close())
+	}
+	if d.mini != nil {
+		d.mini.Close()
+	}
+	return errors.Join(errs...)
+}
+
+var _ audit.Store = (*sqlstore.DB)(nil)

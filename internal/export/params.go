@@ -1,0 +1,135 @@
+package export
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	_ "time/tzdata" // any IANA zone works without the host's zoneinfo
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/i18n"
+)
+
+// Limits on a request's size. They keep one request from turning into a
+// query with thousands of bind parameters.
+const (
+	MaxValuesPerParam = 100
+	MaxValueLength    = 256
+	MaxMetadataValues = 100
+)
+
+// Validate checks canonical-ready params and fills defaults (file type csv,
+// locale en, time zone UTC). Every error names the parameter at fault.
+func Validate(p audit.ExportParams) (audit.ExportParams, error) {
+	switch p.FileType {
+	case "":
+		p.FileType = audit.FileCSV
+	case audit.FileCSV, audit.FilePDF:
+	default:
+		return p, &audit.Error{Code: audit.EINVALID, Param: "file_type", Allowed: audit.FileTypes,
+			Message: fmt.Sprintf("file_type %q is not supported; use csv or pdf", p.FileType)}
+	}
+	if p.Locale == "" {
+		p.Locale = "en"
+	}
+	if !i18n.IsSupported(p.Locale) {
+		return p, &audit.Error{Code: audit.EINVALID, Param: "locale", Allowed: i18n.Supported(),
+			Message: fmt.Sprintf("locale %q is not supported; supported locales: %s", p.Locale,
+				strings.Join(i18n.Supported(), ", "))}
+	}
+	if p.Timezone == "" {
+		p.Timezone = "UTC"
+	}
+	if _, err := LoadLocation(p.Timezone); err != nil {
+		return p, err
+	}
+	f := p.Filter
+	lists := []struct {
+		name string
+		vals []string
+	}{
+		{"auditee_id", f.AuditeeIDs}, {"event_type", f.EventTypes},
+		{"sub_type", f.SubTypes}, {"system_source", f.SystemSources},
+	}
+	for _, l := range lists {
+		if err := checkValues(l.name, l.vals, MaxValuesPerParam); err != nil {
+			return p, err
+		}
+	}
+	total := 0
+	for k, vs := range f.Metadata {
+		param := "metadata[" + k + "]"
+		if !audit.IsMetadataKey(k) {
+			return p, &audit.Error{Code: audit.EINVALID, Param: param, Allowed: audit.MetadataKeys,
+				Message: fmt.Sprintf("metadata key %q cannot be filtered on; filterable keys: %s", k,
+					strings.Join(audit.MetadataKeys, ", "))}
+		}
+		if len(vs) == 0 {
+			return p, audit.Invalid(param, "%s needs a value", param)
+		}
+		if err := checkValues(param, vs, MaxMetadataValues); err != nil {
+			return p, err
+		}
+		total += len(vs)
+	}
+	if total > MaxMetadataValues {
+		return p, audit.Invalid("metadata", "at most %d metadata values in one request, got %d", MaxMetadataValues, total)
+	}
+	if f.RangeStart != nil && f.RangeEnd != nil && f.RangeStart.After(*f.RangeEnd) {
+		return p, audit.Invalid("range_start", "range_start (%s) is later than range_end (%s)",
+			f.RangeStart.UTC().Format(time.RFC3339Nano), f.RangeEnd.UTC().Format(time.RFC3339Nano))
+	}
+	return p.Canonical(), nil
+}
+
+func checkValues(param string, vals []string, max int) error {
+	if len(vals) > max {
+		return audit.Invalid(param, "at most %d values for %s, got %d", max, param, len(vals))
+	}
+	for _, v := range vals {
+		if v == "" {
+			return audit.Invalid(param, "%s values must not be empty (an empty value would match nothing you meant)", param)
+		}
+		if len(v) > MaxValueLength {
+			return audit.Invalid(param, "%s values are at most %d bytes", param, MaxValueLength)
+		}
+		for _, r := range v {
+			if r < 0x20 || r == 0x7f {
+				return audit.Invalid(param, "%s values must not contain control characters", param)
+			}
+		}
+	}
+	return nil
+}
+
+// LoadLocation resolves an IANA zone name with the embedded tz database.
+// "Local" is refused: it would mean the server's zone, which no client can
+// know.
+func LoadLocation(name string) (*time.Location, error) {
+	if name == "" || name == "UTC" {
+		return time.UTC, nil
+	}
+	if name == "Local" || strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
+		return nil, audit.Invalid("timezone", "timezone %q is not an IANA time zone identifier such as America/New_York", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, audit.Invalid("timezone", "timezone %q is not an IANA time zone identifier such as America/New_York", name)
+	}
+	return loc, nil
+}
+
+// ParseTime parses a range bound: an ISO 8601 / RFC 3339 date-time with a
+// Z or numeric offset, with or without fractional seconds. It returns UTC.
+func ParseTime(param, s string) (time.Time, error) {
+	// A '+' offset that was not percent-encoded arrives as a space.
+	if i := strings.LastIndexByte(s, ' '); i > 10 {
+		s = s[:i] + "+" + s[i+1:]
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, audit.Invalid(param,
+			"%s %q is not an ISO 8601 UTC date-time; use e.g. 2026-04-10T00:00:00.000Z", param, s)
+	}
+	return t.UTC().Truncate(audit.TimePrecision), nil
+}

@@ -1,0 +1,311 @@
+// Package exporter is the worker side of an export: it streams the matching
+// events from the store through a renderer into object storage, records
+// progress as it goes and, at the end, the object's size, row count and
+// SHA-256. Run is idempotent, because the queue may deliver a task twice.
+package exporter
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/objstore"
+	"github.com/auditsentinel/sentinel/internal/render"
+)
+
+// Store is what a run needs from the SQL store.
+type Store interface {
+	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
+	StartExport(ctx context.Context, tenantID, id string, at time.Time, rowsTotal int64) (audit.Export, error)
+	UpdateProgress(ctx context.Context, tenantID, id string, rowsWritten int64, at time.Time) error
+	CompleteExport(ctx context.Context, tenantID, id string, r audit.ExportResult, at, expiresAt time.Time) error
+	FailExport(ctx context.Context, tenantID, id, code, message string, at time.Time) error
+	StreamEvents(ctx context.Context, f audit.Filter, fn func(*audit.Event) error) error
+	CountEvents(ctx context.Context, f audit.Filter, limit int64) (int64, error)
+}
+
+// Bucket is where files go.
+type Bucket interface {
+	objstore.Writer
+	objstore.UploadJanitor
+}
+
+// RendererFunc opens a renderer for a report writing to w.
+type RendererFunc func(rep render.Report, w io.Writer) (render.Renderer, error)
+
+// Runner runs exports.
+type Runner struct {
+	Store     Store
+	Bucket    Bucket
+	Renderers map[audit.FileType]RendererFunc
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// Retention is how long a completed export is kept unless the export
+	// carries its own RetentionDays.
+	Retention    time.Duration
+	PDFMaxEvents int64
+	// ProgressEvery throttles progress writes (default 1s).
+	ProgressEvery time.Duration
+	// HeartbeatEvery is how often a run proves it is alive even when no row
+	// flows (a slow query plan); default 30s. The sweeper fails exports
+	// silent for much longer (see Sweeper.SilentRunning).
+	HeartbeatEvery time.Duration
+}
+
+// ObjectKey is where an export's file lives. The tenant is part of the key
+// so that even a bug in a query cannot hand one tenant another's object
+// under its own prefix, and a retry writes the same key.
+func ObjectKey(e audit.Export) string {
+	return fmt.Sprintf("tenants/%s/exports/%s.%s", e.TenantID, e.ID, e.Params.FileType)
+}
+
+// ContentType returns the media type of a file type.
+func ContentType(t audit.FileType) string {
+	if t == audit.FilePDF {
+		return "application/pdf"
+	}
+	return "text/csv; charset=utf-8"
+}
+
+// Permanent reports whether err must not be retried: the export can never
+// succeed as asked (a client-side code such as EINVALID).
+func Permanent(err error) bool {
+	switch audit.ErrorCode(err) {
+	case audit.EINVALID, audit.ENOTFOUND, audit.ETOOLARGE, audit.ENOTIMPLEMENTED:
+		return true
+	}
+	return false
+}
+
+// Run produces the file of export id. It returns nil when the export is
+// already done (a duplicate delivery) and a Permanent error when it can
+// never succeed; the caller decides about retries and calls Fail when it
+// gives up.
+func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
+	log := r.Logger.With("export_id", id, "tenant", tenantID)
+	e, err := r.Store.GetExport(ctx, tenantID, id)
+	if err != nil {
+		return fmt.Errorf("exporter: load %s: %w", id, err)
+	}
+	if e.Status.Done() {
+		log.InfoContext(ctx, "export already done; duplicate delivery ignored", "status", e.Status)
+		return nil
+	}
+	p := e.Params
+	p.Filter.TenantID = tenantID // never trust anything but the record's tenant
+	loc, err := export.LoadLocation(p.Timezone)
+	if err != nil {
+		return err
+	}
+	if _, ok := r.Renderers[p.FileType]; !ok {
+		return audit.Errorf(audit.ENOTIMPLEMENTED, "file_type %s is not supported by this worker", p.FileType)
+	}
+
+	limit := int64(0)
+	if p.FileType == audit.FilePDF {
+		limit = r.PDFMaxEvents + 1
+	}
+	total, err := r.Store.CountEvents(ctx, p.Filter, limit)
+	if err != nil {
+		return fmt.Errorf("exporter: count: %w", err)
+	}
+	// The API checked the cap before queueing, but events may have arrived
+	// since: the worker enforces it too rather than render a truncated PDF.
+	if p.FileType == audit.FilePDF && total > r.PDFMaxEvents {
+		return audit.Invalid("file_type", "a PDF export holds at most %d events and this request now matches more; "+
+			"use file_type=csv or narrow the filters", r.PDFMaxEvents)
+	}
+	if e, err = r.Store.StartExport(ctx, tenantID, id, r.Now().UTC(), total); errors.Is(err, audit.ErrConflict) {
+		return nil // finished by another delivery meanwhile
+	} else if err != nil {
+		return fmt.Errorf("exporter: start: %w", err)
+	}
+	log.InfoContext(ctx, "export started", "attempt", e.Attempts, "rows_total", total, "file_type", p.FileType)
+
+	key := ObjectKey(e)
+	r.abortLeftovers(ctx, log, key)
+
+	started := r.Now()
+	var rows atomic.Int64
+	stopBeat := r.heartbeat(ctx, e, &rows, log)
+	res, err := r.render(ctx, e, p, loc, total, key, log, &rows)
+	stopBeat()
+	if err != nil {
+		return err
+	}
+	at := r.Now().UTC()
+	retention := r.Retention
+	if e.RetentionDays > 0 {
+		retention = time.Duration(e.RetentionDays) * 24 * time.Hour
+	}
+	if err := r.Store.CompleteExport(ctx, tenantID, id, res, at, at.Add(retention)); err != nil {
+		return fmt.Errorf("exporter: complete: %w", err)
+	}
+	log.InfoContext(ctx, "export completed", "rows", res.Rows, "bytes", res.SizeBytes, "sha256", res.SHA256,
+		"duration_ms", r.Now().Sub(started).Milliseconds())
+	return nil
+}
+
+// abortLeftovers removes the multipart upload a crashed earlier attempt may
+// have left for this key, so nothing half-written outlives the retry.
+func (r *Runner) abortLeftovers(ctx context.Context, log *slog.Logger, key string) {
+	ups, err := r.Bucket.ListIncompleteUploads(ctx, key)
+	if err != nil {
+		log.WarnContext(ctx, "list incomplete uploads", "key", key, "err", err)
+		return
+	}
+	for _, u := range ups {
+		if u.Key != key {
+			continue
+		}
+		if err := r.Bucket.AbortIncompleteUpload(ctx, u); err != nil {
+			log.WarnContext(ctx, "abort leftover upload", "key", key, "upload_id", u.UploadID, "err", err)
+			continue
+		}
+		log.InfoContext(ctx, "aborted upload left by an earlier attempt", "key", key, "upload_id", u.UploadID)
+	}
+}
+
+// render streams events → renderer → pipe → upload, hashing and counting
+// the bytes on their way to storage.
+func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParams, loc *time.Location,
+	total int64, key string, log *slog.Logger, rows *atomic.Int64) (audit.ExportResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	pr, pw := io.Pipe()
+	type upResult struct {
+		info objstore.ObjectInfo
+		err  error
+	}
+	upDone := make(chan upResult, 1)
+	contentType := ContentType(p.FileType)
+	go func() {
+		info, err := r.Bucket.Upload(ctx, key, pr, contentType)
+		// Unblock the writer whatever happened to the upload.
+		pr.CloseWithError(fmt.Errorf("upload ended: %w", errOrEOF(err)))
+		upDone <- upResult{info, err}
+	}()
+
+	h := sha256.New()
+	cw := &countingWriter{w: io.MultiWriter(pw, h)}
+	rep := render.Report{
+		ExportID:    e.ID,
+		TenantID:    e.TenantID,
+		Params:      p,
+		Location:    loc,
+		GeneratedAt: r.Now().UTC(),
+		EventCount:  total,
+	}
+	res := audit.ExportResult{ObjectKey: key, ContentType: contentType}
+	renderErr := func() error {
+		rd, err := newRendererSafe(r.Renderers[p.FileType], rep, cw)
+		if err != nil {
+			return err
+		}
+		every := r.ProgressEvery
+		if every <= 0 {
+			every = time.Second
+		}
+		lastProgress := r.Now()
+		err = r.Store.StreamEvents(ctx, p.Filter, func(ev *audit.Event) error {
+			if err := rd.WriteEvent(ev); err != nil {
+				return err
+			}
+			if res.Rows == 0 {
+				res.FirstEventID = ev.ID
+			}
+			res.LastEventID = ev.ID
+			res.Rows++
+			rows.Store(res.Rows)
+			if now := r.Now(); now.Sub(lastProgress) >= every {
+				lastProgress = now
+				if err := r.Store.UpdateProgress(ctx, e.TenantID, e.ID, res.Rows, now.UTC()); err != nil {
+					log.WarnContext(ctx, "record progress", "err", err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("exporter: stream events: %w", err)
+		}
+		return rd.Close()
+	}()
+	if renderErr != nil {
+		pw.CloseWithError(renderErr)
+		cancel() // the upload must abort, not complete with what it has
+		<-upDone
+		return res, renderErr
+	}
+	pw.Close()
+	up := <-upDone
+	if up.err != nil {
+		return res, fmt.Errorf("exporter: upload %s: %w", key, up.err)
+	}
+	if up.info.Size != cw.n {
+		return res, fmt.Errorf("exporter: stored %d bytes of %d for %s", up.info.Size, cw.n, key)
+	}
+	res.SizeBytes = cw.n
+	res.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return res, nil
+}
+
+// heartbeat records progress every HeartbeatEvery until stopped, so a run
+// that is alive is never mistaken for a lost one.
+func (r *Runner) heartbeat(ctx context.Context, e audit.Export, rows *atomic.Int64, log *slog.Logger) (stop func()) {
+	every := r.HeartbeatEvery
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := r.Store.UpdateProgress(ctx, e.TenantID, e.ID, rows.Load(), r.Now().UTC()); err != nil && ctx.Err() == nil {
+					log.WarnContext(ctx, "heartbeat", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func newRendererSafe(f RendererFunc, rep render.Report, w io.Writer) (render.Renderer, error) {
+	if f == nil {
+		return nil, audit.Errorf(audit.ENOTIMPLEMENTED, "file_type %s is not supported", rep.Params.FileType)
+	}
+	return f(rep, w)
+}
+
+func errOrEOF(err error) error {
+	if err == nil {
+		return io.EOF
+	}
+	return err
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/labstack/echo/v4"
+)
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[string]int{
+	audit.EINVALID:        http.StatusBadRequest,
+	audit.EUNAUTHORIZED:   http.StatusUnauthorized,
+	audit.ENOTFOUND:       http.StatusNotFound,
+	audit.ECONFLICT:       http.StatusConflict,
+	audit.EGONE:           http.StatusGone,
+	audit.ETOOLARGE:       http.StatusRequestEntityTooLarge,
+	audit.ENOTIMPLEMENTED: http.StatusNotImplemented,
+	audit.EUNAVAILABLE:    http.StatusServiceUnavailable,
+	audit.EINTERNAL:       http.StatusInternalServerError,
+}
+
+// ErrorBody is the JSON shape of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail describes one error. Param names the offending parameter or
+// field; Allowed lists accepted values when the set is small.
+type ErrorDetail struct {
+	Code      string   `json:"code"`
+	Message   string   `json:"message"`
+	Param     string   `json:"param,omitempty"`
+	Allowed   []string `json:"allowed,omitempty"`
+	Details   any      `json:"details,omitempty"`
+	RequestID string   `json:"request_id,omitempty"`
+}
+
+// handleError renders err. Errors of our vocabulary are shown as they are;
+// echo's own (unknown route, wrong method, bad body) keep their status;
+// anything else is an internal error, logged in full and shown as nothing
+// more than a request id.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	rid := c.Response().Header().Get(echo.HeaderXRequestID)
+	body := ErrorDetail{RequestID: rid}
+	status := http.StatusInternalServerError
+	var he *echo.HTTPError
+	if ae := audit.AsError(err); ae != nil && ae.Code != audit.EINTERNAL {
+		status = statusOf[ae.Code]
+		if status == 0 {
+			status = http.StatusInternalServerError
+		}
+		body.Code, body.Message, body.Param, body.Allowed, body.Details =
+			ae.Code, audit.ErrorMessage(ae), ae.Param, ae.Allowed, ae.Details
+	} else if errors.As(err, &he) && he.Code < 500 {
+		status = he.Code
+		body.Code = codeForStatus(status)
+		body.Message = http.StatusText(status)
+		if m, ok := he.Message.(string); ok {
+			body.Message = m
+		}
+	} else {
+		body.Code = audit.EINTERNAL
+		body.Message = "internal error; quote the request id when you contact support"
+		s.logger.ErrorContext(c.Request().Context(), "internal error", "request_id", rid,
+			"method", c.Request().Method, "path", c.Path(), "err", err)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = c.JSON(status, ErrorBody{Error: body})
+}
+
+func codeForStatus(status int) string {
+	for code, st := range statusOf {
+		if st == status {
+			return code
+		}
+	}
+	switch status {
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	}
+	return audit.EINVALID
+}

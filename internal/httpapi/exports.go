@@ -1,0 +1,264 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/objstore"
+	"github.com/labstack/echo/v4"
+)
+
+// ExportStatus is the JSON view of an export record.
+type ExportStatus struct {
+	ID          string         `json:"id"`
+	Status      string         `json:"status"`
+	FileType    string         `json:"file_type"`
+	Locale      string         `json:"locale"`
+	Timezone    string         `json:"timezone"`
+	Filters     audit.Filter   `json:"filters"`
+	RowsWritten int64          `json:"rows_written"`
+	RowsTotal   *int64         `json:"rows_total"`
+	SizeBytes   *int64         `json:"size_bytes,omitempty"`
+	SHA256      string         `json:"sha256,omitempty"`
+	CreatedAt   time.Time      `json:"created_at"`
+	StartedAt   *time.Time     `json:"started_at,omitempty"`
+	CompletedAt *time.Time     `json:"completed_at,omitempty"`
+	ExpiresAt   *time.Time     `json:"expires_at,omitempty"`
+	ScheduleID  string         `json:"schedule_id,omitempty"`
+	Occurrence  *time.Time     `json:"occurrence,omitempty"`
+	Error       *ExportFailure `json:"error,omitempty"`
+	StatusURL   string         `json:"status_url"`
+	FileURL     string         `json:"file_url"`
+}
+
+// ExportFailure says why an export failed.
+type ExportFailure struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func exportURL(id string) string { return Prefix + "/exports/" + id }
+
+func statusView(e audit.Export) ExportStatus {
+	v := ExportStatus{
+		ID: e.ID, Status: string(e.Status), FileType: string(e.Params.FileType), Locale: e.Params.Locale,
+		Timezone: e.Params.Timezone, Filters: e.Params.Filter, RowsWritten: e.RowsWritten,
+		CreatedAt: e.CreatedAt, StartedAt: e.StartedAt, CompletedAt: e.CompletedAt, ExpiresAt: e.ExpiresAt,
+		ScheduleID: e.ScheduleID, Occurrence: e.Occurrence,
+		StatusURL: exportURL(e.ID), FileURL: exportURL(e.ID) + "/file",
+	}
+	if e.RowsTotal >= 0 {
+		t := e.RowsTotal
+		v.RowsTotal = &t
+	}
+	if e.Status == audit.StatusCompleted {
+		sz := e.SizeBytes
+		v.SizeBytes, v.SHA256 = &sz, e.SHA256
+		v.RowsWritten = max(v.RowsWritten, 0)
+	}
+	if e.Status == audit.StatusFailed {
+		v.Error = &ExportFailure{Code: e.ErrorCode, Message: e.ErrorMessage}
+	}
+	return v
+}
+
+// exportEvents is GET /events/export: the reference document's endpoint.
+// It answers 200 with the file when the export finishes within the wait,
+// and 202 with a status URL otherwise; retrying the same URL attaches to the
+// same export until its file is there.
+func (s *Server) exportEvents(c echo.Context) error {
+	ctx := c.Request().Context()
+	params, err := parseExportQuery(c.QueryString())
+	if err != nil {
+		return err
+	}
+	wait, err := s.preferredWait(c.Request().Header.Values("Prefer"))
+	if err != nil {
+		return err
+	}
+	tenant := tenantOf(c)
+	e, _, err := s.cfg.Exports.Request(ctx, tenant, params)
+	if err != nil {
+		return err
+	}
+	c.Set(ctxKeyExportID, e.ID)
+	if !e.Status.Done() && wait > 0 {
+		if e, err = s.cfg.Exports.Wait(ctx, tenant, e.ID, wait); err != nil {
+			return err
+		}
+	}
+	switch e.Status {
+	case audit.StatusCompleted:
+		return s.serveFile(c, e)
+	case audit.StatusFailed:
+		return failureError(e)
+	case audit.StatusExpired:
+		return audit.Errorf(audit.EGONE, "export %s has expired; request it again", e.ID)
+	}
+	return s.accepted(c, e)
+}
+
+func failureError(e audit.Export) error {
+	code := e.ErrorCode
+	if _, ok := statusOf[code]; !ok || code == "" {
+		code = audit.EINTERNAL
+	}
+	msg := e.ErrorMessage
+	if msg == "" {
+		msg = "the export failed"
+	}
+	// Failed exports are never reused: the next identical request starts
+	// afresh, which the message says.
+	return &audit.Error{Code: code, Message: fmt.Sprintf("export %s failed: %s", e.ID, msg),
+		Details: map[string]string{"export_id": e.ID}, Param: paramOfFailure(code)}
+}
+
+func paramOfFailure(code string) string {
+	if code == audit.EINVALID {
+		return "file_type"
+	}
+	return ""
+}
+
+// accepted answers 202 for an export still under way.
+func (s *Server) accepted(c echo.Context, e audit.Export) error {
+	h := c.Response().Header()
+	h.Set(echo.HeaderLocation, exportURL(e.ID))
+	h.Set("Retry-After", strconv.Itoa(retryAfter(e)))
+	return c.JSON(http.StatusAccepted, statusView(e))
+}
+
+// retryAfter suggests when to poll again. Exports stream at hundreds of
+// thousands of rows a second, so a couple of seconds is the right grain.
+func retryAfter(audit.Export) int { return 2 }
+
+// preferredWait reads RFC 7240 Prefer: respond-async answers at once,
+// wait=N waits up to N seconds (bounded by MaxWait).
+func (s *Server) preferredWait(prefs []string) (time.Duration, error) {
+	wait := s.cfg.ExportWait
+	for _, line := range prefs {
+		for _, pref := range strings.Split(line, ",") {
+			pref = strings.TrimSpace(pref)
+			name, val, _ := strings.Cut(pref, "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "respond-async":
+				return 0, nil
+			case "wait":
+				n, err := strconv.ParseFloat(strings.Trim(strings.TrimSpace(val), `"`), 64)
+				if err != nil || n < 0 || math.IsNaN(n) {
+					return 0, audit.Invalid("Prefer", "Prefer: wait=N takes a number of seconds, got %q", val)
+				}
+				wait = min(time.Duration(n*float64(time.Second)), s.cfg.MaxWait)
+			}
+		}
+	}
+	return wait, nil
+}
+
+// getExport is GET /exports/{id}: the status document.
+func (s *Server) getExport(c echo.Context) error {
+	e, err := s.cfg.Store.GetExport(c.Request().Context(), tenantOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	c.Set(ctxKeyExportID, e.ID)
+	return c.JSON(http.StatusOK, statusView(e))
+}
+
+// getExportFile is GET /exports/{id}/file.
+func (s *Server) getExportFile(c echo.Context) error {
+	e, err := s.cfg.Store.GetExport(c.Request().Context(), tenantOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	c.Set(ctxKeyExportID, e.ID)
+	switch e.Status {
+	case audit.StatusCompleted:
+		return s.serveFile(c, e)
+	case audit.StatusFailed:
+		return failureError(e)
+	case audit.StatusExpired:
+		return audit.Errorf(audit.EGONE, "export %s has expired and its file was deleted", e.ID)
+	}
+	return &audit.Error{Code: audit.ECONFLICT, Message: fmt.Sprintf("export %s is %s; its file is not ready yet", e.ID, e.Status),
+		Details: statusView(e)}
+}
+
+// serveFile streams a completed export's object. http.ServeContent does
+// Range, If-Range and conditional requests; the lazy ReadSeeker fetches only
+// the bytes asked for. A storage failure mid-body aborts the connection, so
+// a truncated file can never pass for a complete 200.
+func (s *Server) serveFile(c echo.Context, e audit.Export) error {
+	ctx := c.Request().Context()
+	info, err := s.cfg.Files.Stat(ctx, e.ObjectKey)
+	if errors.Is(err, audit.ErrNotFound) {
+		return audit.Errorf(audit.EGONE, "the file of export %s is no longer stored", e.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("httpapi: stat %s: %w", e.ObjectKey, err)
+	}
+	if info.Size != e.SizeBytes {
+		return fmt.Errorf("httpapi: object %s has %d bytes, the record says %d", e.ObjectKey, info.Size, e.SizeBytes)
+	}
+	w, r := c.Response(), c.Request()
+	h := w.Header()
+	h.Set(echo.HeaderContentType, contentTypeOf(e))
+	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, Filename(e)))
+	h.Set("ETag", `"`+e.SHA256+`"`)
+	if sum, err := hex.DecodeString(e.SHA256); err == nil {
+		// RFC 9530: the digest of the whole file, also on a 206.
+		h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
+	}
+	h.Set("X-Checksum-SHA256", e.SHA256)
+	h.Set("X-Export-Id", e.ID)
+	h.Set("X-Export-Rows", strconv.FormatInt(e.RowsWritten, 10))
+	h.Set("Cache-Control", "private, no-transform")
+	// A large download may take longer than the server's write timeout.
+	_ = http.NewResponseController(w.Writer).SetWriteDeadline(time.Time{})
+
+	rs := objstore.NewReadSeeker(ctx, s.cfg.Files, e.ObjectKey, info.Size)
+	defer rs.Close()
+	modified := e.CreatedAt
+	if e.CompletedAt != nil {
+		modified = *e.CompletedAt
+	}
+	http.ServeContent(w, r, "", modified, rs)
+	if err := rs.Err(); err != nil {
+		s.logger.ErrorContext(ctx, "download aborted: storage failed mid-stream", "export_id", e.ID,
+			"request_id", h.Get(echo.HeaderXRequestID), "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+func contentTypeOf(e audit.Export) string {
+	if e.ContentType != "" {
+		return e.ContentType
+	}
+	if e.Params.FileType == audit.FilePDF {
+		return "application/pdf"
+	}
+	return "text/csv; charset=utf-8"
+}
+
+// Filename is the download name: what, when and which export, so a folder of
+// downloads sorts and explains itself.
+func Filename(e audit.Export) string {
+	at := e.CreatedAt
+	if e.CompletedAt != nil {
+		at = *e.CompletedAt
+	}
+	short := e.ID
+	if len(short) > 8 {
+		short = short[len(short)-8:]
+	}
+	return fmt.Sprintf("audit-events_%s_%s_%s.%s", e.TenantID, at.UTC().Format("20060102T150405Z"), short, e.Params.FileType)
+}

@@ -1,0 +1,174 @@
+// Package httpapi is the HTTP face of Audit Sentinel (echo): it
+// authenticates, parses and validates requests, and hands them to the
+// export service; it streams finished files back from object storage.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/auditsentinel/sentinel/internal/apikey"
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/manifest"
+	"github.com/auditsentinel/sentinel/internal/objstore"
+	"github.com/auditsentinel/sentinel/internal/scheduler"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// Prefix is the versioned base path of the API.
+const Prefix = "/v5/audit-sentinel"
+
+// Store is what the HTTP layer reads and writes directly.
+type Store interface {
+	apikey.Store
+	InsertEvents(ctx context.Context, tenantID string, events []audit.Event) (int, error)
+	// InsertEventStream inserts every chunk fn puts in one transaction,
+	// committed only when fn returns nil.
+	InsertEventStream(ctx context.Context, tenantID string, fn func(put func([]audit.Event) error) error) (int, error)
+	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
+}
+
+// Check is one readiness probe.
+type Check struct {
+	Name string
+	Ping func(ctx context.Context) error
+}
+
+// Config holds the server's dependencies.
+type Config struct {
+	Logger  *slog.Logger
+	Store   Store
+	Exports *export.Service
+	Files   objstore.Reader
+	Checks  []Check
+	// ExportWait is how long the export GET waits for a file before it
+	// answers 202 (EXPORT_WAIT); Prefer: wait=N may ask for up to MaxWait.
+	ExportWait time.Duration
+	MaxWait    time.Duration
+	Now        func() time.Time
+	// OpenAPI is the served OpenAPI document.
+	OpenAPI []byte
+
+	// Archives lists and deletes export records; Objects deletes their
+	// files. Files doubles as an objstore.Presigner when the storage can
+	// hand out links (S3).
+	Archives ArchiveStore
+	Objects  ObjectDeleter
+	// Signer signs export manifests; nil when no SIGNING_KEY is configured
+	// (the manifest endpoint then answers 501). PublicKeys are further,
+	// retired keys still published at /signing-keys.
+	Signer     *manifest.Signer
+	PublicKeys manifest.PublicKeys
+	// Version is the service version stamped into manifests.
+	Version string
+	// Schedules serves /export-schedules; nil leaves the routes out.
+	Schedules *scheduler.Service
+}
+
+// Server is the HTTP API.
+type Server struct {
+	echo   *echo.Echo
+	logger *slog.Logger
+	cfg    Config
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = 60 * time.Second
+	}
+	s := &Server{echo: echo.New(), logger: cfg.Logger, cfg: cfg}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestID())
+	e.Use(s.logRequests)
+	// Recover turns a panic into a 500 but lets http.ErrAbortHandler through,
+	// which is how a failed download aborts its connection.
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: s.logPanic}))
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/openapi.yaml", s.openapi)
+
+	v := e.Group(Prefix, s.authenticate)
+	v.POST("/events", s.ingestEvents)
+	v.GET("/events/export", s.exportEvents)
+	v.GET("/exports/:id", s.getExport)
+	v.GET("/exports/:id/file", s.getExportFile)
+	v.GET("/exports", s.listExports)
+	v.DELETE("/exports/:id", s.deleteExport)
+	v.GET("/exports/:id/download-url", s.downloadURL)
+	v.GET("/exports/:id/manifest", s.getManifest)
+	v.GET("/signing-keys", s.signingKeys)
+	s.registerSchedules(v)
+	return s
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+func (s *Server) logPanic(c echo.Context, err error, stack []byte) error {
+	s.logger.ErrorContext(c.Request().Context(), "panic", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+		"err", err, "stack", string(stack))
+	return err
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	out := map[string]string{}
+	ok := true
+	for _, ch := range s.cfg.Checks {
+		if err := ch.Ping(ctx); err != nil {
+			ok = false
+			out[ch.Name] = "unavailable"
+			s.logger.WarnContext(ctx, "readiness check failed", "check", ch.Name, "err", err)
+			continue
+		}
+		out[ch.Name] = "ok"
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	return c.JSON(status, map[string]any{"ready": ok, "checks": out})
+}
+
+func (s *Server) openapi(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", s.cfg.OpenAPI)
+}
+
+// Routes lists the registered routes as "METHOD /path", with path
+// parameters written {name} as in the OpenAPI document, sorted. Echo's
+// catch-all not-found routes of the API group are left out.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.echo.Routes() {
+		if r.Method == echo.RouteNotFound {
+			continue
+		}
+		parts := strings.Split(r.Path, "/")
+		for i, p := range parts {
+			if name, ok := strings.CutPrefix(p, ":"); ok {
+				parts[i] = "{" + name + "}"
+			}
+		}
+		out = append(out, r.Method+" "+strings.Join(parts, "/"))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

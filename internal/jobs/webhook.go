@@ -1,0 +1,97 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// TypeWebhook delivers one webhook event (a delivery record) to its
+// receiver.
+const TypeWebhook = "webhook:deliver"
+
+// QueueWebhooks holds webhook tasks. A separate asynq server with its own
+// concurrency takes them, so receivers that are slow or down (a delivery
+// waits through its retries inside the task) never hold the slots exports
+// run in.
+const QueueWebhooks = "webhooks"
+
+// WebhookTimeout bounds one webhook task: the deliverer's retry budget
+// (webhook.DefaultMaxElapsed, 10 min) plus the last attempt.
+const WebhookTimeout = 15 * time.Minute
+
+// WebhookPayload names one delivery record.
+type WebhookPayload struct {
+	TenantID   string `json:"tenant_id"`
+	DeliveryID string `json:"delivery_id"`
+}
+
+// WebhookSender delivers the event of one delivery record. It returns nil
+// when the delivery is finished (delivered, or given up and recorded as
+// failed) and an error when the task should run again.
+type WebhookSender interface {
+	Deliver(ctx context.Context, tenantID, deliveryID string) error
+}
+
+// EnqueueWebhook queues the delivery's task. The task id is the delivery
+// id, so enqueueing it again while it is pending or running is a no-op; the
+// delivery record's state makes a later duplicate harmless.
+func (c *Client) EnqueueWebhook(ctx context.Context, tenantID, deliveryID string) error {
+	b, err := json.Marshal(WebhookPayload{TenantID: tenantID, DeliveryID: deliveryID})
+	if err != nil {
+		return fmt.Errorf("jobs: marshal: %w", err)
+	}
+	_, err = c.c.EnqueueContext(ctx, asynq.NewTask(TypeWebhook, b),
+		asynq.TaskID("webhook:"+deliveryID), asynq.Queue(QueueWebhooks), asynq.MaxRetry(3),
+		asynq.Timeout(WebhookTimeout))
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("jobs: enqueue webhook %s: %w", deliveryID, err)
+	}
+	return nil
+}
+
+// newWebhookServer returns the asynq server of the webhooks queue, nil when
+// cfg has no WebhookSender.
+func newWebhookServer(cfg ServerConfig) (*asynq.Server, *asynq.ServeMux) {
+	if cfg.Webhooks == nil {
+		return nil, nil
+	}
+	n := cfg.WebhookConcurrency
+	if n <= 0 {
+		n = 8
+	}
+	srv := asynq.NewServer(cfg.Redis, asynq.Config{
+		Concurrency:       n,
+		Queues:            map[string]int{QueueWebhooks: 1},
+		TaskCheckInterval: cfg.TaskCheckInterval,
+		RetryDelayFunc:    RetryDelay,
+		Logger:            slogAdapter{cfg.Logger.With("component", "asynq-webhooks")},
+		LogLevel:          asynq.WarnLevel,
+		ShutdownTimeout:   10 * time.Second,
+	})
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(TypeWebhook, func(ctx context.Context, t *asynq.Task) error {
+		var p WebhookPayload
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return fmt.Errorf("jobs: bad webhook payload: %v: %w", err, asynq.SkipRetry)
+		}
+		return cfg.Webhooks.Deliver(ctx, p.TenantID, p.DeliveryID)
+	})
+	return srv, mux
+}
+
+// exportDone calls the OnExportDone hook, if any, with a context that
+// outlives the task's (the export's outcome is recorded already; telling
+// about it must not be cut short by the task ending).
+func (s *Server) exportDone(ctx context.Context, tenantID, exportID string) {
+	if s.cfg.OnExportDone != nil {
+		s.cfg.OnExportDone(context.WithoutCancel(ctx), tenantID, exportID)
+	}
+}
