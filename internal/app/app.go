@@ -152,10 +152,11 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 		Store: deps.Store, Bucket: deps.Bucket, Renderers: Renderers(cfg.PDFMaxEvents), Logger: logger,
 		Now: time.Now, Retention: cfg.ExportRetention, PDFMaxEvents: int64(cfg.PDFMaxEvents),
 	}
+	notifier := newNotifier(cfg, logger, deps, queue)
 	sweeper := &exporter.Sweeper{
 		Store: deps.Store, Bucket: deps.Bucket, Queue: queue, Logger: logger.With("component", "sweeper"), Now: time.Now,
+		OnFailed: notifier.ExportDone,
 	}
-	notifier := newNotifier(cfg, logger, deps, queue)
 	srv := jobs.NewServer(jobs.ServerConfig{
 		Redis: deps.Redis, Concurrency: cfg.WorkerConcurrency, Runner: runner, Failer: deps.Store,
 		Sweeper: sweeper, IsPermanent: exporter.Permanent, Logger: logger, Now: time.Now, SweepEvery: time.Minute,

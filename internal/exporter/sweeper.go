@@ -57,6 +57,9 @@ type Sweeper struct {
 	// OrphanAge protects objects whose export is being completed right now
 	// (default 1 h).
 	OrphanAge time.Duration
+	// OnFailed, when set, is told about exports the sweeper failed, so
+	// their webhooks go out like those of any other failure.
+	OnFailed func(ctx context.Context, tenantID, exportID string)
 	// OrphanScanEvery spaces the full listing of the bucket (default 1 h):
 	// it is the one step whose cost grows with the bucket.
 	OrphanScanEvery time.Duration
@@ -117,6 +120,9 @@ func (s *Sweeper) Sweep(ctx context.Context) error {
 				continue
 			}
 			log.WarnContext(ctx, "silent running export failed", "heartbeat_at", e.HeartbeatAt)
+			if s.OnFailed != nil {
+				s.OnFailed(ctx, e.TenantID, e.ID)
+			}
 		}
 	}
 	if err := s.abortAbandoned(ctx, now); err != nil {

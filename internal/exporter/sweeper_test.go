@@ -198,9 +198,22 @@ func testSweeper(t *testing.T, db *sqlstore.DB, be backend) {
 	}
 	// A queued export whose task was lost.
 	mk("lost", 0, audit.StatusQueued)
+	// Two running exports: one whose worker vanished (last heartbeat at t0)
+	// and one that is slow but alive.
+	for _, id := range []string{"silent", "alive"} {
+		mk(id, 0, audit.StatusQueued)
+		if _, err := db.StartExport(ctx, "acme", id, t0, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.UpdateProgress(ctx, "acme", "alive", 10, t0.Add(29*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 
 	q := &requeues{}
-	sw := &exporter.Sweeper{Store: db, Bucket: be.bucket, Queue: q, Logger: logger, Now: clk.Now}
+	var failed []string
+	sw := &exporter.Sweeper{Store: db, Bucket: be.bucket, Queue: q, Logger: logger, Now: clk.Now,
+		OnFailed: func(_ context.Context, _, id string) { failed = append(failed, id) }}
 	exists := func(key string) bool {
 		t.Helper()
 		_, err := be.bucket.Stat(ctx, key)
@@ -229,6 +242,14 @@ func testSweeper(t *testing.T, db *sqlstore.DB, be backend) {
 	}
 	if get("sched").Status != audit.StatusCompleted || len(q.ids) != 1 || q.ids[0] != "lost" {
 		t.Fatalf("sched %s, requeued %v", get("sched").Status, q.ids)
+	}
+	// Silent for 30 minutes (over the 15-minute limit): failed, visibly,
+	// and its webhook hook told. The live one is left alone.
+	if s := get("silent"); s.Status != audit.StatusFailed || s.ErrorMessage == "" || len(failed) != 1 || failed[0] != "silent" {
+		t.Fatalf("silent export: %s %q, hooks %v", s.Status, s.ErrorMessage, failed)
+	}
+	if get("alive").Status != audit.StatusRunning {
+		t.Fatalf("a live running export was failed")
 	}
 
 	// 25 hours on: the scheduled export's day is over; the upload is

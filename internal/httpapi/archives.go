@@ -81,21 +81,32 @@ type cursor struct {
 	ID        string    `json:"id"`
 }
 
-func (c cursor) encode() string {
-	b, _ := json.Marshal(c) // a time and a string: cannot fail
+func (c cursor) encode() string { return encodeCursor(c) }
+
+func decodeCursor(s string) (cursor, error) {
+	return decodeOpaque(s, func(c cursor) bool { return c.ID != "" && !c.CreatedAt.IsZero() })
+}
+
+// encodeCursor turns a cursor struct into the opaque token clients pass
+// back (base64url JSON).
+func encodeCursor(v any) string {
+	b, _ := json.Marshal(v) // cursor structs hold times, strings and ints: cannot fail
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (cursor, error) {
-	var c cursor
+// decodeOpaque reads a token made by encodeCursor; anything else, or a
+// cursor that valid refuses, is a 400 naming the cursor parameter.
+func decodeOpaque[T any](s string, valid func(T) bool) (T, error) {
+	var v T
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err == nil {
-		err = json.Unmarshal(b, &c)
+		err = json.Unmarshal(b, &v)
 	}
-	if err != nil || c.ID == "" || c.CreatedAt.IsZero() {
-		return cursor{}, audit.Invalid("cursor", "cursor is not one this API returned; pass next_cursor unchanged")
+	if err != nil || !valid(v) {
+		var zero T
+		return zero, audit.Invalid("cursor", "cursor is not one this API returned; pass next_cursor unchanged")
 	}
-	return c, nil
+	return v, nil
 }
 
 // parseListQuery reads the listing's query string. Unknown parameters are

@@ -95,15 +95,22 @@ func (s *Server) exportEvents(c echo.Context) error {
 			return err
 		}
 	}
+	if e.Status.Done() {
+		return s.serveDone(c, e)
+	}
+	return s.accepted(c, e)
+}
+
+// serveDone answers for an export that will not change any more: its file,
+// its failure, or that it expired.
+func (s *Server) serveDone(c echo.Context, e audit.Export) error {
 	switch e.Status {
 	case audit.StatusCompleted:
 		return s.serveFile(c, e)
 	case audit.StatusFailed:
 		return failureError(e)
-	case audit.StatusExpired:
-		return audit.Errorf(audit.EGONE, "export %s has expired; request it again", e.ID)
 	}
-	return s.accepted(c, e)
+	return audit.Errorf(audit.EGONE, "export %s has expired and its file was deleted; request it again", e.ID)
 }
 
 func failureError(e audit.Export) error {
@@ -180,13 +187,8 @@ func (s *Server) getExportFile(c echo.Context) error {
 		return err
 	}
 	c.Set(ctxKeyExportID, e.ID)
-	switch e.Status {
-	case audit.StatusCompleted:
-		return s.serveFile(c, e)
-	case audit.StatusFailed:
-		return failureError(e)
-	case audit.StatusExpired:
-		return audit.Errorf(audit.EGONE, "export %s has expired and its file was deleted", e.ID)
+	if e.Status.Done() {
+		return s.serveDone(c, e)
 	}
 	return &audit.Error{Code: audit.ECONFLICT, Message: fmt.Sprintf("export %s is %s; its file is not ready yet", e.ID, e.Status),
 		Details: statusView(e)}

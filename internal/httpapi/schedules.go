@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -445,21 +444,10 @@ type attemptCursor struct {
 	AttemptNo  int       `json:"n"`
 }
 
-func (a attemptCursor) encode() string {
-	b, _ := json.Marshal(a) // a time, a string and an int: cannot fail
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func (a attemptCursor) encode() string { return encodeCursor(a) }
 
 func decodeAttemptCursor(s string) (attemptCursor, error) {
-	var a attemptCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &a)
-	}
-	if err != nil || a.DeliveryID == "" || a.At.IsZero() {
-		return attemptCursor{}, audit.Invalid("cursor", "cursor is not one this API returned; pass next_cursor unchanged")
-	}
-	return a, nil
+	return decodeOpaque(s, func(a attemptCursor) bool { return a.DeliveryID != "" && !a.At.IsZero() })
 }
 
 // listDeliveries is GET /export-schedules/{id}/deliveries: every webhook

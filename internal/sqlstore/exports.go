@@ -280,7 +280,7 @@ func (db *DB) ListExports(ctx context.Context, f audit.ExportListFilter) ([]audi
 	if f.Limit > 0 {
 		q += " LIMIT " + a.add(f.Limit)
 	}
-	return db.queryExports(ctx, "list exports", q, a.vals...)
+	return queryAll(ctx, db, "list exports", q, scanExport, a.vals...)
 }
 
 // ExportsDue lists, across tenants, completed exports whose expiry is at or
@@ -304,7 +304,7 @@ func (db *DB) ExportsDue(ctx context.Context, q audit.DueQuery) ([]audit.Export,
 	if silent.IsZero() {
 		silent = time.Unix(0, 0) // nothing is silent before 1970: the branch selects nothing
 	}
-	return db.queryExports(ctx, "exports due", sqlQ, micros(q.Now), micros(q.QueuedBefore), micros(silent), limit)
+	return queryAll(ctx, db, "exports due", sqlQ, scanExport, micros(q.Now), micros(q.QueuedBefore), micros(silent), limit)
 }
 
 // ObjectKeysExist reports, for each of keys, whether an export that is not
@@ -340,19 +340,20 @@ func (db *DB) ObjectKeysExist(ctx context.Context, keys []string) (map[string]bo
 	return out, nil
 }
 
-func (db *DB) queryExports(ctx context.Context, op, q string, vals ...any) ([]audit.Export, error) {
+// queryAll runs q on the read pool and scans every row with scan.
+func queryAll[T any](ctx context.Context, db *DB, op, q string, scan func(scanner) (T, error), vals ...any) ([]T, error) {
 	rows, err := db.r.QueryContext(ctx, q, vals...)
 	if err != nil {
 		return nil, db.wrap(op, err)
 	}
 	defer rows.Close()
-	var out []audit.Export
+	var out []T
 	for rows.Next() {
-		e, err := scanExport(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, db.wrap(op, err)
 		}
-		out = append(out, e)
+		out = append(out, v)
 	}
 	return out, db.wrap(op, rows.Err())
 }

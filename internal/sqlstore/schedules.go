@@ -78,7 +78,7 @@ func (db *DB) ListSchedules(ctx context.Context, f schedule.ListFilter) ([]sched
 	if f.Limit > 0 {
 		q += " LIMIT " + a.add(f.Limit)
 	}
-	return db.querySchedules(ctx, "list schedules", q, a.vals...)
+	return queryAll(ctx, db, "list schedules", q, scanSchedule, a.vals...)
 }
 
 // UpdateSchedule replaces the editable fields of s (see schedule.Store).
@@ -153,25 +153,8 @@ func (db *DB) EnabledSchedules(ctx context.Context, afterID string, limit int) (
 	if limit <= 0 {
 		limit = 500
 	}
-	return db.querySchedules(ctx, "enabled schedules", `SELECT `+scheduleColumns+` FROM schedules
-		WHERE enabled AND id > $1 ORDER BY id LIMIT $2`, afterID, limit)
-}
-
-func (db *DB) querySchedules(ctx context.Context, op, q string, vals ...any) ([]schedule.Schedule, error) {
-	rows, err := db.r.QueryContext(ctx, q, vals...)
-	if err != nil {
-		return nil, db.wrap(op, err)
-	}
-	defer rows.Close()
-	var out []schedule.Schedule
-	for rows.Next() {
-		s, err := scanSchedule(rows)
-		if err != nil {
-			return nil, db.wrap(op, err)
-		}
-		out = append(out, s)
-	}
-	return out, db.wrap(op, rows.Err())
+	return queryAll(ctx, db, "enabled schedules", `SELECT `+scheduleColumns+` FROM schedules
+		WHERE enabled AND id > $1 ORDER BY id LIMIT $2`, scanSchedule, afterID, limit)
 }
 
 func scanSchedule(sc scanner) (schedule.Schedule, error) {
