@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"fmt"
+	"io"
 	"mime"
+	"os"
 	"net/http"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
@@ -37,10 +40,18 @@ func (s *Server) ingestEvents(c echo.Context) error {
 		}
 		res = IngestResult{Received: len(events), Accepted: n, Duplicates: len(events) - n}
 	case "application/x-ndjson", "application/ndjson", "application/jsonl":
+		// Spool the body first: the insert transaction must not stay open
+		// (on SQLite: hold the only write lock) for as long as a slow
+		// client takes to upload.
+		body, err := spool(c.Request().Body, ingest.DefaultNDJSONLimits().MaxBytes)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
 		received := 0
 		n, err := s.cfg.Store.InsertEventStream(ctx, tenant, func(put func([]audit.Event) error) error {
 			var err error
-			received, err = ingest.DecodeNDJSON(c.Request().Body, ingest.Limits{Now: s.cfg.Now}, put)
+			received, err = ingest.DecodeNDJSON(body, ingest.Limits{Now: s.cfg.Now}, put)
 			return err
 		})
 		if err != nil {
@@ -55,4 +66,46 @@ func (s *Server) ingestEvents(c echo.Context) error {
 	s.logger.InfoContext(ctx, "events ingested", "tenant", tenant, "received", res.Received,
 		"accepted", res.Accepted, "duplicates", res.Duplicates)
 	return c.JSON(http.StatusOK, res)
+}
+
+// spool copies r (at most max bytes; more is ETOOLARGE) into an unlinked
+// temporary file and returns it rewound. Closing it frees the space.
+func spool(r io.Reader, max int64) (*os.File, error) {
+	f, err := os.CreateTemp("", "sentinel-ingest-*")
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: spool body: %w", err)
+	}
+	_ = os.Remove(f.Name()) // unlinked: nothing is left behind whatever happens
+	src := &readErr{r: io.LimitReader(r, max+1)}
+	n, err := io.Copy(f, src)
+	switch {
+	case src.err != nil:
+		err = audit.Invalid("body", "the request body could not be read completely: %v", src.err)
+	case err != nil:
+		err = fmt.Errorf("httpapi: spool body: %w", err)
+	case n > max:
+		err = audit.Errorf(audit.ETOOLARGE, "an NDJSON body is at most %d MiB", max>>20)
+	default:
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// readErr remembers a read error, to tell the client's fault (a broken
+// upload) from ours (a full disk).
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readErr) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }
