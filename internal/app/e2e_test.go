@@ -289,6 +289,9 @@ func TestAsyncFlowAndRanges(t *testing.T) {
 		}
 		loc := res.Header.Get("Location")
 		id := exportIDOf(t, res, body)
+		if res.Header.Get("Preference-Applied") != "respond-async" {
+			t.Errorf("Preference-Applied %q", res.Header.Get("Preference-Applied"))
+		}
 		if loc != "/v5/audit-sentinel/exports/"+id || res.Header.Get("Retry-After") == "" {
 			t.Errorf("Location %q Retry-After %q", loc, res.Header.Get("Retry-After"))
 		}

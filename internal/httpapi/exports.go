@@ -98,6 +98,9 @@ func (s *Server) exportEvents(c echo.Context) error {
 	if e.Status.Done() {
 		return s.serveDone(c, e)
 	}
+	if wait == 0 && strings.Contains(strings.ToLower(strings.Join(c.Request().Header.Values("Prefer"), ",")), "respond-async") {
+		c.Response().Header().Set("Preference-Applied", "respond-async")
+	}
 	return s.accepted(c, e)
 }
 
