@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"os"
 	"net/http"
+	"os"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/ingest"
