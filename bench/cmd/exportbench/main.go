@@ -1,0 +1,445 @@
+// Command exportbench measures Audit Sentinel's export endpoint end to end
+// from a client's point of view: time from sending
+// GET /v5/audit-sentinel/events/export to the last byte of the file, the
+// rows and bytes per second that makes, and whether the file holds the rows
+// it should. bench/run.sh drives it; it talks to one API base URL and,
+// for choosing filters, to the benchmark's PostgreSQL database.
+//
+//	exportbench export  -base URL -key KEY -query Q -expect-rows N -name NAME
+//	exportbench windows -dsn DSN -tenant T -rows N -count K
+//	exportbench latency -base URL -key KEY -dsn DSN -tenant T -rows N -count K
+//	exportbench report  -in RESULTS.jsonl > table.md
+//
+// Every measurement prints one JSON object on stdout (see result).
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+)
+
+const exportPath = "/v5/audit-sentinel/events/export"
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: exportbench export|windows|latency|report [flags]")
+		os.Exit(2)
+	}
+	ctx := context.Background()
+	var err error
+	switch os.Args[1] {
+	case "export":
+		err = cmdExport(ctx, os.Args[2:])
+	case "windows":
+		err = cmdWindows(ctx, os.Args[2:])
+	case "latency":
+		err = cmdLatency(ctx, os.Args[2:])
+	case "report":
+		err = cmdReport(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "exportbench %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+// result is one measured export.
+type result struct {
+	Name       string  `json:"name"`
+	Status     int     `json:"status"`      // status of the first response
+	Polled     bool    `json:"polled"`      // 202 → status → file
+	Seconds    float64 `json:"seconds"`     // GET to last byte
+	TTFBMs     float64 `json:"ttfb_ms"`     // GET to first byte of the 200 body
+	Bytes      int64   `json:"bytes"`       // body size
+	Rows       int64   `json:"rows"`        // data rows verified in the file
+	RowsPerSec float64 `json:"rows_per_s"`  // Rows / Seconds
+	MBPerSec   float64 `json:"mb_per_s"`    // Bytes / Seconds / 1e6
+	ExportID   string  `json:"export_id"`   // X-Export-Id
+	SHA256OK   bool    `json:"sha256_ok"`   // body hash = X-Checksum-SHA256
+	FileType   string  `json:"file_type"`   // csv or pdf
+	ServerRows int64   `json:"server_rows"` // X-Export-Rows
+}
+
+type client struct {
+	base string
+	key  string
+	hc   *http.Client
+}
+
+func newClient(base, key string) *client {
+	return &client{base: strings.TrimRight(base, "/"), key: key, hc: &http.Client{
+		Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 4},
+	}}
+}
+
+func (c *client) get(ctx context.Context, path string, hdr map[string]string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("apikey", c.key)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	return c.hc.Do(req)
+}
+
+// fetch runs one export: GET with Prefer: wait, then, on 202, polls the
+// status URL and fetches the file. The body goes to sink; the clock stops
+// at its last byte.
+func (c *client) fetch(ctx context.Context, query string, wait int, sink io.Writer) (result, error) {
+	var r result
+	start := time.Now()
+	resp, err := c.get(ctx, exportPath+"?"+query, map[string]string{"Prefer": fmt.Sprintf("wait=%d", wait)})
+	if err != nil {
+		return r, err
+	}
+	r.Status = resp.StatusCode
+	if resp.StatusCode == http.StatusAccepted {
+		r.Polled = true
+		loc := resp.Header.Get("Location")
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if loc == "" {
+			return r, errors.New("202 without Location")
+		}
+		if resp, err = c.poll(ctx, loc); err != nil {
+			return r, err
+		}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return r, fmt.Errorf("status %d: %s", resp.StatusCode, b)
+	}
+	r.TTFBMs = ms(time.Since(start))
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(sink, h), resp.Body)
+	el := time.Since(start)
+	if err != nil {
+		return r, fmt.Errorf("read body after %d bytes: %w", n, err)
+	}
+	if cl := resp.ContentLength; cl >= 0 && cl != n {
+		return r, fmt.Errorf("read %d bytes, Content-Length says %d", n, cl)
+	}
+	r.Seconds = el.Seconds()
+	r.Bytes = n
+	r.ExportID = resp.Header.Get("X-Export-Id")
+	r.SHA256OK = hex.EncodeToString(h.Sum(nil)) == resp.Header.Get("X-Checksum-SHA256")
+	r.ServerRows, _ = strconv.ParseInt(resp.Header.Get("X-Export-Rows"), 10, 64)
+	r.MBPerSec = float64(n) / el.Seconds() / 1e6
+	return r, nil
+}
+
+// poll follows a 202's status URL until the export is done, then GETs the
+// file. A failed export is an error.
+func (c *client) poll(ctx context.Context, loc string) (*http.Response, error) {
+	for {
+		resp, err := c.get(ctx, loc, nil)
+		if err != nil {
+			return nil, err
+		}
+		var st struct {
+			Status  string `json:"status"`
+			FileURL string `json:"file_url"`
+			Error   any    `json:"error"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("status %s: %w", loc, err)
+		}
+		switch st.Status {
+		case "completed":
+			return c.get(ctx, st.FileURL, nil)
+		case "failed", "expired":
+			return nil, fmt.Errorf("export %s: %s (%v)", loc, st.Status, st.Error)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// countCSV returns the data rows of a CSV file (records minus the header),
+// checking that every record has the header's number of fields.
+func countCSV(r io.Reader) (int64, error) {
+	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<20))
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		return 0, fmt.Errorf("csv header: %w", err)
+	}
+	cr.FieldsPerRecord = len(header)
+	var n int64
+	for {
+		_, err := cr.Read()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("csv row %d: %w", n+1, err)
+		}
+		n++
+	}
+}
+
+func cmdExport(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	base := fs.String("base", "", "API base URL, e.g. http://127.0.0.1:8080")
+	key := fs.String("key", "", "API key")
+	query := fs.String("query", "", "export query string (file_type=csv&...)")
+	expect := fs.Int64("expect-rows", -1, "rows the file must hold (-1: do not check)")
+	name := fs.String("name", "export", "label of the measurement")
+	wait := fs.Int("wait", 120, "Prefer: wait=N seconds")
+	out := fs.String("out", "", "keep the body in this file (default: a temp file, removed)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *base == "" || *key == "" {
+		return errors.New("-base and -key are required")
+	}
+	q, err := url.ParseQuery(*query)
+	if err != nil {
+		return fmt.Errorf("-query: %w", err)
+	}
+	fileType := q.Get("file_type")
+	if fileType == "" {
+		fileType = "csv"
+	}
+	path := *out
+	if path == "" {
+		f, err := os.CreateTemp("", "exportbench-*."+fileType)
+		if err != nil {
+			return err
+		}
+		path = f.Name()
+		f.Close()
+		defer os.Remove(path)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// Like curl -o: the body goes to a file. The file is verified after
+	// the clock has stopped, so parsing costs the measurement nothing.
+	bw := bufio.NewWriterSize(f, 1<<20)
+	r, err := newClient(*base, *key).fetch(ctx, *query, *wait, bw)
+	if err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	r.Name, r.FileType = *name, fileType
+	if err := verify(&r, f, *expect); err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// verify checks the file in f against r's headers and the expected rows,
+// and sets r.Rows and r.RowsPerSec.
+func verify(r *result, f *os.File, expect int64) error {
+	if !r.SHA256OK {
+		return fmt.Errorf("%s: body SHA-256 does not match X-Checksum-SHA256", r.Name)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	switch r.FileType {
+	case "csv":
+		n, err := countCSV(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
+		}
+		r.Rows = n
+	case "pdf":
+		head := make([]byte, 5)
+		if _, err := io.ReadFull(f, head); err != nil || string(head) != "%PDF-" {
+			return fmt.Errorf("%s: body is not a PDF", r.Name)
+		}
+		// A PDF's rows are what the worker counted into it.
+		r.Rows = r.ServerRows
+	}
+	if r.Rows != r.ServerRows {
+		return fmt.Errorf("%s: file holds %d rows, X-Export-Rows says %d", r.Name, r.Rows, r.ServerRows)
+	}
+	if expect >= 0 && r.Rows != expect {
+		return fmt.Errorf("%s: file holds %d rows, expected %d", r.Name, r.Rows, expect)
+	}
+	r.RowsPerSec = float64(r.Rows) / r.Seconds
+	return nil
+}
+
+// window is a time range holding exactly Rows of a tenant's events.
+type window struct {
+	Start, End time.Time
+	Rows       int64
+}
+
+// query is the export query string selecting w.
+func (w window) query(fileType string) string {
+	v := url.Values{}
+	v.Set("file_type", fileType)
+	v.Set("range_start", w.Start.UTC().Format(time.RFC3339Nano))
+	v.Set("range_end", w.End.UTC().Format(time.RFC3339Nano))
+	return v.Encode()
+}
+
+// windows picks count disjoint windows of rows consecutive events of
+// tenant, spread evenly over its events. Events sharing a bound's instant
+// fall inside the window too, so each window's exact count is re-read.
+func windows(ctx context.Context, dsn, tenant string, rows, count int64) ([]window, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	var total int64
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE tenant_id = $1`, tenant).Scan(&total); err != nil {
+		return nil, err
+	}
+	if total < rows*count {
+		return nil, fmt.Errorf("tenant %s has %d events, fewer than %d windows of %d", tenant, total, count, rows)
+	}
+	stride := total / count
+	var out []window
+	for i := range count {
+		var lo, hi int64
+		err := db.QueryRowContext(ctx, `SELECT min(occurred_at), max(occurred_at) FROM (
+			SELECT occurred_at FROM events WHERE tenant_id = $1
+			ORDER BY occurred_at, id OFFSET $2 LIMIT $3) w`, tenant, i*stride, rows).Scan(&lo, &hi)
+		if err != nil {
+			return nil, fmt.Errorf("window %d: %w", i, err)
+		}
+		var n int64
+		err = db.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE tenant_id = $1
+			AND occurred_at BETWEEN $2 AND $3`, tenant, lo, hi).Scan(&n)
+		if err != nil {
+			return nil, fmt.Errorf("window %d: count: %w", i, err)
+		}
+		out = append(out, window{Start: time.UnixMicro(lo), End: time.UnixMicro(hi), Rows: n})
+	}
+	return out, nil
+}
+
+func cmdWindows(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("windows", flag.ContinueOnError)
+	dsn := fs.String("dsn", "", "PostgreSQL URL of the benchmark database")
+	tenant := fs.String("tenant", "", "tenant")
+	rows := fs.Int64("rows", 1000, "events per window")
+	count := fs.Int64("count", 1, "windows")
+	fileType := fs.String("file-type", "csv", "file_type of the printed queries")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ws, err := windows(ctx, *dsn, *tenant, *rows, *count)
+	if err != nil {
+		return err
+	}
+	// One line per window: ROWS<TAB>QUERY.
+	for _, w := range ws {
+		fmt.Printf("%d\t%s\n", w.Rows, w.query(*fileType))
+	}
+	return nil
+}
+
+// latencyResult summarises a series of small exports.
+type latencyResult struct {
+	Name     string    `json:"name"`
+	Count    int       `json:"count"`
+	Rows     int64     `json:"rows_each"`
+	MedianMs float64   `json:"median_ms"`
+	P90Ms    float64   `json:"p90_ms"`
+	MinMs    float64   `json:"min_ms"`
+	MaxMs    float64   `json:"max_ms"`
+	All200   bool      `json:"all_200"`
+	Accepted int       `json:"accepted"` // answered 202, not 200
+	Samples  []float64 `json:"samples_ms"`
+}
+
+func cmdLatency(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("latency", flag.ContinueOnError)
+	base := fs.String("base", "", "API base URL")
+	key := fs.String("key", "", "API key")
+	dsn := fs.String("dsn", "", "PostgreSQL URL of the benchmark database")
+	tenant := fs.String("tenant", "", "tenant the key belongs to")
+	rows := fs.Int64("rows", 1000, "events per export")
+	count := fs.Int64("count", 30, "sequential exports, each with a different range")
+	warmup := fs.Int64("warmup", 2, "unmeasured exports first (connections, caches)")
+	wait := fs.Int("wait", 20, "Prefer: wait=N seconds")
+	name := fs.String("name", "latency", "label")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ws, err := windows(ctx, *dsn, *tenant, *rows, *count+*warmup)
+	if err != nil {
+		return err
+	}
+	c := newClient(*base, *key)
+	res := latencyResult{Name: *name, Rows: *rows, All200: true}
+	for i, w := range ws {
+		var buf strings.Builder
+		r, err := c.fetch(ctx, w.query("csv"), *wait, &buf)
+		if err != nil {
+			return fmt.Errorf("export %d: %w", i, err)
+		}
+		r.Name, r.FileType = fmt.Sprintf("%s[%d]", *name, i), "csv"
+		n, err := countCSV(strings.NewReader(buf.String()))
+		if err != nil {
+			return fmt.Errorf("export %d: %w", i, err)
+		}
+		if n != w.Rows || !r.SHA256OK {
+			return fmt.Errorf("export %d: %d rows (want %d), sha256 ok %v", i, n, w.Rows, r.SHA256OK)
+		}
+		if int64(i) < *warmup {
+			continue
+		}
+		if r.Status != http.StatusOK || r.Polled {
+			res.All200 = false
+			res.Accepted++
+		}
+		res.Samples = append(res.Samples, r.Seconds*1000)
+	}
+	s := slices.Clone(res.Samples)
+	slices.Sort(s)
+	res.Count = len(s)
+	res.MedianMs = percentile(s, 50)
+	res.P90Ms = percentile(s, 90)
+	res.MinMs, res.MaxMs = s[0], s[len(s)-1]
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// percentile of sorted s, nearest rank.
+func percentile(s []float64, p float64) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	if p == 50 && len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	i := int(float64(len(s))*p/100+0.999999) - 1
+	return s[max(0, min(i, len(s)-1))]
+}

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Targets from the issues (#3 §8, #4 "Benchmark").
+const (
+	targetRSSMiB      = 100.0 // worker peak RSS, CSV at any size and a 5,000-event PDF
+	targetFlatMiB     = 16.0  // "the same for 100,000 and 1,000,000": peak may grow at most this much
+	targetSmallMedian = 150.0 // ms, 1,000-event export answered 200 with its file
+	targetPDFSeconds  = 1.0   // 5,000-event PDF, GET to last byte
+)
+
+// line is one record of run.sh's results file; which fields are set
+// depends on Kind.
+type line struct {
+	Kind string `json:"kind"`
+	result
+	// kind info
+	Key   string `json:"key"`
+	Value any    `json:"value"`
+	// kind rss
+	KiB int64 `json:"kib"`
+	// kind seed
+	Tenant string `json:"tenant"`
+	Events int64  `json:"events"`
+	// kind latency
+	Count    int       `json:"count"`
+	RowsEach int64     `json:"rows_each"`
+	MedianMs float64   `json:"median_ms"`
+	P90Ms    float64   `json:"p90_ms"`
+	MinMs    float64   `json:"min_ms"`
+	MaxMs    float64   `json:"max_ms"`
+	All200   bool      `json:"all_200"`
+	Accepted int       `json:"accepted"`
+	Samples  []float64 `json:"samples_ms"`
+}
+
+func cmdReport(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	in := fs.String("in", "", "results file (JSON lines) written by bench/run.sh")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	f, err := os.Open(*in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var lines []line
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var l line
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return fmt.Errorf("%s: %w: %s", *in, err, sc.Text())
+		}
+		if l.Kind == "" {
+			l.Kind = "export"
+		}
+		lines = append(lines, l)
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	report(os.Stdout, lines)
+	return nil
+}
+
+func report(w io.Writer, lines []line) {
+	info := map[string]string{}
+	var seeds []line
+	exports := map[string][]line{}
+	copies := map[string][]line{}
+	rss := map[string][]float64{} // MiB
+	var lat *line
+	for _, l := range lines {
+		switch l.Kind {
+		case "info":
+			info[l.Key] = fmt.Sprint(l.Value)
+		case "seed":
+			seeds = append(seeds, l)
+		case "export":
+			exports[l.Name] = append(exports[l.Name], l)
+		case "copy":
+			copies[l.Name] = append(copies[l.Name], l)
+		case "rss":
+			rss[l.Name] = append(rss[l.Name], float64(l.KiB)/1024)
+		case "latency":
+			lat = &l
+		}
+	}
+
+	fmt.Fprintf(w, "# Export benchmark (`make bench`) — %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "Machine: %s · %s · PostgreSQL %s · commit %s · run took %s s.\n\n",
+		info["machine"], info["go"], info["postgres"], info["commit"], info["duration_seconds"])
+	var parts []string
+	for _, s := range seeds {
+		parts = append(parts, fmt.Sprintf("%s %s (%.1f s)", s.Tenant, thousands(s.Events), s.Seconds))
+	}
+	fmt.Fprintf(w, "Data (sentinelctl seed, COPY): %s. The first four make the 1,000,000-event table every figure "+
+		"but the 1M one is measured on (seeded in %s s, two loaders at a time); `huge` is added afterwards for the "+
+		"1M export.\n\n", strings.Join(parts, " · "), info["seed_1m_seconds"])
+	fmt.Fprintln(w, "api and ONE worker process on PostgreSQL, Redis and versitygw (S3), all on 127.0.0.1. The worker "+
+		"is restarted before each measured export, so its VmHWM is that export's peak RSS. Exports: "+
+		"EXPORT_REUSE_WINDOW=0s, `Prefer: wait=120` (a 202 would be followed to the file and marked). "+
+		"Every file is checked: row count (CSV parsed with encoding/csv), SHA-256 against the server's.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| measurement | result | target | verdict |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+
+	a, b := exports["csv-600k"], copies["copy-600k"]
+	var aRate, bRate float64
+	if len(a) > 0 {
+		m := medianBy(a, func(l line) float64 { return l.Seconds })
+		aRate = m.RowsPerSec
+		fmt.Fprintf(w, "| (a) 600,000-event CSV export, GET → last byte (median of %d) | %.2f s · %s rows/s · %.1f MB/s (%.1f MB) | "+
+			"rows/s ≥ (b) | %s |\n", len(a), m.Seconds, thousands(int64(m.RowsPerSec)), m.MBPerSec, float64(m.Bytes)/1e6,
+			"see ratio")
+	}
+	if len(b) > 0 {
+		m := medianBy(b, func(l line) float64 { return l.Seconds })
+		bRate = float64(m.Rows) / m.Seconds
+		fmt.Fprintf(w, "| (b) `psql \\copy` of the same query → CSV file (median of %d) | %.2f s · %s rows/s · %.1f MB/s (%.1f MB) | "+
+			"reference | — |\n", len(b), m.Seconds, thousands(int64(bRate)), float64(m.Bytes)/m.Seconds/1e6, float64(m.Bytes)/1e6)
+	}
+	if aRate > 0 && bRate > 0 {
+		fmt.Fprintf(w, "| (a) ÷ (b), rows/s | %.2f× | ≥ 1.00× | %s |\n", aRate/bRate, verdict(aRate >= bRate))
+	}
+	rssRow := func(name, label string) (float64, bool) {
+		v := rss[name]
+		if len(v) == 0 {
+			fmt.Fprintf(w, "| worker peak RSS, %s | not measured | ≤ %.0f MiB | MISSED (not run) |\n", label, targetRSSMiB)
+			return 0, false
+		}
+		peak := slices.Max(v)
+		of := ""
+		if len(v) > 1 {
+			of = fmt.Sprintf(" (max of %d)", len(v))
+		}
+		fmt.Fprintf(w, "| worker peak RSS, %s%s | %.1f MiB | ≤ %.0f MiB | %s |\n", label, of, peak, targetRSSMiB,
+			verdict(peak <= targetRSSMiB))
+		return peak, true
+	}
+	r100, ok100 := rssRow("csv-100k", "100,000-event CSV")
+	rssRow("csv-600k", "600,000-event CSV")
+	r1m, ok1m := rssRow("csv-1m", "1,000,000-event CSV")
+	if ok100 && ok1m {
+		fmt.Fprintf(w, "| peak RSS growth 100k → 1M events | %+.1f MiB | flat (≤ +%.0f MiB) | %s |\n", r1m-r100,
+			targetFlatMiB, verdict(r1m-r100 <= targetFlatMiB))
+	}
+	if lat != nil {
+		note := ""
+		if !lat.All200 {
+			note = fmt.Sprintf(" — %d answered 202", lat.Accepted)
+		}
+		fmt.Fprintf(w, "| 1,000-event CSV export → 200 with its file, %d sequential requests, different ranges | "+
+			"median %.0f ms · p90 %.0f ms · min %.0f · max %.0f%s | median ≤ %.0f ms | %s |\n",
+			lat.Count, lat.MedianMs, lat.P90Ms, lat.MinMs, lat.MaxMs, note, targetSmallMedian,
+			verdict(lat.All200 && lat.MedianMs <= targetSmallMedian))
+	} else {
+		fmt.Fprintf(w, "| 1,000-event CSV export | not measured | median ≤ %.0f ms | MISSED (not run) |\n", targetSmallMedian)
+	}
+	if p := exports["pdf-5k"]; len(p) > 0 {
+		m := medianBy(p, func(l line) float64 { return l.Seconds })
+		fmt.Fprintf(w, "| 5,000-event PDF, GET → last byte (median of %d, different ranges) | %.2f s · %.1f MB | < %.0f s | %s |\n",
+			len(p), m.Seconds, float64(m.Bytes)/1e6, targetPDFSeconds, verdict(m.Seconds < targetPDFSeconds && m.Status == 200))
+	}
+	rssRow("pdf-5k", "5,000-event PDF")
+	if v := rss["csv-1m-memlimit"]; len(v) > 0 {
+		t := ""
+		if e := exports["csv-1m-memlimit"]; len(e) > 0 {
+			t = fmt.Sprintf(" (export took %.2f s)", e[0].Seconds)
+		}
+		fmt.Fprintf(w, "| what-if, not the shipped config: worker peak RSS, 1,000,000-event CSV with GOMEMLIMIT=48MiB | "+
+			"%.1f MiB%s | — | info |\n", slices.Max(v), t)
+	}
+	if v := rss["csv-1k-series"]; len(v) > 0 {
+		fmt.Fprintf(w, "| worker peak RSS after the 1,000-event series | %.1f MiB | — | — |\n", slices.Max(v))
+	}
+
+	fmt.Fprint(w, "\n## Every run\n\n")
+	fmt.Fprintln(w, "| run | status | seconds | TTFB ms | rows | bytes | rows/s | MB/s |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	for _, l := range lines {
+		switch l.Kind {
+		case "export":
+			st := fmt.Sprint(l.Status)
+			if l.Polled {
+				st += " → polled"
+			}
+			fmt.Fprintf(w, "| %s | %s | %.3f | %.0f | %s | %s | %s | %.1f |\n", l.Name, st, l.Seconds, l.TTFBMs,
+				thousands(l.Rows), thousands(l.Bytes), thousands(int64(l.RowsPerSec)), l.MBPerSec)
+		case "copy":
+			fmt.Fprintf(w, "| %s (psql) | — | %.3f | — | %s | %s | %s | %.1f |\n", l.Name, l.Seconds,
+				thousands(l.Rows), thousands(l.Bytes), thousands(int64(float64(l.Rows)/l.Seconds)),
+				float64(l.Bytes)/l.Seconds/1e6)
+		}
+	}
+	if lat != nil {
+		var ss []string
+		for _, s := range lat.Samples {
+			ss = append(ss, fmt.Sprintf("%.0f", s))
+		}
+		fmt.Fprintf(w, "\n1,000-event series, ms in request order: %s\n", strings.Join(ss, " "))
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "MET"
+	}
+	return "**MISSED**"
+}
+
+// medianBy returns the element with the median key (the lower middle for
+// an even count).
+func medianBy(ls []line, key func(line) float64) line {
+	s := slices.Clone(ls)
+	slices.SortFunc(s, func(a, b line) int {
+		switch ka, kb := key(a), key(b); {
+		case ka < kb:
+			return -1
+		case ka > kb:
+			return 1
+		}
+		return 0
+	})
+	return s[(len(s)-1)/2]
+}
+
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,413 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: Audit Sentinel's export benchmark, end to end,
+# with the real binaries on private services (127.0.0.1 only).
+#
+#   1. builds api, worker, sentinelctl and bench/cmd/exportbench into a temp dir
+#   2. starts PostgreSQL (throwaway cluster, or a fresh database on
+#      BENCH_DATABASE_URL's server), a private redis-server and versitygw
+#   3. seeds 1,000,000 events: big 600,000 · mid 100,000 · t3 150,000 · t4 150,000
+#   4. starts the api and ONE worker process (restarted before each measured
+#      export, so the worker's VmHWM is that export's peak RSS) and measures:
+#        (a) the 600,000-event CSV export, GET to last byte (BENCH_RUNS times)
+#        (b) psql \copy of the same query to a CSV file (BENCH_RUNS times)
+#        worker peak RSS for the 100,000-event export
+#        30 sequential 1,000-event exports, each with a different range
+#        a 5,000-event PDF, GET to last byte, and its worker peak RSS
+#   5. seeds a 1,000,000-event tenant "huge" (the table then holds 2M) and
+#      exports it for the worker's peak RSS at 1M
+#   6. prints a table and writes bench/results/latest.md and a dated copy
+#
+# Environment:
+#   BENCH_DATABASE_URL  use this PostgreSQL server (a database is created and
+#                       dropped); default: a throwaway cluster like scripts/test.sh
+#   BENCH_RUNS          repetitions of (a) and (b) (default 3; the median counts)
+#   BENCH_SKIP_1M=1     skip step 5
+#   BENCH_KEEP=1        keep the temp dir (logs, files) and print where it is
+#
+# Exits non-zero when something cannot be provisioned or a measurement fails
+# (wrong row count, bad checksum, error status). Missed targets do not fail
+# the run: they are printed as MISSED.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RUNS=${BENCH_RUNS:-3}
+WHATIF_LIMIT=48MiB
+SECONDS=0
+
+say() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }
+die() {
+	printf '\n!!! bench/run.sh: %s\n\n' "$*" >&2
+	exit 2
+}
+
+command -v redis-server >/dev/null || die "redis-server is not installed (apt-get install redis-server)"
+command -v psql >/dev/null || die "psql is not installed (apt-get install postgresql-client)"
+command -v go >/dev/null || die "go is not on PATH"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/sentinel-bench.XXXXXX") || die "cannot make a temp dir"
+BIN=$TMP/bin
+RESULTS=$TMP/results.jsonl
+: >"$RESULTS"
+
+# ---------------------------------------------------------------- teardown
+PIDS=()     # processes we started, stopped in reverse order
+PGDATA=""   # throwaway cluster
+PG_AS=()
+PGBIN=""
+DROPDB_URL="" # BENCH_DATABASE_URL's maintenance database, when we created one
+BENCH_DB=""
+WORKER_PID=""
+API_PID=""
+
+stop_pid() {
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	set +e
+	stop_pid "$WORKER_PID"
+	stop_pid "$API_PID"
+	local i
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		stop_pid "${PIDS[$i]}"
+	done
+	if [ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ]; then
+		"${PG_AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1
+	fi
+	if [ -n "$DROPDB_URL" ] && [ -n "$BENCH_DB" ]; then
+		psql "$DROPDB_URL" -qAtc "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)" >/dev/null 2>&1
+	fi
+	if [ "${BENCH_KEEP:-}" = 1 ]; then
+		say "kept $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 30000))
+		if port_free "$p"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	die "no free port found"
+}
+
+# wait_for DESCRIPTION SECONDS COMMAND...: retry COMMAND every 0.1 s.
+wait_for() {
+	local what=$1 secs=$2
+	shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+now() { date +%s.%N; }
+since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.3f", a - b }'; }
+# json KEY VALUE ...: one JSON object of strings and numbers (VALUE that
+# looks like a number stays one).
+json() {
+	local out="{" sep="" k v
+	while [ $# -gt 0 ]; do
+		k=$1 v=$2
+		shift 2
+		if [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then
+			out+="$sep\"$k\":$v"
+		else
+			v=${v//\\/\\\\}
+			out+="$sep\"$k\":\"${v//\"/\\\"}\""
+		fi
+		sep=","
+	done
+	echo "$out}"
+}
+record() { json "$@" >>"$RESULTS"; }
+
+# ---------------------------------------------------------------- build
+say "building api, worker, sentinelctl, exportbench into $BIN"
+mkdir -p "$BIN"
+go build -trimpath -o "$BIN/" ./cmd/api ./cmd/worker ./cmd/sentinelctl ./bench/cmd/exportbench ||
+	die "go build failed"
+
+VERSITYGW=${VERSITYGW_BIN:-$ROOT/bin/versitygw}
+if [ ! -x "$VERSITYGW" ] || [ tools/go.mod -nt "$VERSITYGW" ] || [ tools/go.sum -nt "$VERSITYGW" ]; then
+	say "building bin/versitygw (make tools)"
+	make -s tools || die "could not build bin/versitygw (make tools)"
+	VERSITYGW=$ROOT/bin/versitygw
+fi
+
+# ---------------------------------------------------------------- PostgreSQL
+pg_bindir() {
+	local d
+	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -rn); do
+		if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
+			echo "$d"
+			return 0
+		fi
+	done
+	return 1
+}
+
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+	psql "$BENCH_DATABASE_URL" -qAtc 'select 1' >/dev/null 2>&1 ||
+		die "BENCH_DATABASE_URL is set but the server does not answer"
+	BENCH_DB="sentinel_bench_$$_$RANDOM"
+	DROPDB_URL=$BENCH_DATABASE_URL
+	psql "$BENCH_DATABASE_URL" -qAtc "CREATE DATABASE \"$BENCH_DB\"" >/dev/null ||
+		die "cannot create database $BENCH_DB on BENCH_DATABASE_URL's server"
+	# Same server, our database: swap the path of the URL.
+	[[ $BENCH_DATABASE_URL =~ ^(postgres(ql)?://[^/?]*)(/[^?]*)?(\?.*)?$ ]] ||
+		die "BENCH_DATABASE_URL must be a postgres://HOST[:PORT]/DB URL"
+	DB="${BASH_REMATCH[1]}/$BENCH_DB${BASH_REMATCH[4]}"
+	say "PostgreSQL: database $BENCH_DB on BENCH_DATABASE_URL's server"
+else
+	PGBIN=$(pg_bindir) || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (or set BENCH_DATABASE_URL)"
+	mkdir -p "$TMP/pg"
+	PGDATA=$TMP/pg/data
+	if [ "$(id -u)" = 0 ]; then
+		id postgres >/dev/null 2>&1 || die "running as root and there is no 'postgres' user to run PostgreSQL as"
+		chown postgres: "$TMP/pg"
+		chmod 700 "$TMP/pg"
+		chmod 755 "$TMP"
+		PG_AS=(runuser -u postgres --)
+	else
+		PG_AS=(env)
+	fi
+	"${PG_AS[@]}" "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust -E UTF8 --no-locale --no-sync \
+		>"$TMP/initdb.log" 2>&1 || {
+		cat "$TMP/initdb.log" >&2
+		die "initdb failed"
+	}
+	PGPORT=$(free_port)
+	opts="-c listen_addresses=127.0.0.1 -c port=$PGPORT -c unix_socket_directories=$TMP/pg"
+	# Durability is worthless for a throwaway cluster.
+	opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	opts+=" -c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min"
+	"${PG_AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -l "$TMP/pg/postgres.log" -w -t 60 start -o "$opts" >/dev/null 2>&1 || {
+		tail -n 30 "$TMP/pg/postgres.log" >&2 || true
+		die "could not start PostgreSQL ($PGBIN/pg_ctl; log above)"
+	}
+	DB="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
+	psql "$DB" -qAtc 'select 1' >/dev/null 2>&1 || die "PostgreSQL started on $PGPORT but does not answer"
+	say "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT"
+fi
+record kind info key postgres value "$(psql "$DB" -qAtc 'show server_version')"
+
+# ---------------------------------------------------------------- Redis
+REDIS_PORT=$(free_port)
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+	--dir "$TMP" >"$TMP/redis.log" 2>&1 &
+PIDS+=($!)
+wait_for "redis" 15 redis-cli -p "$REDIS_PORT" ping ||
+	{ tail "$TMP/redis.log" >&2; die "redis-server did not start on $REDIS_PORT"; }
+say "redis $(redis-server --version | awk '{print $3}' | sed 's/^v=//') on 127.0.0.1:$REDIS_PORT"
+
+# ---------------------------------------------------------------- versitygw
+S3_PORT=$(free_port)
+mkdir -p "$TMP/s3/exports" # a directory under the root is a bucket
+export AWS_ACCESS_KEY_ID=sentinel-bench AWS_SECRET_ACCESS_KEY=sentinel-bench-secret AWS_REGION=us-east-1
+"$VERSITYGW" --access "$AWS_ACCESS_KEY_ID" --secret "$AWS_SECRET_ACCESS_KEY" --region "$AWS_REGION" \
+	--port "127.0.0.1:$S3_PORT" posix "$TMP/s3" >"$TMP/versitygw.log" 2>&1 &
+PIDS+=($!)
+wait_for "versitygw" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$S3_PORT" ||
+	{ tail "$TMP/versitygw.log" >&2; die "versitygw did not start on $S3_PORT"; }
+say "versitygw on 127.0.0.1:$S3_PORT (posix backend in $TMP/s3)"
+
+# ---------------------------------------------------------------- environment
+API_PORT=$(free_port)
+BASE=http://127.0.0.1:$API_PORT
+export DATABASE_URL=$DB
+export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+export STORAGE_URL=s3://exports
+export AWS_ENDPOINT_URL_S3=http://127.0.0.1:$S3_PORT S3_FORCE_PATH_STYLE=true
+# Nothing from the host's AWS setup, and no metadata service lookups.
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
+export HTTP_ADDR=127.0.0.1:$API_PORT
+# Every request is a new export: nothing is answered from an earlier one.
+export EXPORT_REUSE_WINDOW=0s EXPORT_WAIT=20s
+export LOG_FORMAT=text LOG_LEVEL=info
+unset WORKER_CONCURRENCY GOGC GOMEMLIMIT GODEBUG
+
+# ---------------------------------------------------------------- seed
+"$BIN/sentinelctl" migrate >/dev/null || die "sentinelctl migrate failed"
+
+seed() { # seed TENANT EVENTS SEED
+	local t0 out
+	t0=$(now)
+	out=$("$BIN/sentinelctl" seed --tenant "$1" --events "$2" --seed "$3" --days 90 2>"$TMP/seed-$1.log") ||
+		{ cat "$TMP/seed-$1.log" >&2; die "sentinelctl seed --tenant $1 failed"; }
+	say "  $out"
+	record kind seed tenant "$1" events "$2" seconds "$(since "$t0")"
+}
+
+say "seeding 1,000,000 events (big 600k, mid 100k, t3 150k, t4 150k)"
+t_seed=$(now)
+# Two loaders at a time: generation (client) and COPY (server) overlap.
+seed big 600000 1 &
+s1=$!
+seed mid 100000 2 &
+s2=$!
+wait $s2 || exit 1
+seed t3 150000 3 &
+s3=$!
+wait $s1 || exit 1
+seed t4 150000 4
+wait $s3 || exit 1
+psql "$DB" -qAtc 'VACUUM ANALYZE events' >/dev/null
+total=$(psql "$DB" -qAtc 'SELECT count(*) FROM events')
+[ "$total" = 1000000 ] || die "seeded $total events, expected 1000000"
+el=$(since "$t_seed")
+record kind info key seed_1m_seconds value "$el"
+say "seeded $total events in $el s"
+
+key_for() { "$BIN/sentinelctl" keys create --tenant "$1" 2>/dev/null | tail -n 1; }
+KEY_BIG=$(key_for big)
+KEY_MID=$(key_for mid)
+[ -n "$KEY_BIG" ] && [ -n "$KEY_MID" ] || die "sentinelctl keys create failed"
+
+# ---------------------------------------------------------------- api, worker
+"$BIN/api" >"$TMP/api.log" 2>&1 &
+API_PID=$!
+wait_for "api" 30 curl -fsS "$BASE/readyz" ||
+	{ tail -n 30 "$TMP/api.log" >&2; die "the api did not become ready on $BASE"; }
+say "api on $BASE (pid $API_PID)"
+
+WORKER_N=0
+start_worker() { # start_worker [ENV=VALUE...]
+	stop_pid "$WORKER_PID"
+	WORKER_N=$((WORKER_N + 1))
+	local log=$TMP/worker-$WORKER_N.log
+	env "$@" "$BIN/worker" >"$log" 2>&1 &
+	WORKER_PID=$!
+	wait_for "worker" 30 grep -q 'worker started' "$log" ||
+		{ tail -n 30 "$log" >&2; die "the worker did not start (log above)"; }
+}
+# rss NAME: record the worker's peak RSS (VmHWM) so far.
+rss() {
+	local kib
+	kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$WORKER_PID/status") || die "worker $WORKER_PID is gone"
+	record kind rss name "$1" kib "$kib"
+	say "  worker peak RSS ($1): $((kib / 1024)) MiB"
+}
+export_run() { # export_run NAME KEY QUERY EXPECT_ROWS
+	local line
+	line=$("$BIN/exportbench" export -base "$BASE" -key "$2" -query "$3" -expect-rows "$4" -name "$1") ||
+		{ tail -n 20 "$TMP/worker-$WORKER_N.log" >&2; die "export $1 failed"; }
+	echo "$line" >>"$RESULTS"
+	say "  $line"
+}
+
+COLS="id, occurred_at, event_type, sub_type, system_source, auditee_id, description, meta_entity_id, meta_assessment_id, meta_task_id, meta_workflow_instance_id, meta_screening_application_id, meta_screening_config_id, meta_match_id, meta_inquiry_id, meta_tag, meta_cache_id, meta_workflow_step, metadata_extra"
+psql_copy() { # psql_copy NAME TENANT EXPECT
+	local t0 out el bytes
+	t0=$(now)
+	out=$(psql "$DB" -qAt -c "\\copy (SELECT $COLS FROM events WHERE tenant_id = '$2' ORDER BY occurred_at, id) TO '$TMP/copy.csv' CSV" 2>&1) ||
+		die "psql \\copy failed: $out"
+	el=$(since "$t0")
+	bytes=$(stat -c %s "$TMP/copy.csv")
+	local rows
+	rows=$(psql "$DB" -qAtc "SELECT count(*) FROM events WHERE tenant_id = '$2'")
+	[ "$rows" = "$3" ] || die "tenant $2 has $rows events, expected $3"
+	record kind copy name "$1" seconds "$el" rows "$rows" bytes "$bytes"
+	say "  psql \\copy $1: $rows rows, $bytes bytes in $(printf '%.3f' "$el") s"
+	rm -f "$TMP/copy.csv"
+}
+
+# Warm the caches once for both sides alike (the first scan reads the heap
+# from disk; every measured run then finds it in memory).
+say "warm-up: one unmeasured psql \\copy of each tenant"
+psql_copy warmup-big big 600000
+sed -i '$d' "$RESULTS"
+psql_copy warmup-mid mid 100000
+sed -i '$d' "$RESULTS"
+
+say "worker peak RSS: 100,000-event CSV export (tenant mid)"
+start_worker
+export_run csv-100k "$KEY_MID" "file_type=csv" 100000
+rss csv-100k
+
+for i in $(seq 1 "$RUNS"); do
+	say "(a)/(b) run $i of $RUNS: 600,000 events (tenant big)"
+	start_worker
+	export_run "csv-600k" "$KEY_BIG" "file_type=csv" 600000
+	rss csv-600k
+	psql_copy "copy-600k" big 600000
+done
+
+say "1,000-event exports: 30 sequential, each a different range (EXPORT_REUSE_WINDOW=0s)"
+start_worker
+line=$("$BIN/exportbench" latency -base "$BASE" -key "$KEY_BIG" -dsn "$DB" -tenant big -rows 1000 -count 30 -name csv-1k) ||
+	{ tail -n 20 "$TMP/worker-$WORKER_N.log" >&2; die "latency series failed"; }
+echo "$line" | sed 's/^{/{"kind":"latency",/' >>"$RESULTS"
+say "  $line"
+rss csv-1k-series
+
+say "5,000-event PDF exports (tenant big, a different range each)"
+mapfile -t PDFS < <("$BIN/exportbench" windows -dsn "$DB" -tenant big -rows 5000 -count "$RUNS" -file-type pdf)
+[ ${#PDFS[@]} = "$RUNS" ] || die "could not pick $RUNS windows of 5,000 events"
+for w in "${PDFS[@]}"; do
+	start_worker
+	export_run pdf-5k "$KEY_BIG" "${w#*$'\t'}" "${w%%$'\t'*}"
+	rss pdf-5k
+done
+
+if [ "${BENCH_SKIP_1M:-}" != 1 ]; then
+	say "seeding tenant huge with 1,000,000 events (the table then holds 2,000,000)"
+	seed huge 1000000 5
+	psql "$DB" -qAtc 'VACUUM ANALYZE events' >/dev/null
+	KEY_HUGE=$(key_for huge)
+	psql_copy warmup-huge huge 1000000
+	sed -i '$d' "$RESULTS"
+	say "worker peak RSS: 1,000,000-event CSV export (tenant huge)"
+	start_worker
+	export_run csv-1m "$KEY_HUGE" "file_type=csv" 1000000
+	rss csv-1m
+	# What-if, reported apart from the targets: the same export with a
+	# soft memory limit, showing how much of the peak is GC headroom.
+	say "what-if: the 1,000,000-event export again with GOMEMLIMIT=$WHATIF_LIMIT"
+	start_worker GOMEMLIMIT="$WHATIF_LIMIT"
+	export_run csv-1m-memlimit "$KEY_HUGE" "file_type=csv" 1000000
+	rss csv-1m-memlimit
+fi
+
+stop_pid "$WORKER_PID"
+WORKER_PID=""
+
+# ---------------------------------------------------------------- report
+record kind info key machine value "$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+record kind info key go value "$(go version | awk '{print $3}')"
+record kind info key commit value "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
+record kind info key duration_seconds value "$SECONDS"
+mkdir -p bench/results
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+"$BIN/exportbench" report -in "$RESULTS" >"bench/results/$stamp.md" || die "report failed"
+cp "bench/results/$stamp.md" bench/results/latest.md
+cp "$RESULTS" "bench/results/$stamp.jsonl"
+echo
+cat bench/results/latest.md
+echo
+say "written to bench/results/latest.md and bench/results/$stamp.md (raw: $stamp.jsonl)"
