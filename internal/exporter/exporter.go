@@ -19,6 +19,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/render"
+	"golang.org/x/sync/errgroup"
 )
 
 // Store is what a run needs from the SQL store.
@@ -206,39 +207,7 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 		EventCount:  total,
 	}
 	res := audit.ExportResult{ObjectKey: key, ContentType: contentType}
-	renderErr := func() error {
-		rd, err := newRendererSafe(r.Renderers[p.FileType], rep, cw)
-		if err != nil {
-			return err
-		}
-		every := r.ProgressEvery
-		if every <= 0 {
-			every = time.Second
-		}
-		lastProgress := r.Now()
-		err = r.Store.StreamEvents(ctx, p.Filter, func(ev *audit.Event) error {
-			if err := rd.WriteEvent(ev); err != nil {
-				return err
-			}
-			if res.Rows == 0 {
-				res.FirstEventID = ev.ID
-			}
-			res.LastEventID = ev.ID
-			res.Rows++
-			rows.Store(res.Rows)
-			if now := r.Now(); now.Sub(lastProgress) >= every {
-				lastProgress = now
-				if err := r.Store.UpdateProgress(ctx, e.TenantID, e.ID, res.Rows, now.UTC()); err != nil {
-					log.WarnContext(ctx, "record progress", "err", err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("exporter: stream events: %w", err)
-		}
-		return rd.Close()
-	}()
+	renderErr := r.pipeline(ctx, e, p.Filter, rep, cw, &res, rows, log)
 	if renderErr != nil {
 		pw.CloseWithError(renderErr)
 		cancel() // the upload must abort, not complete with what it has
@@ -256,6 +225,81 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 	res.SizeBytes = cw.n
 	res.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return res, nil
+}
+
+// batchSize is how many events travel between the reading and the
+// rendering goroutine at once: large enough that the channel costs nothing
+// per row, small enough that memory stays flat.
+const batchSize = 512
+
+// pipeline reads events in one goroutine and renders them in another, so
+// the two halves of an export's CPU (decoding rows; formatting and
+// hashing) use two cores. Either side's error stops both.
+func (r *Runner) pipeline(ctx context.Context, e audit.Export, f audit.Filter, rep render.Report, w io.Writer,
+	res *audit.ExportResult, rows *atomic.Int64, log *slog.Logger) error {
+	rd, err := newRendererSafe(r.Renderers[rep.Params.FileType], rep, w)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan []*audit.Event, 4)
+	g.Go(func() error {
+		defer close(batches)
+		batch := make([]*audit.Event, 0, batchSize)
+		send := func() error {
+			select {
+			case batches <- batch:
+				batch = make([]*audit.Event, 0, batchSize)
+				return nil
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		err := r.Store.StreamEvents(gctx, f, func(ev *audit.Event) error {
+			if batch = append(batch, ev); len(batch) == batchSize {
+				return send()
+			}
+			return nil
+		})
+		if err == nil && len(batch) > 0 {
+			err = send()
+		}
+		if err != nil {
+			return fmt.Errorf("exporter: stream events: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		every := r.ProgressEvery
+		if every <= 0 {
+			every = time.Second
+		}
+		lastProgress := r.Now()
+		for batch := range batches {
+			for _, ev := range batch {
+				if err := rd.WriteEvent(ev); err != nil {
+					return err
+				}
+			}
+			if res.Rows == 0 {
+				res.FirstEventID = batch[0].ID
+			}
+			res.LastEventID = batch[len(batch)-1].ID
+			res.Rows += int64(len(batch))
+			rows.Store(res.Rows)
+			if now := r.Now(); now.Sub(lastProgress) >= every {
+				lastProgress = now
+				if err := r.Store.UpdateProgress(gctx, e.TenantID, e.ID, res.Rows, now.UTC()); err != nil {
+					log.WarnContext(ctx, "record progress", "err", err)
+				}
+			}
+		}
+		if err := gctx.Err(); err != nil {
+			return err // the reader failed: do not finish the file
+		}
+		return rd.Close()
+	})
+	return g.Wait()
 }
 
 // heartbeat records progress every HeartbeatEvery until stopped, so a run
