@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/auditsentinel/sentinel/internal/app"
@@ -42,6 +43,14 @@ func main() {
 		os.Exit(2)
 	}
 	logger := config.NewLogger(cfg, os.Stderr)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit sized to the work: without one the garbage collector
+		// lets the heap grow to twice what is live, which doubles a
+		// worker's footprint for nothing. GOMEMLIMIT overrides it.
+		limit := max(int64(100)<<20, int64(cfg.WorkerConcurrency)*(50<<20))
+		debug.SetMemoryLimit(limit)
+		logger.Info("soft memory limit set", "bytes", limit, "override_with", "GOMEMLIMIT")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	deps, err := app.Open(ctx, cfg, logger)

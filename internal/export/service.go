@@ -113,16 +113,20 @@ func (s *Service) checkPDFCap(ctx context.Context, f audit.Filter) error {
 }
 
 // Wait re-reads the export until it is done, ctx ends or d has passed, and
-// returns the latest record. Polling backs off from 5 ms so that a small
-// export is answered almost as soon as it is stored.
+// returns the latest record. It polls every 5-20 ms for the first two
+// seconds, so a small export is answered almost as soon as it is stored,
+// then backs off to PollInterval: a primary-key read is cheap, and a long
+// export does not need a fast answer.
 func (s *Service) Wait(ctx context.Context, tenantID, id string, d time.Duration) (audit.Export, error) {
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
+	const quickFor, quickMax = 2 * time.Second, 20 * time.Millisecond
 	interval := 5 * time.Millisecond
 	maxInterval := s.PollInterval
 	if maxInterval <= 0 {
 		maxInterval = 250 * time.Millisecond
 	}
+	started := time.Now()
 	for {
 		e, err := s.Store.GetExport(ctx, tenantID, id)
 		if err != nil || e.Status.Done() {
@@ -138,8 +142,12 @@ func (s *Service) Wait(ctx context.Context, tenantID, id string, d time.Duration
 			return e, nil
 		case <-t.C:
 		}
-		if interval *= 2; interval > maxInterval {
-			interval = maxInterval
+		limit := maxInterval
+		if time.Since(started) < quickFor {
+			limit = quickMax
+		}
+		if interval = interval * 3 / 2; interval > limit {
+			interval = limit
 		}
 	}
 }

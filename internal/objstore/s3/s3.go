@@ -33,7 +33,10 @@ const (
 	// MinPartSize is S3's smallest part but the last.
 	MinPartSize = 5 << 20
 	// DefaultConcurrency is how many parts of one upload are in flight.
-	DefaultConcurrency = 4
+	// Two keep a single export's upload busy (one part fills while the
+	// other travels) and bound it at 16 MiB of buffers; four doubled the
+	// worker's memory for no throughput an export can produce.
+	DefaultConcurrency = 2
 	// maxParts is S3's limit on the parts of one upload.
 	maxParts = 10000
 	// MaxPresignTTL is the longest a SigV4 presigned URL may live.
