@@ -27,8 +27,9 @@ var migrations embed.FS
 type Dialect struct{}
 
 var (
-	_ sqlstore.Dialect    = Dialect{}
-	_ sqlstore.BulkLoader = Dialect{}
+	_ sqlstore.Dialect     = Dialect{}
+	_ sqlstore.BulkLoader  = Dialect{}
+	_ sqlstore.RowStreamer = Dialect{}
 )
 
 // Name implements sqlstore.Dialect.
