@@ -105,7 +105,8 @@ func TestListExports(t *testing.T) {
 		e := l.Exports[0]
 		if e.Status != "completed" || e.FileType != "pdf" || e.SizeBytes == nil || *e.SizeBytes == 0 ||
 			len(e.SHA256) != 64 || e.CompletedAt == nil || e.ExpiresAt == nil || e.RowsTotal == nil ||
-			e.ManifestURL != exportsPath+"/"+e.ID+"/manifest" || e.PresignURL != exportsPath+"/"+e.ID+"/download-url" ||
+			e.ManifestURL != exportsPath+"/"+e.ID+"/manifest" || (e.PresignURL != "") != (o.Storage == "s3") ||
+			(o.Storage == "s3" && e.PresignURL != exportsPath+"/"+e.ID+"/download-url") ||
 			e.FileURL != exportsPath+"/"+e.ID+"/file" || len(e.Filters.SubTypes) != 1 {
 			t.Fatalf("entry: %+v", e)
 		}

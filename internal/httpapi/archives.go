@@ -64,11 +64,15 @@ type ArchiveList struct {
 	NextCursor string         `json:"next_cursor,omitempty"`
 }
 
-func archiveEntry(e audit.Export) ArchiveEntry {
+// archiveEntry lists e; the presign link only where storage can presign,
+// so clients are never pointed at a 501.
+func archiveEntry(e audit.Export, canPresign bool) ArchiveEntry {
 	a := ArchiveEntry{ExportStatus: statusView(e)}
 	if e.Status == audit.StatusCompleted {
 		a.ManifestURL = exportURL(e.ID) + "/manifest"
-		a.PresignURL = exportURL(e.ID) + "/download-url"
+		if canPresign {
+			a.PresignURL = exportURL(e.ID) + "/download-url"
+		}
 	}
 	return a
 }
@@ -204,6 +208,7 @@ func (s *Server) listExports(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	_, canPresign := s.cfg.Files.(objstore.Presigner)
 	out := ArchiveList{Exports: make([]ArchiveEntry, 0, min(len(list), limit))}
 	for i, e := range list {
 		if i == limit {
@@ -211,7 +216,7 @@ func (s *Server) listExports(c echo.Context) error {
 			out.NextCursor = cursor{CreatedAt: last.CreatedAt, ID: last.ID}.encode()
 			break
 		}
-		out.Exports = append(out.Exports, archiveEntry(e))
+		out.Exports = append(out.Exports, archiveEntry(e, canPresign))
 	}
 	if out.NextCursor != "" {
 		q := c.QueryParams()
