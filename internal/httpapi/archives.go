@@ -350,13 +350,15 @@ func (s *Server) deleteExport(c echo.Context) error {
 // the same bytes under the same key and version — nothing to store, and a
 // rotated key signs old exports too.
 func (s *Server) getManifest(c echo.Context) error {
-	if s.cfg.Signer == nil {
-		return audit.Errorf(audit.ENOTIMPLEMENTED,
-			"export manifests are not signed by this deployment: set SIGNING_KEY to an Ed25519 key (`sentinelctl signing-key` makes one)")
-	}
+	// Which export comes first: a missing or unfinished one is that,
+	// whatever this deployment's signing setup.
 	e, err := s.completedExport(c)
 	if err != nil {
 		return err
+	}
+	if s.cfg.Signer == nil {
+		return audit.Errorf(audit.ENOTIMPLEMENTED,
+			"export manifests are not signed by this deployment: set SIGNING_KEY to an Ed25519 key (`sentinelctl signing-key` makes one)")
 	}
 	m, err := manifest.New(e, s.cfg.Version)
 	if err != nil {
