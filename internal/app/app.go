@@ -43,6 +43,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 	svc := &export.Service{
 		Store: deps.Store, Queue: a.queue, Logger: logger, Now: time.Now,
 		ReuseWindow: cfg.ExportReuseWindow, PDFMaxEvents: int64(cfg.PDFMaxEvents),
+		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 	}
 	checks := []httpapi.Check{
 		{Name: "database", Ping: deps.Store.Ping},
@@ -58,7 +59,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		Logger: logger, Store: deps.Store, Exports: svc, Files: deps.Bucket, Checks: checks,
 		ExportWait: cfg.ExportWait, MaxWait: config.MaxExportWait, OpenAPI: api.OpenAPI,
 		Archives: deps.Store, Objects: deps.Bucket, Signer: signer, Version: version.Get(),
-		Schedules: scheduleService(cfg, logger, deps, a.queue),
+		Schedules: scheduleService(cfg, logger, deps, a.queue), Webhooks: deps.Store,
 	})
 	a.http = &http.Server{
 		Handler:           h,

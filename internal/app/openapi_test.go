@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -194,6 +195,7 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 		"Window":          schedule.Window{},
 		"DeliveryAttempt": httpapi.DeliveryAttempt{},
 		"DeliveryList":    httpapi.DeliveryList{},
+		"WebhookSecret":   httpapi.WebhookSecret{},
 	} {
 		fields, required := jsonFields(reflect.TypeOf(v))
 		// omitempty fields the handlers always fill: a served manifest is
@@ -746,6 +748,38 @@ func contractMain(t *testing.T, c *contract) {
 	c.do(exchange{method: "DELETE", path: one, key: other, status: 404})
 	c.do(exchange{method: "DELETE", path: one, key: key, status: 204})
 	c.do(exchange{method: "DELETE", path: one, key: key, status: 404})
+
+	// An on-demand export with a webhook: refused until the tenant has a
+	// secret, then delivered and listed.
+	withHook := apiPrefix + "/events/export?event_type=task&webhook_url=" + url.QueryEscape(hook.URL+"/on-demand")
+	c.do(exchange{method: "GET", path: withHook, key: key, status: 409})
+	c.do(exchange{method: "GET", path: apiPrefix + "/events/export?webhook_url=ftp://example.com/x", key: key, status: 400})
+	c.do(exchange{method: "GET", path: apiPrefix + "/events/export?webhook_url[]=https://example.com/x", key: key, status: 400})
+	ws := apiPrefix + "/webhook-secret"
+	c.do(exchange{method: "POST", path: ws, status: 401, invalid: true})
+	_, body = c.do(exchange{method: "POST", path: ws, key: key, status: 201})
+	if !strings.HasPrefix(jsonField(t, body, "secret"), "whsec_") {
+		t.Errorf("webhook secret: %s", body)
+	}
+	_, body = c.do(exchange{method: "GET", path: withHook, key: key, status: 202, header: hdr("Prefer", "respond-async")})
+	hookID := jsonField(t, body, "id")
+	c.env.WaitExport(key, hookID)
+	hd := apiPrefix + "/exports/" + hookID + "/deliveries"
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		_, body = c.do(exchange{method: "GET", path: hd, key: key, status: 200})
+		if strings.Contains(string(body), `"succeeded":true`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(string(body), `"succeeded":true`) {
+		t.Errorf("no successful on-demand delivery listed: %s", body)
+	}
+	c.do(exchange{method: "GET", path: hd + "?limit=1", key: key, status: 200})
+	c.do(exchange{method: "GET", path: hd + "?cursor=bad", key: key, status: 400})
+	c.do(exchange{method: "GET", path: hd, key: other, status: 404})
+	c.do(exchange{method: "GET", path: hd, status: 401, invalid: true})
 
 	// Deleting an export.
 	c.do(exchange{method: "DELETE", path: exp, key: other, status: 404})

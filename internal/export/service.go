@@ -6,11 +6,15 @@ package export
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/webhook"
 	"github.com/google/uuid"
 )
 
@@ -19,6 +23,8 @@ type Store interface {
 	CreateOrAttachExport(ctx context.Context, e audit.Export, reuseSince time.Time) (audit.Export, bool, error)
 	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
 	CountEvents(ctx context.Context, f audit.Filter, limit int64) (int64, error)
+	// GetTenantWebhookSecret is audit.ErrNotFound when the tenant has none.
+	GetTenantWebhookSecret(ctx context.Context, tenantID string) (webhook.TenantSecret, error)
 }
 
 // Queue hands an export to the workers. Enqueueing the same export twice
@@ -39,21 +45,39 @@ type Service struct {
 	PDFMaxEvents int64
 	// PollInterval bounds how often Wait re-reads the record.
 	PollInterval time.Duration
+	// WebhookAllowPrivate accepts webhook URLs on loopback, private and
+	// link-local addresses (WEBHOOK_ALLOW_PRIVATE), as for schedules.
+	WebhookAllowPrivate bool
+	// WebhookResolver resolves webhook hosts (default net.DefaultResolver).
+	WebhookResolver webhook.Resolver
+}
+
+// Options are the parts of a request that do not change the file.
+type Options struct {
+	// WebhookURL, when set, is told how the export ended, signed with the
+	// tenant's webhook secret (which must exist when the request is made).
+	WebhookURL string
 }
 
 // pdfCountCeiling bounds the count a rejected PDF request pays for: past it
 // the message says "more than".
 const pdfCountCeiling = 1_000_000
 
-// Request validates p, then returns the tenant's export for it: an identical
-// one that is queued, running or recently completed, or a new one that has
-// been queued. created tells which.
-func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportParams) (audit.Export, bool, error) {
+// Request validates p and o, then returns the tenant's export for them: an
+// identical one that is queued, running or recently completed, or a new one
+// that has been queued. created tells which. Requests that differ only in
+// their webhook are not identical: each receiver hears of its own export.
+func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportParams, o Options) (audit.Export, bool, error) {
 	p, err := Validate(p)
 	if err != nil {
 		return audit.Export{}, false, err
 	}
 	p.Filter.TenantID = tenantID
+	if o.WebhookURL != "" {
+		if err := s.checkWebhook(ctx, tenantID, o.WebhookURL); err != nil {
+			return audit.Export{}, false, err
+		}
+	}
 	if p.FileType == audit.FilePDF {
 		if err := s.checkPDFCap(ctx, p.Filter); err != nil {
 			return audit.Export{}, false, err
@@ -64,10 +88,11 @@ func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportPa
 		ID:          uuid.Must(uuid.NewV7()).String(),
 		TenantID:    tenantID,
 		Params:      p,
-		RequestHash: p.Hash(),
+		RequestHash: requestHash(p, o),
 		Status:      audit.StatusQueued,
 		RowsTotal:   -1,
 		CreatedAt:   now,
+		WebhookURL:  o.WebhookURL,
 	}
 	got, created, err := s.Store.CreateOrAttachExport(ctx, e, now.Add(-s.ReuseWindow))
 	if err != nil {
@@ -82,8 +107,43 @@ func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportPa
 		}
 	}
 	s.Logger.InfoContext(ctx, "export requested", "export_id", got.ID, "tenant", tenantID,
-		"created", created, "status", got.Status, "file_type", p.FileType)
+		"created", created, "status", got.Status, "file_type", p.FileType, "webhook", o.WebhookURL != "")
 	return got, created, nil
+}
+
+// requestHash identifies a request within a tenant. Without a webhook it is
+// the params' hash, as it always was; with one, the URL is mixed in, so
+// requests for different receivers never share an export. The webhook is
+// kept out of audit.ExportParams on purpose: the params describe the file
+// and are copied into its signed manifest, where a receiver's URL (often a
+// bearer capability) has no place.
+func requestHash(p audit.ExportParams, o Options) string {
+	h := p.Hash()
+	if o.WebhookURL == "" {
+		return h
+	}
+	sum := sha256.Sum256([]byte(h + "\x00webhook_url\x00" + o.WebhookURL))
+	return hex.EncodeToString(sum[:])
+}
+
+// checkWebhook refuses a webhook URL that is malformed or points into our
+// network (unless allowed), and a webhook the tenant could not verify
+// because it has no secret yet: creating one silently would sign with a
+// secret nobody was shown.
+func (s *Service) checkWebhook(ctx context.Context, tenantID, rawURL string) error {
+	if err := webhook.CheckURL(ctx, rawURL, s.WebhookAllowPrivate, s.WebhookResolver); err != nil {
+		return err
+	}
+	_, err := s.Store.GetTenantWebhookSecret(ctx, tenantID)
+	if errors.Is(err, audit.ErrNotFound) {
+		return &audit.Error{Code: audit.ECONFLICT, Param: "webhook_url",
+			Message: "this tenant has no webhook secret to sign with; create one with POST " +
+				"/v5/audit-sentinel/webhook-secret (it is shown once), then request the export again"}
+	}
+	if err != nil {
+		return fmt.Errorf("export: webhook secret: %w", err)
+	}
+	return nil
 }
 
 // CheckPDFCap answers EINVALID when f matches more events than a PDF may

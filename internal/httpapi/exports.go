@@ -76,7 +76,7 @@ func statusView(e audit.Export) ExportStatus {
 // same export until its file is there.
 func (s *Server) exportEvents(c echo.Context) error {
 	ctx := c.Request().Context()
-	params, err := parseExportQuery(c.QueryString())
+	params, opts, err := parseExportQuery(c.QueryString())
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (s *Server) exportEvents(c echo.Context) error {
 		return err
 	}
 	tenant := tenantOf(c)
-	e, _, err := s.cfg.Exports.Request(ctx, tenant, params)
+	e, _, err := s.cfg.Exports.Request(ctx, tenant, params, opts)
 	if err != nil {
 		return err
 	}

@@ -14,21 +14,27 @@ import (
 // that answers a typo.
 var exportQueryParams = []string{
 	"auditee_id", "event_type", "file_type", "locale", "metadata[KEY]",
-	"range_end", "range_start", "sub_type", "system_source", "timezone",
+	"range_end", "range_start", "sub_type", "system_source", "timezone", "webhook_url",
 }
 
 // maxQueryValues bounds how many key=value pairs a query may hold.
 const maxQueryValues = 500
 
-// parseExportQuery turns the export endpoint's query string into params.
-// An unknown parameter is an error, never ignored: a typo such as
+// parseExportQuery turns the export endpoint's query string into params and
+// the options that do not change the file (webhook_url). An unknown parameter is an error, never ignored: a typo such as
 // `event_typ=` must not silently export everything.
 //
 // Accepted forms: repeated keys (event_type=a&event_type=b), the bracket
 // form (event_type[]=a), metadata[KEY]=VALUE, and — because the reference
 // document's own sample writes it so — metadata[KEY=VALUE] (the closing
 // bracket after the value).
-func parseExportQuery(raw string) (audit.ExportParams, error) {
+func parseExportQuery(raw string) (audit.ExportParams, export.Options, error) {
+	var o export.Options
+	p, err := parseExportParams(raw, &o)
+	return p, o, err
+}
+
+func parseExportParams(raw string, o *export.Options) (audit.ExportParams, error) {
 	var p audit.ExportParams
 	q, err := url.ParseQuery(raw)
 	if err != nil {
@@ -70,6 +76,16 @@ func parseExportQuery(raw string) (audit.ExportParams, error) {
 			if err := setScalar(&p, name, v); err != nil {
 				return p, err
 			}
+		case "webhook_url":
+			if name != key {
+				return p, audit.Invalid(key, "webhook_url takes one value, not a list")
+			}
+			v, err := single(name, vals)
+			if err != nil {
+				return p, err
+			}
+			// Its form and host are checked by the export service.
+			o.WebhookURL = v
 		default:
 			mk, mv, ok, err := metadataParam(key, vals)
 			if err != nil {

@@ -458,17 +458,58 @@ func (s *Server) listDeliveries(c echo.Context) error {
 		return err
 	}
 	f := schedule.AttemptFilter{TenantID: tenantOf(c), ScheduleID: c.Param("id"), Limit: limit + 1}
-	if after != "" {
-		cur, err := decodeAttemptCursor(after)
-		if err != nil {
-			return err
-		}
-		f.AfterAt, f.AfterDeliveryID, f.AfterAttemptNo = &cur.At, cur.DeliveryID, cur.AttemptNo
+	if err := continueAttempts(&f, after); err != nil {
+		return err
 	}
 	list, err := s.cfg.Schedules.Attempts(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
+	return c.JSON(http.StatusOK, attemptPage(list, limit))
+}
+
+// listExportDeliveries is GET /exports/{id}/deliveries: every webhook
+// attempt about the export, newest first, whether a schedule or the
+// request named the webhook.
+func (s *Server) listExportDeliveries(c echo.Context) error {
+	if s.cfg.Webhooks == nil {
+		return audit.Errorf(audit.ENOTIMPLEMENTED, "webhook deliveries are not available on this server")
+	}
+	limit, after, err := pageQuery(c.QueryString())
+	if err != nil {
+		return err
+	}
+	ctx, tenant, id := c.Request().Context(), tenantOf(c), c.Param("id")
+	if _, err := s.cfg.Store.GetExport(ctx, tenant, id); err != nil {
+		return err
+	}
+	f := schedule.AttemptFilter{TenantID: tenant, ExportID: id, Limit: limit + 1}
+	if err := continueAttempts(&f, after); err != nil {
+		return err
+	}
+	list, err := s.cfg.Webhooks.ListAttempts(ctx, f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, attemptPage(list, limit))
+}
+
+// continueAttempts sets f to continue after the cursor, if any.
+func continueAttempts(f *schedule.AttemptFilter, after string) error {
+	if after == "" {
+		return nil
+	}
+	cur, err := decodeAttemptCursor(after)
+	if err != nil {
+		return err
+	}
+	f.AfterAt, f.AfterDeliveryID, f.AfterAttemptNo = &cur.At, cur.DeliveryID, cur.AttemptNo
+	return nil
+}
+
+// attemptPage is the page of at most limit attempts of list, which was
+// asked for limit+1 to learn whether another page follows.
+func attemptPage(list []webhook.Attempt, limit int) DeliveryList {
 	out := DeliveryList{Attempts: []DeliveryAttempt{}}
 	for i, a := range list {
 		if i == limit {
@@ -478,7 +519,7 @@ func (s *Server) listDeliveries(c echo.Context) error {
 		}
 		out.Attempts = append(out.Attempts, attemptView(a))
 	}
-	return c.JSON(http.StatusOK, out)
+	return out
 }
 
 func attemptView(a webhook.Attempt) DeliveryAttempt {

@@ -69,6 +69,9 @@ type Config struct {
 	Version string
 	// Schedules serves /export-schedules; nil leaves the routes out.
 	Schedules *scheduler.Service
+	// Webhooks keeps tenants' webhook secrets and lists an export's
+	// delivery attempts; nil answers those routes 501.
+	Webhooks WebhookStore
 }
 
 // Server is the HTTP API.
@@ -110,6 +113,8 @@ func New(cfg Config) *Server {
 	v.GET("/exports/:id/download-url", s.downloadURL)
 	v.GET("/exports/:id/manifest", s.getManifest)
 	v.GET("/signing-keys", s.signingKeys)
+	v.POST("/webhook-secret", s.rotateWebhookSecret)
+	v.GET("/exports/:id/deliveries", s.listExportDeliveries)
 	s.registerSchedules(v)
 	return s
 }

@@ -61,13 +61,16 @@ type ListFilter struct {
 	Limit          int
 }
 
-// AttemptFilter selects a schedule's delivery attempts, newest first: (At,
-// DeliveryID, AttemptNo) descending, continuing strictly after the attempt
-// (AfterAt, AfterDeliveryID, AfterAttemptNo) when AfterAt is set. Limit <= 0
-// means no limit.
+// AttemptFilter selects a schedule's delivery attempts, or with ExportID
+// set one export's, newest first: (At, DeliveryID, AttemptNo) descending,
+// continuing strictly after the attempt (AfterAt, AfterDeliveryID,
+// AfterAttemptNo) when AfterAt is set. Limit <= 0 means no limit.
 type AttemptFilter struct {
-	TenantID        string
-	ScheduleID      string
+	TenantID   string
+	ScheduleID string
+	// ExportID, when set, selects that export's attempts; ScheduleID then
+	// narrows them only if it is set too.
+	ExportID        string
 	AfterAt         *time.Time
 	AfterDeliveryID string
 	AfterAttemptNo  int

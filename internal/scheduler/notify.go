@@ -23,6 +23,9 @@ type NotifyStore interface {
 	GetDelivery(ctx context.Context, tenantID, id string) (schedule.Delivery, error)
 	FinishDelivery(ctx context.Context, tenantID, id string, state schedule.DeliveryState, at time.Time) error
 	RecordAttempt(ctx context.Context, tenantID string, a webhook.Attempt) error
+	// GetTenantWebhookSecret signs on-demand exports' webhooks;
+	// audit.ErrNotFound when the tenant has none.
+	GetTenantWebhookSecret(ctx context.Context, tenantID string) (webhook.TenantSecret, error)
 }
 
 // WebhookQueue queues delivery tasks (jobs.Client); enqueueing one twice
@@ -31,10 +34,12 @@ type WebhookQueue interface {
 	EnqueueWebhook(ctx context.Context, tenantID, deliveryID string) error
 }
 
-// Notifier tells an export's webhook how it ended. ExportDone, called by
-// the worker when an export completed or failed, records one delivery per
-// export and outcome and queues it; Deliver, the task's handler, posts the
-// signed event with retries and records every attempt.
+// Notifier tells an export's webhook how it ended: a scheduled export's,
+// signed with its schedule's secret, or an on-demand export's, signed with
+// its tenant's. ExportDone, called by the worker when an export completed
+// or failed, records one delivery per export and outcome and queues it;
+// Deliver, the task's handler, posts the signed event with retries and
+// records every attempt.
 type Notifier struct {
 	Store  NotifyStore
 	Queue  WebhookQueue
@@ -122,14 +127,11 @@ func (n *Notifier) Deliver(ctx context.Context, tenantID, deliveryID string) err
 	} else if err != nil {
 		return fmt.Errorf("scheduler: load export %s: %w", d.ExportID, err)
 	}
-	if d.ScheduleID == "" {
-		return giveUp("no schedule, hence no signing secret")
-	}
-	s, err := n.Store.GetSchedule(ctx, tenantID, d.ScheduleID)
+	secret, err := n.secret(ctx, d)
 	if errors.Is(err, audit.ErrNotFound) {
-		return giveUp("schedule deleted")
+		return giveUp("no signing secret", "err", err)
 	} else if err != nil {
-		return fmt.Errorf("scheduler: load schedule %s: %w", d.ScheduleID, err)
+		return err
 	}
 
 	e.Status = d.ExportStatus // the outcome this delivery tells, even if the export expired since
@@ -152,7 +154,7 @@ func (n *Notifier) Deliver(ctx context.Context, tenantID, deliveryID string) err
 	if n.Jitter != nil {
 		dl.Jitter = n.Jitter
 	}
-	err = dl.Deliver(ctx, webhook.Delivery{URL: d.URL, Secret: s.WebhookSecret, Event: ev})
+	err = dl.Deliver(ctx, webhook.Delivery{URL: d.URL, Secret: secret, Event: ev})
 	switch {
 	case err == nil:
 		return n.finish(ctx, d, schedule.DeliveryDelivered)
@@ -161,6 +163,25 @@ func (n *Notifier) Deliver(ctx context.Context, tenantID, deliveryID string) err
 	default:
 		return giveUp("receiver did not take it", "err", err)
 	}
+}
+
+// secret is the key that signs d: its schedule's secret, or for an
+// export requested on demand with a webhook, the tenant's current one.
+// audit.ErrNotFound when there is none (schedule deleted, or no tenant
+// secret).
+func (n *Notifier) secret(ctx context.Context, d schedule.Delivery) (string, error) {
+	if d.ScheduleID == "" {
+		ts, err := n.Store.GetTenantWebhookSecret(ctx, d.TenantID)
+		if err != nil && !errors.Is(err, audit.ErrNotFound) {
+			return "", fmt.Errorf("scheduler: load tenant webhook secret: %w", err)
+		}
+		return ts.Secret, err
+	}
+	s, err := n.Store.GetSchedule(ctx, d.TenantID, d.ScheduleID)
+	if err != nil && !errors.Is(err, audit.ErrNotFound) {
+		return "", fmt.Errorf("scheduler: load schedule %s: %w", d.ScheduleID, err)
+	}
+	return s.WebhookSecret, err
 }
 
 func (n *Notifier) finish(ctx context.Context, d schedule.Delivery, state schedule.DeliveryState) error {

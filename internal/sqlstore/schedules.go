@@ -284,13 +284,19 @@ func (db *DB) RecordAttempt(ctx context.Context, tenantID string, a webhook.Atte
 	return db.wrap("record attempt", err)
 }
 
-// ListAttempts lists a schedule's attempts newest first.
+// ListAttempts lists a schedule's or an export's attempts newest first.
 func (db *DB) ListAttempts(ctx context.Context, f schedule.AttemptFilter) ([]webhook.Attempt, error) {
 	if f.TenantID == "" {
 		return nil, audit.Invalid("tenant_id", "listing attempts needs a tenant")
 	}
 	a := db.args()
-	conds := []string{"tenant_id = " + a.add(f.TenantID), "schedule_id = " + a.add(f.ScheduleID)}
+	conds := []string{"tenant_id = " + a.add(f.TenantID)}
+	if f.ExportID != "" {
+		conds = append(conds, "export_id = "+a.add(f.ExportID))
+	}
+	if f.ScheduleID != "" || f.ExportID == "" {
+		conds = append(conds, "schedule_id = "+a.add(f.ScheduleID))
+	}
 	if f.AfterAt != nil {
 		at := micros(*f.AfterAt)
 		conds = append(conds, "(at < "+a.add(at)+" OR (at = "+a.add(at)+" AND (delivery_id < "+a.add(f.AfterDeliveryID)+

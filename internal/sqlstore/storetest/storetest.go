@@ -66,6 +66,7 @@ func Run(t *testing.T, open Open) {
 	runKeys(t, open)
 	runExports(t, open)
 	runSchedules(t, open)
+	runWebhookSecrets(t, open)
 }
 
 func requireCode(t *testing.T, err error, target error) {
