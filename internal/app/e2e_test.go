@@ -319,6 +319,15 @@ func TestAsyncFlowAndRanges(t *testing.T) {
 			}
 		}
 		etag := res.Header.Get("ETag")
+		// HEAD: the same headers, no body.
+		head, hbody := env.Do(http.MethodHead, "/v5/audit-sentinel/exports/"+id+"/file", key, nil)
+		if head.StatusCode != http.StatusOK || len(hbody) != 0 || head.Header.Get("ETag") != etag ||
+			head.Header.Get("Content-Length") != fmt.Sprint(len(full)) || head.Header.Get("Repr-Digest") == "" {
+			t.Errorf("HEAD: %d, %d body bytes, headers %v", head.StatusCode, len(hbody), head.Header)
+		}
+		if head, _ := env.Do(http.MethodHead, "/v5/audit-sentinel/exports/"+id+"/file", "", nil); head.StatusCode != http.StatusUnauthorized {
+			t.Errorf("HEAD without a key: %d", head.StatusCode)
+		}
 		res, _ = env.Do(http.MethodGet, "/v5/audit-sentinel/exports/"+id+"/file", key, nil, "If-None-Match", etag)
 		if res.StatusCode != http.StatusNotModified {
 			t.Errorf("If-None-Match: %d", res.StatusCode)

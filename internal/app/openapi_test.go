@@ -630,6 +630,8 @@ func contractMain(t *testing.T, c *contract) {
 	c.do(exchange{method: "GET", path: exp + "/file", key: key, header: hdr("Range", "bytes=0-3", "If-Range", etag), status: 206})
 	c.do(exchange{method: "GET", path: exp, key: other, status: 404})
 	c.do(exchange{method: "GET", path: exp + "/file", key: other, status: 404})
+	c.do(exchange{method: "HEAD", path: exp + "/file", key: key, status: 200})
+	c.do(exchange{method: "HEAD", path: exp + "/file", key: other, status: 404})
 	c.do(exchange{method: "GET", path: apiPrefix + "/exports/not-a-uuid", key: key, status: 404})
 	c.do(exchange{method: "GET", path: exp, status: 401, invalid: true})
 

@@ -108,6 +108,9 @@ func New(cfg Config) *Server {
 	v.GET("/events/export", s.exportEvents)
 	v.GET("/exports/:id", s.getExport)
 	v.GET("/exports/:id/file", s.getExportFile)
+	// HEAD tells size, digest and ETag before a download (ServeContent
+	// writes no body for it).
+	v.HEAD("/exports/:id/file", s.getExportFile)
 	v.GET("/exports", s.listExports)
 	v.DELETE("/exports/:id", s.deleteExport)
 	v.GET("/exports/:id/download-url", s.downloadURL)
