@@ -1,6 +1,7 @@
 package pdfrender
 
 import (
+	"bytes"
 	"math"
 	"slices"
 	"strconv"
@@ -96,7 +97,10 @@ func (r *Renderer) layout() (*fpdf.Fpdf, error) {
 	// subsets them.
 	f.AliasNbPages(alias)
 	for _, ff := range fontFiles {
-		f.AddUTF8FontFromBytes(ff.family, ff.style, ff.ttf)
+		// fpdf writes into the font bytes it is given while subsetting, so
+		// concurrent renders (a worker runs several exports) must not share
+		// the package-level TTF slices: each gets its own copy.
+		f.AddUTF8FontFromBytes(ff.family, ff.style, bytes.Clone(ff.ttf))
 	}
 	if err := f.Error(); err != nil {
 		return nil, err
