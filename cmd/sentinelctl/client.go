@@ -91,6 +91,24 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// idAndClient parses a command that takes one export ID and talks to the
+// server: its flags, its one positional argument, and the client.
+func idAndClient(e *env, fs *flag.FlagSet, co *clientOpts, args []string) (string, *client.Client, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return "", nil, errUsage
+	}
+	c, err := co.client(e)
+	if err != nil {
+		return "", nil, err
+	}
+	return pos[0], c, nil
+}
+
 func humanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {

@@ -152,19 +152,11 @@ file and check later with 'sentinelctl verify FILE MANIFEST'.
 Flags:`)
 	co := addClientFlags(fs)
 	out := fs.String("o", "", "write the manifest to `FILE` instead of stdout")
-	pos, err := parseArgs(fs, args)
+	id, c, err := idAndClient(e, fs, co, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	c, err := co.client(e)
-	if err != nil {
-		return err
-	}
-	b, _, err := c.Manifest(ctx, pos[0])
+	b, _, err := c.Manifest(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -184,19 +176,11 @@ without an API key, until it expires. Needs S3 storage on the server.
 Flags:`)
 	co := addClientFlags(fs)
 	ttl := fs.Duration("ttl", 0, "link lifetime, 1m to 24h (server default 15m)")
-	pos, err := parseArgs(fs, args)
+	id, c, err := idAndClient(e, fs, co, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	c, err := co.client(e)
-	if err != nil {
-		return err
-	}
-	d, err := c.DownloadURL(ctx, pos[0], *ttl)
+	d, err := c.DownloadURL(ctx, id, *ttl)
 	if err != nil {
 		return err
 	}
@@ -216,23 +200,15 @@ export cannot be deleted (409).
 
 Flags:`)
 	co := addClientFlags(fs)
-	pos, err := parseArgs(fs, args)
+	id, c, err := idAndClient(e, fs, co, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return errUsage
-	}
-	c, err := co.client(e)
-	if err != nil {
-		return err
-	}
-	if err := c.DeleteExport(ctx, pos[0]); err != nil {
+	if err := c.DeleteExport(ctx, id); err != nil {
 		return err
 	}
 	if !co.jsonOutput(e) {
-		fmt.Fprintf(e.stdout, "deleted export %s\n", pos[0])
+		fmt.Fprintf(e.stdout, "deleted export %s\n", id)
 	}
 	return nil
 }

@@ -276,18 +276,7 @@ func TestScheduleWebhook(t *testing.T) {
 	}
 
 	// Every attempt is visible, newest first; the third succeeded.
-	deadline := time.Now().Add(30 * time.Second)
-	var attempts []any
-	for time.Now().Before(deadline) {
-		_, list := doJSON(t, env, http.MethodGet, schedulesPath+"/"+id+"/deliveries", key, nil)
-		if attempts = list["attempts"].([]any); len(attempts) == 3 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if len(attempts) != 3 {
-		t.Fatalf("attempts: %v", attempts)
-	}
+	attempts := waitAttempts(t, env, schedulesPath+"/"+id+"/deliveries", key, 3)
 	for i, a := range attempts {
 		a := a.(map[string]any)
 		wantStatus, wantOK := float64(http.StatusServiceUnavailable), false
@@ -305,4 +294,22 @@ func TestScheduleWebhook(t *testing.T) {
 	if len(page["attempts"].([]any)) != 2 || len(rest["attempts"].([]any)) != 1 {
 		t.Fatalf("paged attempts: %v then %v", page, rest)
 	}
+}
+
+// waitAttempts polls a deliveries listing until it shows n attempts (they
+// are recorded as the deliverer goes) and returns them, newest first.
+func waitAttempts(t *testing.T, env *apptest.Env, path, key string, n int) []any {
+	t.Helper()
+	var attempts []any
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		res, list := doJSON(t, env, http.MethodGet, path, key, nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("deliveries: %d %v", res.StatusCode, list)
+		}
+		if attempts = list["attempts"].([]any); len(attempts) == n {
+			return attempts
+		}
+	}
+	t.Fatalf("attempts: want %d, have %v", n, attempts)
+	return nil
 }

@@ -109,21 +109,7 @@ func TestOnDemandWebhook(t *testing.T) {
 
 		// Both attempts are listed on the export, newest first.
 		deliveries := "/v5/audit-sentinel/exports/" + id + "/deliveries"
-		var attempts []any
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) {
-			res, list := doJSON(t, env, http.MethodGet, deliveries, key, nil)
-			if res.StatusCode != http.StatusOK {
-				t.Fatalf("deliveries: %d %v", res.StatusCode, list)
-			}
-			if attempts = list["attempts"].([]any); len(attempts) == 2 {
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		if len(attempts) != 2 {
-			t.Fatalf("attempts: %v", attempts)
-		}
+		attempts := waitAttempts(t, env, deliveries, key, 2)
 		for i, a := range attempts {
 			a := a.(map[string]any)
 			wantStatus, wantOK := float64(http.StatusServiceUnavailable), false
