@@ -23,6 +23,11 @@ type EventStore interface {
 	// (OccurredAt, ID) order without holding the result in memory. f.TenantID
 	// must be set. An error from fn stops the stream and is returned.
 	StreamEvents(ctx context.Context, f Filter, fn func(*Event) error) error
+	// StreamEventRows is StreamEvents for exports: fn gets the events as
+	// EventRows, in order, a batch at a time. A batch and its strings are
+	// fn's to keep (the store never reuses them), so fn may hand it to
+	// another goroutine.
+	StreamEventRows(ctx context.Context, f Filter, fn func([]EventRow) error) error
 	// CountEvents counts events matching f, stopping at limit when limit > 0
 	// (so a cap check costs at most limit rows).
 	CountEvents(ctx context.Context, f Filter, limit int64) (int64, error)

@@ -29,7 +29,7 @@ type Store interface {
 	UpdateProgress(ctx context.Context, tenantID, id string, rowsWritten int64, at time.Time) error
 	CompleteExport(ctx context.Context, tenantID, id string, r audit.ExportResult, at, expiresAt time.Time) error
 	FailExport(ctx context.Context, tenantID, id, code, message string, at time.Time) error
-	StreamEvents(ctx context.Context, f audit.Filter, fn func(*audit.Event) error) error
+	StreamEventRows(ctx context.Context, f audit.Filter, fn func([]audit.EventRow) error) error
 	CountEvents(ctx context.Context, f audit.Filter, limit int64) (int64, error)
 }
 
@@ -227,43 +227,29 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 	return res, nil
 }
 
-// batchSize is how many events travel between the reading and the
-// rendering goroutine at once: large enough that the channel costs nothing
-// per row, small enough that memory stays flat.
-const batchSize = 512
-
 // pipeline reads events in one goroutine and renders them in another, so
-// the two halves of an export's CPU (decoding rows; formatting and
-// hashing) use two cores. Either side's error stops both.
+// the two halves of an export's CPU (reading rows; formatting and hashing)
+// use two cores. The store hands over batches the reader may pass on as
+// they are. Either side's error stops both.
 func (r *Runner) pipeline(ctx context.Context, e audit.Export, f audit.Filter, rep render.Report, w io.Writer,
 	res *audit.ExportResult, rows *atomic.Int64, log *slog.Logger) error {
 	rd, err := newRendererSafe(r.Renderers[rep.Params.FileType], rep, w)
 	if err != nil {
 		return err
 	}
+	write := rowWriter(rd, e.TenantID)
 	g, gctx := errgroup.WithContext(ctx)
-	batches := make(chan []*audit.Event, 4)
+	batches := make(chan []audit.EventRow, 4)
 	g.Go(func() error {
 		defer close(batches)
-		batch := make([]*audit.Event, 0, batchSize)
-		send := func() error {
+		err := r.Store.StreamEventRows(gctx, f, func(batch []audit.EventRow) error {
 			select {
 			case batches <- batch:
-				batch = make([]*audit.Event, 0, batchSize)
 				return nil
 			case <-gctx.Done():
 				return gctx.Err()
 			}
-		}
-		err := r.Store.StreamEvents(gctx, f, func(ev *audit.Event) error {
-			if batch = append(batch, ev); len(batch) == batchSize {
-				return send()
-			}
-			return nil
 		})
-		if err == nil && len(batch) > 0 {
-			err = send()
-		}
 		if err != nil {
 			return fmt.Errorf("exporter: stream events: %w", err)
 		}
@@ -276,8 +262,8 @@ func (r *Runner) pipeline(ctx context.Context, e audit.Export, f audit.Filter, r
 		}
 		lastProgress := r.Now()
 		for batch := range batches {
-			for _, ev := range batch {
-				if err := rd.WriteEvent(ev); err != nil {
+			for i := range batch {
+				if err := write(&batch[i]); err != nil {
 					return err
 				}
 			}
@@ -300,6 +286,21 @@ func (r *Runner) pipeline(ctx context.Context, e audit.Export, f audit.Filter, r
 		return rd.Close()
 	})
 	return g.Wait()
+}
+
+// rowWriter is how rows reach rd: as they are when rd is a
+// render.RowWriter (CSV), as domain events otherwise (PDF).
+func rowWriter(rd render.Renderer, tenantID string) func(*audit.EventRow) error {
+	if rw, ok := rd.(render.RowWriter); ok {
+		return rw.WriteRow
+	}
+	return func(row *audit.EventRow) error {
+		ev, err := row.Event(tenantID)
+		if err != nil {
+			return err
+		}
+		return rd.WriteEvent(ev)
+	}
 }
 
 // heartbeat records progress every HeartbeatEvery until stopped, so a run

@@ -18,6 +18,14 @@ type Renderer interface {
 	Close() error
 }
 
+// RowWriter is implemented by renderers that write the rows of an export
+// as the store streams them, which spares building a domain event (and its
+// metadata map) per row; the exporter uses it when it is there. A renderer
+// that implements it writes the same bytes through either method.
+type RowWriter interface {
+	WriteRow(r *audit.EventRow) error
+}
+
 // Report describes the export being rendered: what a title block shows and
 // how times and words are localised.
 type Report struct {

@@ -3,12 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 )
@@ -38,23 +35,14 @@ func EventValues(tenantID string, e *audit.Event) ([]any, error) {
 			row = append(row, nil)
 		}
 	}
-	var extra map[string]string
-	for k, v := range e.Metadata {
-		if !audit.IsMetadataKey(k) {
-			if extra == nil {
-				extra = map[string]string{}
-			}
-			extra[k] = v
-		}
-	}
-	if extra == nil {
-		return append(row, nil), nil
-	}
-	b, err := json.Marshal(extra) // maps marshal with sorted keys
+	extra, err := audit.EncodeExtraMetadata(e.Metadata)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: encode metadata of event %s: %w", e.ID, err)
 	}
-	return append(row, string(b)), nil
+	if extra == "" {
+		return append(row, nil), nil
+	}
+	return append(row, extra), nil
 }
 
 // InsertEvents stores events for tenantID in one transaction. Rows go in
@@ -242,149 +230,81 @@ func (db *DB) streamQuery(f audit.Filter) (string, []any, error) {
 }
 
 // StreamEvents calls fn for each matching event in (occurred_at, id) order,
-// one row at a time. The *audit.Event passed to fn is fresh for each call.
-// A dialect that is a RowStreamer reads the rows; otherwise database/sql
-// does.
+// one at a time. The *audit.Event passed to fn is fresh for each call.
 func (db *DB) StreamEvents(ctx context.Context, f audit.Filter, fn func(*audit.Event) error) error {
+	return db.StreamEventRows(ctx, f, func(rows []audit.EventRow) error {
+		for i := range rows {
+			// A batch is already read: stop within it when ctx is done.
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			ev, err := rows[i].Event(f.TenantID)
+			if err != nil {
+				return fmt.Errorf("sqlstore: stream events: %w", err)
+			}
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// StreamEventRows calls fn with the matching events in (occurred_at, id)
+// order, in batches of up to batchRows, as EventRows; a batch is fn's to
+// keep. A dialect that is a RowStreamer reads the rows; otherwise
+// database/sql does. Both hand over the columns as text, so one decoder
+// serves both.
+func (db *DB) StreamEventRows(ctx context.Context, f audit.Filter, fn func([]audit.EventRow) error) error {
 	q, qargs, err := db.streamQuery(f)
 	if err != nil {
 		return err
 	}
-	if rs, ok := db.d.(RowStreamer); ok {
-		return db.streamRows(ctx, rs, f.TenantID, q, qargs, fn)
+	next := func(yield func(cols [][]byte) error) error {
+		return db.scanText(ctx, q, qargs, yield)
 	}
-	rows, err := db.r.QueryContext(ctx, q, qargs...)
+	if rs, ok := db.d.(RowStreamer); ok {
+		next = func(yield func(cols [][]byte) error) error {
+			return rs.StreamRows(ctx, db.r, q, qargs, yield)
+		}
+	}
+	stop, err := streamBatches(fn, next)
+	if stop != nil {
+		return stop
+	}
 	if err != nil {
 		return db.wrap("stream events", err)
 	}
-	defer rows.Close()
-	meta := make([]sql.NullString, len(audit.MetadataKeys))
-	dest := make([]any, 0, 8+len(meta))
-	var (
-		e     audit.Event
-		at    int64
-		extra sql.NullString
-	)
-	dest = append(dest, &e.ID, &at, &e.EventType, &e.SubType, &e.SystemSource, &e.AuditeeID, &e.Description)
-	for i := range meta {
-		dest = append(dest, &meta[i])
+	return nil
+}
+
+// scanText is RowStreamer.StreamRows through database/sql: sql.RawBytes
+// hands over each column as text without a copy (an integer in decimal,
+// NULL as nil).
+func (db *DB) scanText(ctx context.Context, q string, args []any, fn func(cols [][]byte) error) error {
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
 	}
-	dest = append(dest, &extra)
+	defer rows.Close()
+	raw := make([]sql.RawBytes, colExtra+1)
+	dest := make([]any, len(raw))
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
+	cols := make([][]byte, len(raw))
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return db.wrap("stream events: scan", err)
+			return err
 		}
-		ev := e
-		ev.TenantID = f.TenantID
-		ev.OccurredAt = fromMicros(at)
-		ev.Metadata = nil
-		for i, m := range meta {
-			if m.Valid {
-				if ev.Metadata == nil {
-					ev.Metadata = map[string]string{}
-				}
-				ev.Metadata[audit.MetadataKeys[i]] = m.String
-			}
+		for i, r := range raw {
+			cols[i] = r
 		}
-		if extra.Valid && extra.String != "" {
-			if err := addExtra(&ev, extra.String); err != nil {
-				return err
-			}
-		}
-		if err := fn(&ev); err != nil {
+		if err := fn(cols); err != nil {
 			return err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return db.wrap("stream events", err)
-	}
-	return nil
-}
-
-// addExtra adds the members of extra, a non-empty metadata_extra value,
-// to e.Metadata, leaving it nil when the event has no metadata at all.
-func addExtra(e *audit.Event, extra string) error {
-	if e.Metadata == nil {
-		e.Metadata = make(map[string]string, 4)
-	}
-	// Almost every stored object is plain {"k":"v",...}: read it without
-	// encoding/json, which cost a tenth of an export's CPU.
-	if !decodeFlatObject(extra, e.Metadata) {
-		var x map[string]string
-		if err := json.Unmarshal([]byte(extra), &x); err != nil {
-			return fmt.Errorf("sqlstore: stream events: decode metadata of %s: %w", e.ID, err)
-		}
-		maps.Copy(e.Metadata, x)
-	}
-	if len(e.Metadata) == 0 { // "{}" or "null"
-		e.Metadata = nil
-	}
-	return nil
-}
-
-// decodeFlatObject adds the members of s, a JSON object of strings as
-// EventValues stores it, to m and reports true, when s is in the simple
-// form {"k":"v",...} with no escapes, no white space and valid UTF-8; then
-// the result is exactly json.Unmarshal's. Otherwise it adds nothing and
-// reports false, and the caller decodes s with encoding/json.
-func decodeFlatObject(s string, m map[string]string) bool {
-	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' || strings.IndexByte(s, '\\') >= 0 || !utf8.ValidString(s) {
-		return false
-	}
-	if s == "{}" {
-		return true
-	}
-	// Parse into a small fixed array first so that a malformed object
-	// leaves m untouched.
-	var kv [32]string
-	n := 0
-	i := 1
-	for {
-		if n+2 > len(kv) {
-			return false
-		}
-		for j := 0; j < 2; j++ { // key, then value
-			if i >= len(s) || s[i] != '"' {
-				return false
-			}
-			end := strings.IndexByte(s[i+1:], '"')
-			if end < 0 {
-				return false
-			}
-			str := s[i+1 : i+1+end]
-			for k := 0; k < len(str); k++ {
-				if str[k] < 0x20 { // control characters are escaped in JSON
-					return false
-				}
-			}
-			kv[n] = str
-			n++
-			i += end + 2
-			if j == 0 {
-				if i >= len(s) || s[i] != ':' {
-					return false
-				}
-				i++
-			}
-		}
-		if i >= len(s) {
-			return false
-		}
-		if s[i] == '}' {
-			if i != len(s)-1 {
-				return false
-			}
-			break
-		}
-		if s[i] != ',' {
-			return false
-		}
-		i++
-	}
-	for j := 0; j < n; j += 2 {
-		m[kv[j]] = kv[j+1]
-	}
-	return true
+	return rows.Err()
 }
 
 // CountEvents counts matching events; with limit > 0 the database stops

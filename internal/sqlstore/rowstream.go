@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 )
@@ -42,95 +41,102 @@ const (
 // colExtra is metadata_extra's position, the last.
 var colExtra = colMeta + len(audit.MetadataKeys)
 
-// streamRows is StreamEvents on a RowStreamer.
-func (db *DB) streamRows(ctx context.Context, rs RowStreamer, tenantID, query string, args []any, fn func(*audit.Event) error) error {
-	var stop error // fn's error or a row's, returned as it is
-	err := rs.StreamRows(ctx, db.r, query, args, func(cols [][]byte) error {
-		ev, err := eventFromText(tenantID, cols)
-		if err == nil {
-			err = fn(ev)
-		}
-		stop = err
-		return err
-	})
-	if stop != nil {
-		return stop
-	}
-	if err != nil {
-		return db.wrap("stream events", err)
-	}
-	return nil
+// batchRows is how many rows StreamEventRows hands over at once: large
+// enough that a batch costs nothing per row, small enough that memory stays
+// flat.
+const batchRows = 512
+
+// numStrings is how many of a row's columns are text: all but occurred_at.
+var numStrings = colExtra
+
+type span struct{ from, to int32 }
+
+// rowBatch builds the EventRows of one batch from rows in RowStreamer's
+// text form. The bytes of every row go to one arena, which becomes ONE
+// string when the batch is done, so that a row costs no allocation of its
+// own: the strings of the rows share it.
+type rowBatch struct {
+	rows  []audit.EventRow
+	arena []byte
+	spans []span // numStrings per row
 }
 
-// eventFromText is the event of tenantID that one row of StreamEvents'
-// query holds, with the columns in RowStreamer's text form. The strings of
-// the event share one allocation: a row's fields are used together, and
-// allocating each apart was most of the cost of reading a row.
-func eventFromText(tenantID string, cols [][]byte) (*audit.Event, error) {
+func (b *rowBatch) add(cols [][]byte) error {
 	if len(cols) != colExtra+1 {
-		return nil, fmt.Errorf("sqlstore: stream events: scan: %d columns, want %d", len(cols), colExtra+1)
+		return fmt.Errorf("sqlstore: stream events: scan: %d columns, want %d", len(cols), colExtra+1)
 	}
 	if cols[colOccurredAt] == nil {
-		return nil, errors.New("sqlstore: stream events: scan: occurred_at is NULL")
+		return errors.New("sqlstore: stream events: scan: occurred_at is NULL")
 	}
 	at, err := strconv.ParseInt(string(cols[colOccurredAt]), 10, 64)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: stream events: scan occurred_at: %w", err)
+		return fmt.Errorf("sqlstore: stream events: scan occurred_at: %w", err)
 	}
-	n, metas := 0, 0
-	for i, c := range cols {
-		if i != colOccurredAt {
-			n += len(c)
-		}
-		if i >= colMeta && i < colExtra && c != nil {
-			metas++
-		}
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for i, c := range cols {
-		if i != colOccurredAt {
-			b.Write(c)
-		}
-	}
-	s := b.String()
-	ev := &audit.Event{TenantID: tenantID, OccurredAt: fromMicros(at)}
-	if metas > 0 {
-		ev.Metadata = make(map[string]string, metas+2) // +2: room for extra keys
-	}
-	var extra string
-	off := 0
+	r := audit.EventRow{OccurredAt: at}
 	for i, c := range cols {
 		if i == colOccurredAt {
 			continue
 		}
-		v := s[off : off+len(c)]
-		off += len(c)
-		switch {
-		case i == colID:
-			ev.ID = v
-		case i == colEventType:
-			ev.EventType = v
-		case i == colSubType:
-			ev.SubType = v
-		case i == colSystemSource:
-			ev.SystemSource = v
-		case i == colAuditeeID:
-			ev.AuditeeID = v
-		case i == colDescription:
-			ev.Description = v
-		case i < colExtra:
-			if c != nil {
-				ev.Metadata[audit.MetadataKeys[i-colMeta]] = v
+		if i >= colMeta && i < colExtra && c != nil {
+			r.HasMeta |= 1 << (i - colMeta)
+		}
+		from := len(b.arena)
+		b.arena = append(b.arena, c...)
+		b.spans = append(b.spans, span{int32(from), int32(len(b.arena))})
+	}
+	b.rows = append(b.rows, r)
+	return nil
+}
+
+// take returns the batch's rows, which are the caller's to keep, and
+// starts a new batch reusing the arena.
+func (b *rowBatch) take() []audit.EventRow {
+	s := string(b.arena)
+	for i := range b.rows {
+		r := &b.rows[i]
+		sp := b.spans[i*numStrings : (i+1)*numStrings]
+		str := func(col int) string {
+			if col > colOccurredAt {
+				col--
 			}
-		default:
-			extra = v
+			return s[sp[col].from:sp[col].to]
+		}
+		r.ID = str(colID)
+		r.EventType = str(colEventType)
+		r.SubType = str(colSubType)
+		r.SystemSource = str(colSystemSource)
+		r.AuditeeID = str(colAuditeeID)
+		r.Description = str(colDescription)
+		for k := range audit.NumMetadataKeys {
+			r.Meta[k] = str(colMeta + k)
+		}
+		if x := str(colExtra); x != "{}" && x != "null" {
+			r.Extra = x
 		}
 	}
-	if extra != "" {
-		if err := addExtra(ev, extra); err != nil {
-			return nil, err
+	rows := b.rows
+	b.rows = make([]audit.EventRow, 0, batchRows)
+	b.arena, b.spans = b.arena[:0], b.spans[:0]
+	return rows
+}
+
+// streamRows feeds fn batches of the rows that next(yield) yields in text
+// form; it returns fn's error as it is.
+func streamBatches(fn func([]audit.EventRow) error, next func(yield func(cols [][]byte) error) error) (stop error, err error) {
+	b := rowBatch{rows: make([]audit.EventRow, 0, batchRows)}
+	err = next(func(cols [][]byte) error {
+		if err := b.add(cols); err != nil {
+			stop = err
+			return err
 		}
+		if len(b.rows) == batchRows {
+			stop = fn(b.take())
+			return stop
+		}
+		return nil
+	})
+	if err == nil && stop == nil && len(b.rows) > 0 {
+		stop = fn(b.take())
 	}
-	return ev, nil
+	return stop, err
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,15 +114,69 @@ func TestEventFromTextBadRow(t *testing.T) {
 	}
 }
 
-func BenchmarkEventFromText(b *testing.B) {
+func BenchmarkRowBatch(b *testing.B) {
 	e := audit.Event{ID: "evt_000000000001", OccurredAt: time.Now().UTC().Truncate(time.Microsecond), EventType: "assessment",
 		SubType: "updated", SystemSource: "api", AuditeeID: "user_17", Description: "Updated the risk rating of the assessment",
 		Metadata: map[string]string{"entity_id": "ent_1", "assessment_id": "asm_2", "task_id": "tsk_3", "tag": "kyc", "ip": "203.0.113.7"}}
 	cols := textRow(b, &e)
+	var rb rowBatch
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := eventFromText("t1", cols); err != nil {
+		if err := rb.add(cols); err != nil {
 			b.Fatal(err)
+		}
+		if len(rb.rows) == batchRows {
+			rb.take()
+		}
+	}
+}
+
+// eventFromText decodes one row through a rowBatch, as StreamEvents does.
+func eventFromText(tenantID string, cols [][]byte) (*audit.Event, error) {
+	var b rowBatch
+	if err := b.add(cols); err != nil {
+		return nil, err
+	}
+	rows := b.take()
+	return rows[0].Event(tenantID)
+}
+
+// A batch's rows share one arena: each must still read back as its own
+// event, and a batch taken must not change when the next one is built.
+func TestRowBatchKeepsRowsApart(t *testing.T) {
+	var b rowBatch
+	var want []audit.Event
+	for i := range 3 * batchRows / 2 {
+		e := audit.Event{TenantID: "t1", ID: "e" + strconv.Itoa(i), OccurredAt: time.UnixMicro(int64(i)).UTC(),
+			EventType: "type" + strconv.Itoa(i%7), Description: strings.Repeat("d", i%13)}
+		if i%3 == 0 {
+			e.Metadata = map[string]string{"tag": "t" + strconv.Itoa(i), "ip": strconv.Itoa(i)}
+		}
+		want = append(want, e)
+	}
+	first := want[:batchRows]
+	for i := range first {
+		if err := b.add(textRow(t, &first[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := b.take()
+	for i := range want[batchRows:] {
+		if err := b.add(textRow(t, &want[batchRows+i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = append(got, b.take()...)
+	if len(got) != len(want) {
+		t.Fatalf("%d rows, want %d", len(got), len(want))
+	}
+	for i := range got {
+		ev, err := got[i].Event("t1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(*ev, want[i]) {
+			t.Fatalf("row %d: got  %+v\nwant %+v", i, *ev, want[i])
 		}
 	}
 }

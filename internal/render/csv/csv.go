@@ -66,18 +66,21 @@ var fixedColumns = []string{
 // Renderer writes one CSV file. It holds no events: each row goes to the
 // buffer as it comes, so memory does not grow with the export.
 type Renderer struct {
-	bw  *bufio.Writer
-	loc *time.Location
+	bw *bufio.Writer
+	tf timeFormatter
 
-	row     []string // reused record
-	line    []byte   // reused encoded record
-	jsonBuf []byte   // reused for other metadata
-	keys    []string // reused for sorting other metadata keys
+	line    []byte            // reused encoded record
+	extra   map[string]string // reused for metadata that needs re-encoding
+	jsonBuf []byte            // reused for other metadata
+	keys    []string          // reused for sorting other metadata keys
 	rows    int64
 	closed  bool
 }
 
-var _ render.Renderer = (*Renderer)(nil)
+var (
+	_ render.Renderer  = (*Renderer)(nil)
+	_ render.RowWriter = (*Renderer)(nil)
+)
 
 // Option configures a Renderer.
 type Option func(*config)
@@ -111,17 +114,17 @@ func New(w io.Writer, r render.Report, opts ...Option) (*Renderer, error) {
 	}
 	bw := bufio.NewWriterSize(w, bufferSize)
 	rd := &Renderer{
-		bw:   bw,
-		loc:  loc,
-		row:  make([]string, 0, len(fixedColumns)+len(audit.MetadataKeys)+1),
-		line: make([]byte, 0, 1024),
+		bw:    bw,
+		tf:    timeFormatter{loc: loc},
+		line:  make([]byte, 0, 1024),
+		extra: make(map[string]string),
 	}
 	if cfg.bom {
 		if _, err := bw.WriteString("\uFEFF"); err != nil {
 			return nil, fmt.Errorf("csvrender: write bom: %w", err)
 		}
 	}
-	header := rd.row[:0]
+	header := make([]string, 0, len(fixedColumns)+len(audit.MetadataKeys)+1)
 	for _, c := range fixedColumns {
 		header = append(header, cat.T("field."+c))
 	}
@@ -141,46 +144,124 @@ func New(w io.Writer, r render.Report, opts ...Option) (*Renderer, error) {
 
 // WriteEvent writes e as one row.
 func (r *Renderer) WriteEvent(e *audit.Event) error {
+	row, err := audit.RowOf(e)
+	if err != nil {
+		return err
+	}
+	return r.WriteRow(&row)
+}
+
+// WriteRow writes e as one row; it implements render.RowWriter, the path
+// an export takes, which neither builds nor reads a metadata map.
+func (r *Renderer) WriteRow(e *audit.EventRow) error {
 	if r.closed {
 		return audit.Errorf(audit.EINTERNAL, "csvrender: write after close")
 	}
 	// Occurred at goes straight into the line: RFC 3339 text never needs
 	// quoting, nor neutralising (it starts with the year).
-	b := appendField(r.line[:0], Neutralize(e.ID))
+	b := appendCell(r.line[:0], e.ID)
 	b = append(b, ',')
-	b = AppendTime(b, e.OccurredAt, r.loc)
-	row := append(r.row[:0],
-		Neutralize(e.EventType),
-		Neutralize(e.SubType),
-		Neutralize(e.SystemSource),
-		Neutralize(e.AuditeeID),
-		Neutralize(e.Description),
-	)
-	known := 0
-	for _, k := range audit.MetadataKeys {
-		v, ok := e.Metadata[k]
-		if ok {
-			known++
-		}
-		row = append(row, Neutralize(v))
-	}
-	if len(e.Metadata) > known {
-		row = append(row, r.otherMetadata(e.Metadata))
-	} else {
-		row = append(row, "")
-	}
-	r.row = row
-	r.rows++
-	for _, f := range row {
+	b = r.tf.append(b, e.OccurredAt)
+	b = append(b, ',')
+	b = appendCell(b, e.EventType)
+	b = append(b, ',')
+	b = appendCell(b, e.SubType)
+	b = append(b, ',')
+	b = appendCell(b, e.SystemSource)
+	b = append(b, ',')
+	b = appendCell(b, e.AuditeeID)
+	b = append(b, ',')
+	b = appendCell(b, e.Description)
+	for i := range e.Meta {
 		b = append(b, ',')
-		b = appendField(b, f)
+		b = appendCell(b, e.Meta[i])
+	}
+	b = append(b, ',')
+	if e.Extra != "" {
+		// The stored object is already the cell's JSON unless it holds an
+		// escape, whose form may differ from ours: then decode and encode.
+		extra := e.Extra
+		if !audit.ExtraIsVerbatim(extra) {
+			clear(r.extra)
+			if err := audit.DecodeExtraMetadata(extra, r.extra); err != nil {
+				return fmt.Errorf("csvrender: metadata of event %s: %w", e.ID, err)
+			}
+			extra = r.otherMetadata(r.extra)
+		}
+		if extra != "{}" {
+			b = appendField(b, extra) // starts with '{': never neutralised
+		}
 	}
 	b = append(b, '\r', '\n')
 	r.line = b
+	r.rows++
 	if _, err := r.bw.Write(b); err != nil {
 		return fmt.Errorf("csvrender: write: %w", err)
 	}
 	return nil
+}
+
+// appendCell appends the free-text cell s, neutralised and quoted as
+// needed. Most cells need neither, which one pass over s tells.
+func appendCell(b []byte, s string) []byte {
+	if s == "" {
+		return b
+	}
+	if asIs(s) {
+		return append(b, s...)
+	}
+	return appendField(b, Neutralize(s))
+}
+
+// special marks the bytes that make a cell need quoting (or, for CR,
+// rewriting).
+var special = [256]bool{',': true, '"': true, '\r': true, '\n': true}
+
+// asIs reports whether the non-empty s is its own cell: Neutralize leaves
+// it alone and appendField would not quote it.
+func asIs(s string) bool {
+	switch c := s[0]; {
+	case c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r':
+		return false
+	case c < utf8.RuneSelf:
+		if unicode.IsSpace(rune(c)) {
+			return false
+		}
+	default:
+		if r, _ := utf8.DecodeRuneInString(s); unicode.IsSpace(r) {
+			return false
+		}
+	}
+	if s == `\.` {
+		return false
+	}
+	return !hasSpecial(s)
+}
+
+// hasSpecial reports whether s holds a byte of special. It looks at eight
+// bytes at a time (the "has a zero byte" bit trick on s XOR each special
+// byte): cells are scanned once per row each, and a byte at a time was the
+// renderer's largest cost.
+func hasSpecial(s string) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		v := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		comma, quote, cr, lf := v^(ones*','), v^(ones*'"'), v^(ones*'\r'), v^(ones*'\n')
+		if ((comma-ones)&^comma|(quote-ones)&^quote|(cr-ones)&^cr|(lf-ones)&^lf)&highs != 0 {
+			return true
+		}
+	}
+	for ; i < len(s); i++ {
+		if special[s[i]] {
+			return true
+		}
+	}
+	return false
 }
 
 // appendRecord appends fields as one CSV record ending in CRLF.
@@ -204,23 +285,23 @@ func appendField(b []byte, f string) []byte {
 		return append(b, f...)
 	}
 	b = append(b, '"')
-	for len(f) > 0 {
-		i := strings.IndexAny(f, "\"\r\n")
-		if i < 0 {
-			i = len(f)
-		}
-		b = append(b, f[:i]...)
-		f = f[i:]
-		if len(f) > 0 {
-			switch f[0] {
-			case '"':
-				b = append(b, '"', '"')
-			case '\n':
-				b = append(b, '\r', '\n')
-			}
-			f = f[1:]
+	start := 0
+	for i := 0; i < len(f); i++ {
+		switch f[i] {
+		case '"':
+			b = append(b, f[start:i+1]...)
+			b = append(b, '"')
+			start = i + 1
+		case '\n':
+			b = append(b, f[start:i]...)
+			b = append(b, '\r', '\n')
+			start = i + 1
+		case '\r':
+			b = append(b, f[start:i]...)
+			start = i + 1
 		}
 	}
+	b = append(b, f[start:]...)
 	return append(b, '"')
 }
 

@@ -342,6 +342,83 @@ func runEvents(t *testing.T, open Open) {
 		}
 	})
 
+	t.Run("StreamEventRows", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, open)
+		// More than one batch, with every shape of metadata: none, only
+		// columns (one present but empty), only other keys, keys whose
+		// JSON needs escapes, and both.
+		shapes := []map[string]string{
+			nil,
+			{"entity_id": "ent", "tag": ""},
+			{"ip": "203.0.113.7", "agent": "curl/8"},
+			{"note": "a \"quoted\"\nline", "html": "<b>&</b>", "ü": "é"},
+			{"task_id": "t", "ip": "198.51.100.1"},
+		}
+		var want []audit.Event
+		for i := range 1300 {
+			e := event("", fmt.Sprintf("r%05d", i), time.Duration(i%977)*time.Second)
+			e.Metadata = shapes[i%len(shapes)]
+			want = append(want, e)
+		}
+		if _, err := b.store.InsertEvents(b.ctx, "t1", want); err != nil {
+			t.Fatal(err)
+		}
+		var batches [][]audit.EventRow
+		err := b.store.StreamEventRows(b.ctx, audit.Filter{TenantID: "t1"}, func(rows []audit.EventRow) error {
+			if len(rows) == 0 {
+				return errors.New("empty batch")
+			}
+			batches = append(batches, rows) // kept: later batches must not change it
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(batches) < 2 {
+			t.Fatalf("%d batches for %d events; want the stream to come in several", len(batches), len(want))
+		}
+		var got []audit.Event
+		for _, rows := range batches {
+			for i := range rows {
+				r := &rows[i]
+				ev, err := r.Event("t1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k, key := range audit.MetadataKeys {
+					if _, ok := ev.Metadata[key]; ok != (r.HasMeta&(1<<k) != 0) || r.Meta[k] != ev.Metadata[key] {
+						t.Fatalf("event %s: Meta/HasMeta disagree with its metadata for %s", r.ID, key)
+					}
+				}
+				if x, _ := audit.EncodeExtraMetadata(ev.Metadata); r.Extra != x {
+					t.Fatalf("event %s: Extra = %q, want the stored form %q", r.ID, r.Extra, x)
+				}
+				got = append(got, *ev)
+			}
+		}
+		if streamed := collect(t, b.store, b.ctx, audit.Filter{TenantID: "t1"}); !reflect.DeepEqual(got, streamed) {
+			t.Fatalf("StreamEventRows and StreamEvents disagree (%d and %d events)", len(got), len(streamed))
+		}
+		for i := range want {
+			want[i] = normal("t1", want[i])
+		}
+		sortEvents(want)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("rows read back differ from what was inserted")
+		}
+
+		errStop := errors.New("stop")
+		calls := 0
+		err = b.store.StreamEventRows(b.ctx, audit.Filter{TenantID: "t1"}, func([]audit.EventRow) error {
+			calls++
+			return errStop
+		})
+		if err != errStop || calls != 1 {
+			t.Fatalf("early stop: err %v after %d batches; want errStop itself after 1", err, calls)
+		}
+	})
+
 	t.Run("StreamWhileWriting", func(t *testing.T) {
 		// An export streams for minutes while it records progress and other
 		// requests read and write: none of that may block or fail.

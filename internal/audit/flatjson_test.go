@@ -1,4 +1,4 @@
-package sqlstore
+package audit
 
 import (
 	"encoding/json"

@@ -1,0 +1,176 @@
+package csvrender
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/render"
+)
+
+// The time formatter must write exactly AppendTime's text, in zones with
+// DST, odd offsets and historical local mean time, for instants taken in
+// order (so its cached offset is reused across transitions) and at random.
+func TestTimeFormatterMatchesAppendTime(t *testing.T) {
+	zones := []string{"UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe",
+		"Pacific/Chatham", "America/St_Johns", "Europe/Amsterdam", "Africa/Monrovia", "Pacific/Apia", "Asia/Kathmandu"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, name := range zones {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := timeFormatter{loc: loc}
+		check := func(us int64) {
+			t.Helper()
+			want := string(AppendTime(nil, time.UnixMicro(us), loc))
+			if got := string(f.append(nil, us)); got != want {
+				t.Fatalf("%s %d: got %s, want %s", name, us, got, want)
+			}
+		}
+		// In order, a day and a bit at a time, 1890 to 2040.
+		start := time.Date(1890, 1, 1, 0, 0, 0, 0, time.UTC)
+		end := time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC)
+		for us := start.UnixMicro(); us < end.UnixMicro(); us += 86_407_000_001 {
+			check(us)
+		}
+		// Every transition of the zone in that span: just before, at and
+		// after it, in order.
+		for at := start; at.Before(end); {
+			_, next := at.In(loc).ZoneBounds()
+			if next.IsZero() {
+				break
+			}
+			us := next.UnixMicro()
+			check(us - 1)
+			check(us)
+			check(us + 1)
+			at = next
+		}
+		// At random, anywhere in years 0001 to 9999 and beyond either end.
+		for range 5000 {
+			check(rng.Int64N(2*315537897600000000) - 315537897600000000)
+		}
+		for _, us := range []int64{0, -1, 1, 999_999, -62135596800000000, 253402300799999999, 253402300800000000, -62135596800000001} {
+			check(us)
+		}
+	}
+}
+
+// asIs must say "as it is" exactly when neutralising and quoting would
+// leave the cell alone.
+func TestAsIs(t *testing.T) {
+	for _, s := range []string{"a", "abc def", "=1", "+1", "-1", "@a", "\tx", "\rx", " x", "\u00a0x", "\u2003x", "x ",
+		"a,b", `a"b`, "a\nb", "a\rb", `\.`, `\.x`, "é", "日本", "'=x", "{\"a\":\"b\"}", "\xff", "\x85x", "x\x00"} {
+		want := Neutralize(s) == s && !fieldNeedsQuotes(s)
+		if got := asIs(s); got != want {
+			t.Errorf("asIs(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func FuzzAsIs(f *testing.F) {
+	f.Add("a")
+	f.Add(" =x")
+	f.Fuzz(func(t *testing.T, s string) {
+		if s == "" {
+			return
+		}
+		want := Neutralize(s) == s && !fieldNeedsQuotes(s)
+		if got := asIs(s); got != want {
+			t.Fatalf("asIs(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
+
+// WriteRow with the metadata as the store keeps it must write what
+// WriteEvent writes for the same event, whether the stored object is copied
+// (no escapes) or decoded and encoded again (escapes, which encoding/json
+// also uses for <, > and &).
+func TestWriteRowMatchesWriteEvent(t *testing.T) {
+	at := time.Date(2026, 4, 10, 12, 0, 0, 123_000_000, time.UTC)
+	loc, _ := time.LoadLocation("America/New_York")
+	for name, md := range map[string]map[string]string{
+		"None":        nil,
+		"Filterable":  {"entity_id": "e1", "tag": "=cmd", "task_id": ""},
+		"Plain":       {"ip": "203.0.113.7", "agent": "curl/8, really"},
+		"Escapes":     {"note": "a \"quoted\"\nline", "html": "<b>&</b>", "ls": "\u2028"},
+		"Mixed":       {"entity_id": "e1", "zz": "last", "aa": "first"},
+		"EmptyValues": {"tag": "", "other": ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := audit.Event{ID: "e1", OccurredAt: at, EventType: "user", SubType: "login", SystemSource: "-web",
+				Description: "d,\"x\"", Metadata: md}
+			rep := render.Report{Params: audit.ExportParams{Locale: "en"}, Location: loc}
+			var viaEvent, viaRow bytes.Buffer
+			r1, err := New(&viaEvent, rep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r1.WriteEvent(&e); err != nil {
+				t.Fatal(err)
+			}
+			r1.Close()
+			r2, _ := New(&viaRow, rep)
+			row := storedRow(t, &e)
+			if err := r2.WriteRow(&row); err != nil {
+				t.Fatal(err)
+			}
+			r2.Close()
+			if viaEvent.String() != viaRow.String() {
+				t.Fatalf("WriteEvent:\n%s\nWriteRow:\n%s", viaEvent.String(), viaRow.String())
+			}
+			if md != nil && strings.Contains(name, "Escapes") && audit.ExtraIsVerbatim(row.Extra) {
+				t.Fatalf("stored %q should need re-encoding", row.Extra)
+			}
+		})
+	}
+}
+
+// storedRow is e as a store hands it to an export.
+func storedRow(t *testing.T, e *audit.Event) audit.EventRow {
+	t.Helper()
+	row, err := audit.RowOf(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return row
+}
+
+func BenchmarkWriteRow(b *testing.B) {
+	row := audit.EventRow{ID: "01a045ad-afbe-71ba-a08e-3eb39c68fd53", OccurredAt: 1787875405758764, EventType: "entity",
+		SubType: "created", SystemSource: "entity_service", AuditeeID: "dc8e7042-4186-4d03-9f04-fc1d3fa97fda",
+		Description: "Zoë Müller created entity Globex Holdings Ltd", Extra: `{"ip":"131.75.197.176","user_agent":"python-requests/2.32.3"}`}
+	row.Meta[0], row.Meta[8], row.HasMeta = "497f6eca-6276-4993-bfeb-53cbbbba6f08", "onboarding", 1|1<<8
+	loc, _ := time.LoadLocation("Europe/Berlin")
+	r, err := New(discard{}, render.Report{Params: audit.ExportParams{Locale: "en"}, Location: loc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		row.OccurredAt += 1000
+		if err := r.WriteRow(&row); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func FuzzHasSpecial(f *testing.F) {
+	f.Add("abcdefgh,")
+	f.Add("0123456789abcdef\"")
+	f.Add("\xff\xfe\x2c\x0d")
+	f.Fuzz(func(t *testing.T, s string) {
+		want := strings.ContainsAny(s, ",\"\r\n")
+		if got := hasSpecial(s); got != want {
+			t.Fatalf("hasSpecial(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
