@@ -60,6 +60,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		ExportWait: cfg.ExportWait, MaxWait: config.MaxExportWait, OpenAPI: api.OpenAPI,
 		Archives: deps.Store, Objects: deps.Bucket, Signer: signer, Version: version.Get(),
 		Schedules: scheduleService(cfg, logger, deps, a.queue), Webhooks: deps.Store,
+		Live: deps.LiveReader(cfg),
 	})
 	a.http = &http.Server{
 		Handler:           h,
@@ -152,16 +153,25 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 	runner := &exporter.Runner{
 		Store: deps.Store, Bucket: deps.Bucket, Renderers: Renderers(cfg.PDFMaxEvents), Logger: logger,
 		Now: time.Now, Retention: cfg.ExportRetention, PDFMaxEvents: int64(cfg.PDFMaxEvents),
+		Live: deps.LivePublisher(cfg, logger),
 	}
 	notifier := newNotifier(cfg, logger, deps, queue)
+	exportDone := notifier.ExportDone
+	if runner.Live != nil {
+		// Waiting GETs learn at once that an export is done.
+		exportDone = func(ctx context.Context, tenantID, exportID string) {
+			runner.Live.End(ctx, exportID)
+			notifier.ExportDone(ctx, tenantID, exportID)
+		}
+	}
 	sweeper := &exporter.Sweeper{
 		Store: deps.Store, Bucket: deps.Bucket, Queue: queue, Logger: logger.With("component", "sweeper"), Now: time.Now,
-		OnFailed: notifier.ExportDone,
+		OnFailed: exportDone,
 	}
 	srv := jobs.NewServer(jobs.ServerConfig{
 		Redis: deps.Redis, Concurrency: cfg.WorkerConcurrency, Runner: runner, Failer: deps.Store,
 		Sweeper: sweeper, IsPermanent: exporter.Permanent, Logger: logger, Now: time.Now, SweepEvery: time.Minute,
-		OnExportDone: notifier.ExportDone, Webhooks: notifier,
+		OnExportDone: exportDone, Webhooks: notifier,
 	})
 	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue)}
 }

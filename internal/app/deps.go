@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/auditsentinel/sentinel/internal/httpapi"
+	"github.com/auditsentinel/sentinel/internal/live"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -61,7 +63,7 @@ func OpenBucket(ctx context.Context, cfg config.Config, logger *slog.Logger) (ob
 	case "s3":
 		return s3store.New(ctx, s3store.Config{
 			Bucket: cfg.Bucket, Prefix: cfg.Prefix, ForcePathStyle: cfg.S3ForcePathStyle, Endpoint: cfg.S3Endpoint,
-			Logger: logger,
+			SignPayload: cfg.S3SignPayload, Logger: logger,
 		})
 	case "file":
 		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
@@ -104,6 +106,24 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Deps,
 	}
 	d.rdb = rdb
 	return d, nil
+}
+
+// LiveReader is what the API reads live export streams with; nil when
+// EXPORT_LIVE is off.
+func (d *Deps) LiveReader(cfg config.Config) httpapi.LiveReader {
+	if !cfg.ExportLive {
+		return nil
+	}
+	return &live.Reader{Redis: d.rdb}
+}
+
+// LivePublisher is what workers publish live export streams with; nil
+// when EXPORT_LIVE is off.
+func (d *Deps) LivePublisher(cfg config.Config, logger *slog.Logger) *live.Publisher {
+	if !cfg.ExportLive {
+		return nil
+	}
+	return &live.Publisher{Redis: d.rdb, Logger: logger.With("component", "live")}
 }
 
 // PingRedis checks the queue's Redis.

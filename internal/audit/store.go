@@ -85,6 +85,10 @@ type ExportStore interface {
 	// attempt; ErrConflict when it is already done.
 	StartExport(ctx context.Context, tenantID, id string, at time.Time, rowsTotal int64) (Export, error)
 	UpdateProgress(ctx context.Context, tenantID, id string, rowsWritten int64, at time.Time) error
+	// SetRowsTotal records the row count of a running export once a count
+	// made beside the run knows it; it changes nothing (and succeeds) when
+	// the export is not running that attempt any more.
+	SetRowsTotal(ctx context.Context, tenantID, id string, attempt int, rowsTotal int64) error
 	CompleteExport(ctx context.Context, tenantID, id string, r ExportResult, at, expiresAt time.Time) error
 	FailExport(ctx context.Context, tenantID, id, code, message string, at time.Time) error
 	// ExpireExport marks a completed export expired (its object is gone).

@@ -14,8 +14,10 @@
 //	STORAGE_URL           s3://BUCKET[/PREFIX] | file:///DIR |     default "file://./data/exports"
 //	                      file://./RELATIVE/DIR
 //	S3_FORCE_PATH_STYLE   bool                                     default false
+//	S3_SIGN_PAYLOAD       bool (sign upload bodies over http://)   default false
 //	EXPORT_WAIT           duration, 0s..2m                         default 20s
 //	EXPORT_REUSE_WINDOW   duration, 0s..30d (0 = never reuse)      default 10m
+//	EXPORT_LIVE           bool (stream CSVs while they render)     default true
 //	EXPORT_RETENTION      duration, 1s..3650d ("7d" allowed)       default 168h
 //	PDF_MAX_EVENTS        integer, 1..100000                       default 5000
 //	WORKER_CONCURRENCY    integer, 1..1024                         default 4
@@ -101,6 +103,14 @@ type Config struct {
 	// BUCKET.ENDPOINT, as MinIO and most self-hosted S3 servers need
 	// (S3_FORCE_PATH_STYLE).
 	S3ForcePathStyle bool
+	// S3SignPayload covers upload bodies with the SigV4 signature over
+	// plain http:// instead of a signed CRC32C (S3_SIGN_PAYLOAD); see
+	// objstore/s3.Config.SignPayload.
+	S3SignPayload bool
+	// ExportLive relays a CSV's bytes through Redis while it renders, so a
+	// waiting GET streams it as it renders instead of after it is stored
+	// (EXPORT_LIVE, default true; package live).
+	ExportLive bool
 	// S3Endpoint is AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL: the SDK
 	// reads them too, but passing the value explicitly keeps what the
 	// process logs and what it connects to the same.
@@ -167,6 +177,7 @@ func Default() Config {
 		Dir:               st.Dir,
 		ExportWait:        20 * time.Second,
 		ExportReuseWindow: 10 * time.Minute,
+		ExportLive:        true,
 		ExportRetention:   7 * 24 * time.Hour,
 		PDFMaxEvents:      5000,
 		WorkerConcurrency: 4,
@@ -267,6 +278,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	boolVar("S3_FORCE_PATH_STYLE", &c.S3ForcePathStyle)
+	boolVar("S3_SIGN_PAYLOAD", &c.S3SignPayload)
+	boolVar("EXPORT_LIVE", &c.ExportLive)
 	c.S3Endpoint = getenv("AWS_ENDPOINT_URL_S3")
 	if c.S3Endpoint == "" {
 		c.S3Endpoint = getenv("AWS_ENDPOINT_URL")
@@ -421,6 +434,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("redis", c.Redis.String()),
 		slog.String("storage_url", c.StorageURL),
 		slog.Bool("s3_force_path_style", c.S3ForcePathStyle),
+		slog.Bool("s3_sign_payload", c.S3SignPayload),
+		slog.Bool("export_live", c.ExportLive),
 		slog.String("s3_endpoint", c.S3Endpoint),
 		slog.String("export_wait", FormatDuration(c.ExportWait)),
 		slog.String("export_reuse_window", FormatDuration(c.ExportReuseWindow)),

@@ -17,6 +17,7 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/render"
 	"golang.org/x/sync/errgroup"
@@ -31,6 +32,7 @@ type Store interface {
 	FailExport(ctx context.Context, tenantID, id, code, message string, at time.Time) error
 	StreamEventRows(ctx context.Context, f audit.Filter, fn func([]audit.EventRow) error) error
 	CountEvents(ctx context.Context, f audit.Filter, limit int64) (int64, error)
+	SetRowsTotal(ctx context.Context, tenantID, id string, attempt int, rowsTotal int64) error
 }
 
 // Bucket is where files go.
@@ -59,6 +61,10 @@ type Runner struct {
 	// flows (a slow query plan); default 30s. The sweeper fails exports
 	// silent for much longer (see Sweeper.SilentRunning).
 	HeartbeatEvery time.Duration
+	// Live, when set, relays a CSV's bytes to the API while it renders
+	// (package live), so a waiting GET can answer before the file is
+	// stored.
+	Live *live.Publisher
 }
 
 // ObjectKey is where an export's file lives. The tenant is part of the key
@@ -110,19 +116,19 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 		return audit.Errorf(audit.ENOTIMPLEMENTED, "file_type %s is not supported by this worker", p.FileType)
 	}
 
-	limit := int64(0)
+	// A PDF needs its count first (its title block, and the cap: the API
+	// checked it before queueing, but events may have arrived since, and a
+	// truncated PDF must not be rendered). A CSV does not: it is counted
+	// beside the run, for progress only, instead of delaying its first row.
+	total := int64(-1)
 	if p.FileType == audit.FilePDF {
-		limit = r.PDFMaxEvents + 1
-	}
-	total, err := r.Store.CountEvents(ctx, p.Filter, limit)
-	if err != nil {
-		return fmt.Errorf("exporter: count: %w", err)
-	}
-	// The API checked the cap before queueing, but events may have arrived
-	// since: the worker enforces it too rather than render a truncated PDF.
-	if p.FileType == audit.FilePDF && total > r.PDFMaxEvents {
-		return audit.Invalid("file_type", "a PDF export holds at most %d events and this request now matches more; "+
-			"use file_type=csv or narrow the filters", r.PDFMaxEvents)
+		if total, err = r.Store.CountEvents(ctx, p.Filter, r.PDFMaxEvents+1); err != nil {
+			return fmt.Errorf("exporter: count: %w", err)
+		}
+		if total > r.PDFMaxEvents {
+			return audit.Invalid("file_type", "a PDF export holds at most %d events and this request now matches more; "+
+				"use file_type=csv or narrow the filters", r.PDFMaxEvents)
+		}
 	}
 	if e, err = r.Store.StartExport(ctx, tenantID, id, r.Now().UTC(), total); errors.Is(err, audit.ErrConflict) {
 		return nil // finished by another delivery meanwhile
@@ -137,7 +143,12 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	started := r.Now()
 	var rows atomic.Int64
 	stopBeat := r.heartbeat(ctx, e, &rows, log)
+	stopCount := func() {}
+	if total < 0 {
+		stopCount = r.countBeside(ctx, e, p.Filter, log)
+	}
 	res, err := r.render(ctx, e, p, loc, total, key, log, &rows)
+	stopCount()
 	stopBeat()
 	if err != nil {
 		return err
@@ -153,6 +164,25 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	log.InfoContext(ctx, "export completed", "rows", res.Rows, "bytes", res.SizeBytes, "sha256", res.SHA256,
 		"duration_ms", r.Now().Sub(started).Milliseconds())
 	return nil
+}
+
+// countBeside counts the export's rows while it runs and records the
+// total for progress reporting. Stopping it (before the run is recorded
+// complete) cancels a count still running: the run's own figure wins.
+func (r *Runner) countBeside(ctx context.Context, e audit.Export, f audit.Filter, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n, err := r.Store.CountEvents(ctx, f, 0)
+		if err == nil {
+			err = r.Store.SetRowsTotal(ctx, e.TenantID, e.ID, e.Attempts, n)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "count rows for progress", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // abortLeftovers removes the multipart upload a crashed earlier attempt may
@@ -197,7 +227,13 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 	}()
 
 	h := sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(pw, h)}
+	out := []io.Writer{pw, h}
+	var feed *live.Feed
+	if r.Live != nil && p.FileType == audit.FileCSV {
+		feed = r.Live.Start(ctx, e.ID, e.Attempts)
+		out = append(out, feed)
+	}
+	cw := &countingWriter{w: io.MultiWriter(out...)}
 	rep := render.Report{
 		ExportID:    e.ID,
 		TenantID:    e.TenantID,
@@ -208,6 +244,11 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 	}
 	res := audit.ExportResult{ObjectKey: key, ContentType: contentType}
 	renderErr := r.pipeline(ctx, e, p.Filter, rep, cw, &res, rows, log)
+	if feed != nil {
+		// Every byte is rendered: readers get the last of them now, not
+		// after the upload has finished.
+		feed.Close(context.WithoutCancel(ctx))
+	}
 	if renderErr != nil {
 		pw.CloseWithError(renderErr)
 		cancel() // the upload must abort, not complete with what it has

@@ -91,8 +91,22 @@ func (s *Server) exportEvents(c echo.Context) error {
 	}
 	c.Set(ctxKeyExportID, e.ID)
 	if !e.Status.Done() && wait > 0 {
-		if e, err = s.cfg.Exports.Wait(ctx, tenant, e.ID, wait); err != nil {
-			return err
+		started := time.Now()
+		waited := false
+		if s.cfg.Live != nil {
+			// A CSV may be streamed as it renders; a Range asks for bytes
+			// of a stored file, so it waits for one.
+			stream := e.Params.FileType == audit.FileCSV && c.Request().Header.Get("Range") == ""
+			lw, ok := s.waitLive(ctx, tenant, e, wait, stream)
+			e, waited = lw.export, ok
+			if ok && len(lw.pending) > 0 && !e.Status.Done() {
+				return s.serveLive(c, lw)
+			}
+		}
+		if left := wait - time.Since(started); !waited && left > 0 {
+			if e, err = s.cfg.Exports.Wait(ctx, tenant, e.ID, left); err != nil {
+				return err
+			}
 		}
 	}
 	if e.Status.Done() {

@@ -72,6 +72,11 @@ type Config struct {
 	// Webhooks keeps tenants' webhook secrets and lists an export's
 	// delivery attempts; nil answers those routes 501.
 	Webhooks WebhookStore
+	// Live reads the streams workers publish while they render (package
+	// live): a waiting export GET wakes when its export is done, and a CSV
+	// still rendering is answered as it renders. Nil: the GET polls the
+	// record and answers with stored files only.
+	Live LiveReader
 }
 
 // Server is the HTTP API.

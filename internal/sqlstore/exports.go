@@ -170,6 +170,19 @@ func (db *DB) UpdateProgress(ctx context.Context, tenantID, id string, rowsWritt
 		`rows_written = $3, heartbeat_at = $4`, rowsWritten, micros(at))
 }
 
+// SetRowsTotal records rowsTotal for attempt of a running export. It is
+// a no-op for any other state or attempt: a count that finishes after its
+// run completed (or after a retry started) must not overwrite the real
+// figure.
+func (db *DB) SetRowsTotal(ctx context.Context, tenantID, id string, attempt int, rowsTotal int64) error {
+	_, err := db.w.ExecContext(ctx, `UPDATE exports SET rows_total = $3
+		WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND attempts = $4`, tenantID, id, rowsTotal, attempt)
+	if err != nil {
+		return db.wrap("set rows total", err)
+	}
+	return nil
+}
+
 // CompleteExport records the result of a queued or running export;
 // audit.ErrConflict when it is already done.
 func (db *DB) CompleteExport(ctx context.Context, tenantID, id string, r audit.ExportResult, at, expiresAt time.Time) error {

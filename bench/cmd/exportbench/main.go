@@ -75,7 +75,8 @@ type result struct {
 	RowsPerSec float64 `json:"rows_per_s"`  // Rows / Seconds
 	MBPerSec   float64 `json:"mb_per_s"`    // Bytes / Seconds / 1e6
 	ExportID   string  `json:"export_id"`   // X-Export-Id
-	SHA256OK   bool    `json:"sha256_ok"`   // body hash = X-Checksum-SHA256
+	SHA256OK   bool    `json:"sha256_ok"`   // body hash = X-Checksum-SHA256 (header or trailer)
+	Live       bool    `json:"live"`        // streamed while it rendered (chunked, digest in trailers)
 	FileType   string  `json:"file_type"`   // csv or pdf
 	ServerRows int64   `json:"server_rows"` // X-Export-Rows
 }
@@ -145,8 +146,17 @@ func (c *client) fetch(ctx context.Context, query string, wait int, sink io.Writ
 	r.Seconds = el.Seconds()
 	r.Bytes = n
 	r.ExportID = resp.Header.Get("X-Export-Id")
-	r.SHA256OK = hex.EncodeToString(h.Sum(nil)) == resp.Header.Get("X-Checksum-SHA256")
-	r.ServerRows, _ = strconv.ParseInt(resp.Header.Get("X-Export-Rows"), 10, 64)
+	// A CSV streamed while it rendered (chunked, no Content-Length) sends
+	// its checksum and row count as trailers, known once the body is read.
+	r.Live = resp.ContentLength < 0
+	header := func(k string) string {
+		if v := resp.Header.Get(k); v != "" {
+			return v
+		}
+		return resp.Trailer.Get(k)
+	}
+	r.SHA256OK = hex.EncodeToString(h.Sum(nil)) == header("X-Checksum-SHA256")
+	r.ServerRows, _ = strconv.ParseInt(header("X-Export-Rows"), 10, 64)
 	r.MBPerSec = float64(n) / el.Seconds() / 1e6
 	return r, nil
 }

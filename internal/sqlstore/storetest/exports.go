@@ -228,6 +228,19 @@ func runExports(t *testing.T, open Open) {
 			if err := b.store.UpdateProgress(b.ctx, "t1", "x1", 40, base); err != nil {
 				t.Fatal(err)
 			}
+			// A count made beside the run: only for this attempt while running.
+			if err := b.store.SetRowsTotal(b.ctx, "t1", "x1", 1, 120); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.store.SetRowsTotal(b.ctx, "t1", "x1", 2, 999); err != nil { // not this attempt
+				t.Fatal(err)
+			}
+			if err := b.store.SetRowsTotal(b.ctx, "t2", "x1", 1, 999); err != nil { // not this tenant
+				t.Fatal(err)
+			}
+			if got := getExport(t, b, "t1", "x1"); got.RowsTotal != 120 {
+				t.Fatalf("rows_total after SetRowsTotal = %d, want 120", got.RowsTotal)
+			}
 			if got := getExport(t, b, "t1", "x1"); got.RowsWritten != 40 {
 				t.Fatalf("progress = %d", got.RowsWritten)
 			}
@@ -257,6 +270,13 @@ func runExports(t *testing.T, open Open) {
 			requireCode(t, b.store.CompleteExport(b.ctx, "t1", "x1", res, done, expires), audit.ErrConflict)
 			requireCode(t, b.store.FailExport(b.ctx, "t1", "x1", "c", "m", done), audit.ErrConflict)
 			requireCode(t, b.store.UpdateProgress(b.ctx, "t1", "x1", 1, base), audit.ErrConflict)
+			// A count finishing after the run completed leaves the real figure.
+			if err := b.store.SetRowsTotal(b.ctx, "t1", "x1", 2, 5); err != nil {
+				t.Fatal(err)
+			}
+			if got := getExport(t, b, "t1", "x1"); got.RowsTotal != 101 {
+				t.Fatalf("rows_total after a late SetRowsTotal = %d, want 101", got.RowsTotal)
+			}
 
 			gone := base.Add(25 * time.Hour)
 			if err := b.store.ExpireExport(b.ctx, "t1", "x1", gone); err != nil {

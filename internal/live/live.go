@@ -1,0 +1,333 @@
+// Package live relays an export's bytes from the worker rendering it to the
+// API requests waiting for it, while it renders, through a Redis stream per
+// export. A GET that would otherwise wait for the whole file to be stored
+// and then download it can start answering as soon as the first rows are
+// rendered, so a large export reaches its client about as fast as the
+// database produces it.
+//
+// The stream is a convenience, never the record: the stored object and the
+// export row stay the truth. The publisher never blocks an export (when
+// Redis falls behind it marks the stream broken and stops), the stream is
+// capped (MaxLen entries) and expires, and a reader that misses bytes (it
+// fell behind, the stream broke, the worker died) finishes from the stored
+// object once the export completes. The API checks the SHA-256 of what it
+// sent against the stored file's before it ends a response as complete.
+//
+// Entries, in order, for each attempt of an export:
+//
+//	k=s a=ATTEMPT            an attempt starts; its data starts at offset 0
+//	k=d o=OFFSET b=BYTES     the next bytes of the file
+//	k=x o=OFFSET             the publisher dropped bytes from OFFSET on
+//	k=e                      the export is done (its record says how)
+//
+// A retried export publishes a new "s" and its bytes from offset 0 again.
+// The "e" entry is also how a waiting GET learns at once that any export
+// (PDF too) is done, instead of polling the database.
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Publisher.
+const (
+	DefaultChunkSize = 256 << 10
+	DefaultMaxLen    = 64 // entries kept: 16 MiB of a file at the default chunk size
+	DefaultTTL       = 10 * time.Minute
+	DefaultQueue     = 16 // chunks waiting for Redis before the stream is given up
+)
+
+// Entry kinds.
+const (
+	KindStart  = "s"
+	KindData   = "d"
+	KindBroken = "x"
+	KindEnd    = "e"
+)
+
+// Key is the Redis key of export id's stream. The braces make it one hash
+// slot in Redis Cluster.
+func Key(exportID string) string { return "sentinel:live:{" + exportID + "}" }
+
+// Publisher writes export streams (worker side).
+type Publisher struct {
+	Redis  redis.UniversalClient
+	Logger *slog.Logger
+	// ChunkSize is the size of a data entry (DefaultChunkSize).
+	ChunkSize int
+	// MaxLen caps the entries a stream keeps (DefaultMaxLen): a reader that
+	// falls further behind misses bytes and finishes from storage.
+	MaxLen int64
+	// TTL is how long a stream outlives its last entry (DefaultTTL).
+	TTL time.Duration
+	// Queue is how many chunks may wait for Redis before the stream is
+	// marked broken rather than slow the export down (DefaultQueue).
+	Queue int
+}
+
+func (p *Publisher) chunkSize() int { return orDefault(p.ChunkSize, DefaultChunkSize) }
+func (p *Publisher) queue() int     { return orDefault(p.Queue, DefaultQueue) }
+func (p *Publisher) maxLen() int64  { return int64(orDefault(int(p.MaxLen), DefaultMaxLen)) }
+func (p *Publisher) ttl() time.Duration {
+	if p.TTL > 0 {
+		return p.TTL
+	}
+	return DefaultTTL
+}
+
+func orDefault(v, d int) int {
+	if v > 0 {
+		return v
+	}
+	return d
+}
+
+// add appends one entry and keeps the stream capped and expiring.
+func (p *Publisher) add(ctx context.Context, exportID string, ttl time.Duration, values ...any) error {
+	key := Key(exportID)
+	pipe := p.Redis.Pipeline()
+	pipe.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: p.maxLen(), Values: values})
+	pipe.Expire(ctx, key, ttl)
+	_, err := pipe.Exec(ctx)
+	return err
+}
+
+// Start announces attempt of export exportID and returns the Feed its bytes
+// go to. The feed never fails and never blocks for long: what Redis cannot
+// take is dropped, and readers then finish from storage.
+func (p *Publisher) Start(ctx context.Context, exportID string, attempt int) *Feed {
+	f := &Feed{
+		p:        p,
+		exportID: exportID,
+		chunks:   make(chan chunk, p.queue()),
+		done:     make(chan struct{}),
+		buf:      make([]byte, 0, p.chunkSize()),
+	}
+	if err := p.add(ctx, exportID, p.ttl(), "k", KindStart, "a", strconv.Itoa(attempt)); err != nil {
+		p.logger().WarnContext(ctx, "live: start stream; it is off for this attempt", "export_id", exportID, "err", err)
+		f.broken = true
+		close(f.done)
+		return f
+	}
+	ctx = context.WithoutCancel(ctx) // Close decides when the feed ends
+	go f.run(ctx)
+	return f
+}
+
+// End publishes that export exportID is done (completed or failed: its
+// record says which), which wakes its waiting readers at once, and lets the
+// stream expire soon after.
+func (p *Publisher) End(ctx context.Context, exportID string) {
+	if err := p.add(ctx, exportID, time.Minute, "k", KindEnd); err != nil {
+		p.logger().WarnContext(ctx, "live: publish end", "export_id", exportID, "err", err)
+	}
+}
+
+func (p *Publisher) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.Default()
+}
+
+type chunk struct {
+	off  int64
+	data []byte
+}
+
+// Feed is one attempt's byte stream: an io.Writer that chunks what it is
+// given and appends the chunks to the stream from its own goroutine.
+type Feed struct {
+	p        *Publisher
+	exportID string
+	chunks   chan chunk
+	done     chan struct{}
+
+	// Owned by the writer.
+	buf    []byte
+	off    int64 // offset of buf[0]
+	broken bool  // dropping: a chunk could not be queued
+	closed bool
+
+	mu     sync.Mutex
+	failed bool  // Redis refused a chunk: nothing after it is published
+	failAt int64 // that chunk's offset
+}
+
+// Write queues p's bytes; it never fails.
+func (f *Feed) Write(p []byte) (int, error) {
+	n := len(p)
+	if f.broken || f.closed {
+		return n, nil
+	}
+	for len(p) > 0 {
+		room := cap(f.buf) - len(f.buf)
+		if room > len(p) {
+			room = len(p)
+		}
+		f.buf = append(f.buf, p[:room]...)
+		p = p[room:]
+		if len(f.buf) == cap(f.buf) {
+			f.flush()
+			if f.broken {
+				break
+			}
+		}
+	}
+	return n, nil
+}
+
+// flush hands the buffered chunk to the sender, or breaks the feed when
+// the sender is too far behind.
+func (f *Feed) flush() {
+	if len(f.buf) == 0 {
+		return
+	}
+	select {
+	case f.chunks <- chunk{off: f.off, data: f.buf}:
+		f.off += int64(len(f.buf))
+		f.buf = make([]byte, 0, cap(f.buf))
+	default:
+		f.broken = true
+	}
+}
+
+// Close sends what is buffered, waits until the sender is done (or ctx
+// ends) and, when bytes were dropped, publishes where they stopped.
+func (f *Feed) Close(ctx context.Context) {
+	if f.closed {
+		return
+	}
+	f.closed = true
+	select {
+	case <-f.done: // never started
+		return
+	default:
+	}
+	if !f.broken {
+		f.flush()
+	}
+	close(f.chunks)
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return
+	}
+	f.mu.Lock()
+	failed, failAt := f.failed, f.failAt
+	f.mu.Unlock()
+	if f.broken || failed {
+		at := f.off
+		if failed && failAt < at {
+			at = failAt
+		}
+		_ = f.p.add(ctx, f.exportID, f.p.ttl(), "k", KindBroken, "o", strconv.FormatInt(at, 10))
+	}
+}
+
+func (f *Feed) run(ctx context.Context) {
+	defer close(f.done)
+	for c := range f.chunks {
+		f.mu.Lock()
+		failed := f.failed
+		f.mu.Unlock()
+		if failed {
+			continue // drain: nothing after a hole may be published
+		}
+		if err := f.p.add(ctx, f.exportID, f.p.ttl(), "k", KindData, "o", strconv.FormatInt(c.off, 10), "b", c.data); err != nil {
+			f.p.logger().WarnContext(ctx, "live: publish chunk; the stream stops here", "export_id", f.exportID,
+				"offset", c.off, "err", err)
+			f.mu.Lock()
+			f.failed, f.failAt = true, c.off
+			f.mu.Unlock()
+		}
+	}
+}
+
+// Entry is one entry of a stream, as a Reader returns it.
+type Entry struct {
+	ID      string
+	Kind    string
+	Attempt int
+	Offset  int64
+	Data    string // go-redis hands values over as strings; kept so, not copied
+}
+
+// Reader reads export streams (API side).
+type Reader struct {
+	Redis redis.UniversalClient
+	// Count is how many entries one read returns at most (default 8).
+	Count int64
+}
+
+// ErrBadEntry is returned for an entry that is not of this package's form.
+var ErrBadEntry = errors.New("live: malformed stream entry")
+
+// Next returns the entries of export exportID's stream after the entry
+// with ID after ("0" for the first), waiting up to block for one to come.
+// No entry within block is (nil, nil).
+func (r *Reader) Next(ctx context.Context, exportID, after string, block time.Duration) ([]Entry, error) {
+	count := r.Count
+	if count <= 0 {
+		count = 8
+	}
+	if block < time.Millisecond {
+		block = time.Millisecond // 0 would mean forever
+	}
+	res, err := r.Redis.XRead(ctx, &redis.XReadArgs{
+		Streams: []string{Key(exportID), after},
+		Count:   count,
+		Block:   block,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, s := range res {
+		for _, m := range s.Messages {
+			e, err := parse(m)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func parse(m redis.XMessage) (Entry, error) {
+	e := Entry{ID: m.ID}
+	str := func(k string) string {
+		s, _ := m.Values[k].(string)
+		return s
+	}
+	e.Kind = str("k")
+	var err error
+	switch e.Kind {
+	case KindStart:
+		e.Attempt, err = strconv.Atoi(str("a"))
+	case KindData:
+		e.Offset, err = strconv.ParseInt(str("o"), 10, 64)
+		e.Data = str("b")
+	case KindBroken:
+		e.Offset, err = strconv.ParseInt(str("o"), 10, 64)
+	case KindEnd:
+	default:
+		err = fmt.Errorf("kind %q", e.Kind)
+	}
+	if err != nil {
+		return e, fmt.Errorf("%w %s: %v", ErrBadEntry, m.ID, err)
+	}
+	return e, nil
+}

@@ -1,0 +1,269 @@
+package live_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/auditsentinel/sentinel/internal/live"
+	"github.com/auditsentinel/sentinel/internal/testenv"
+	"github.com/redis/go-redis/v9"
+)
+
+// backends runs fn against a real redis-server and against miniredis (what
+// embedded mode uses), each behind a proxy the test can pause.
+func backends(t *testing.T, fn func(t *testing.T, rdb redis.UniversalClient, px *proxy)) {
+	t.Run("Redis", func(t *testing.T) {
+		t.Parallel()
+		opt, err := redis.ParseURL(testenv.RedisURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		px := newProxy(t, opt.Addr)
+		opt.Addr = px.addr
+		fn(t, client(t, opt), px)
+	})
+	t.Run("Miniredis", func(t *testing.T) {
+		t.Parallel()
+		m := miniredis.RunT(t)
+		px := newProxy(t, m.Addr())
+		fn(t, client(t, &redis.Options{Addr: px.addr}), px)
+	})
+}
+
+func client(t *testing.T, opt *redis.Options) redis.UniversalClient {
+	opt.ReadTimeout, opt.WriteTimeout = 5*time.Second, 5*time.Second
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// readAll reads export id's stream from the start until its end entry.
+func readAll(t *testing.T, r *live.Reader, id string) []live.Entry {
+	t.Helper()
+	var out []live.Entry
+	after := "0"
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		es, err := r.Next(t.Context(), id, after, 200*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			out = append(out, e)
+			after = e.ID
+			if e.Kind == live.KindEnd {
+				return out
+			}
+		}
+	}
+	t.Fatalf("no end entry after 10s; read %d entries", len(out))
+	return nil
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rng := rand.New(rand.NewPCG(7, uint64(n)))
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+// writeOdd writes b in pieces of odd sizes, as a renderer's buffer does.
+func writeOdd(w io.Writer, b []byte) {
+	for i, n := 0, 1; i < len(b); n = n*7%65521 + 1 {
+		if i+n > len(b) {
+			n = len(b) - i
+		}
+		w.Write(b[i : i+n])
+		i += n
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient, _ *proxy) {
+		p := &live.Publisher{Redis: rdb, ChunkSize: 64 << 10, Queue: 32} // room for all of it
+		want := randomBytes(1<<20 + 12345)
+		f := p.Start(t.Context(), "exp1", 1)
+		writeOdd(f, want)
+		f.Close(t.Context())
+		p.End(t.Context(), "exp1")
+
+		es := readAll(t, &live.Reader{Redis: rdb}, "exp1")
+		if es[0].Kind != live.KindStart || es[0].Attempt != 1 {
+			t.Fatalf("first entry %+v, want the start of attempt 1", es[0])
+		}
+		var got bytes.Buffer
+		for _, e := range es[1 : len(es)-1] {
+			if e.Kind != live.KindData || e.Offset != int64(got.Len()) {
+				t.Fatalf("entry %+v after %d bytes: want data at that offset", e, got.Len())
+			}
+			got.WriteString(e.Data)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("read %d bytes back, not the %d written", got.Len(), len(want))
+		}
+		ttl, err := rdb.TTL(t.Context(), live.Key("exp1")).Result()
+		if err != nil || ttl <= 0 || ttl > time.Minute {
+			t.Fatalf("TTL after the end = %v, %v; want at most a minute", ttl, err)
+		}
+	})
+}
+
+// A reader waiting on a stream wakes as soon as an entry comes.
+func TestNextWakesOnEnd(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient, _ *proxy) {
+		p := &live.Publisher{Redis: rdb}
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			p.End(context.Background(), "exp2")
+		}()
+		start := time.Now()
+		es, err := (&live.Reader{Redis: rdb}).Next(t.Context(), "exp2", "0", 5*time.Second)
+		if err != nil || len(es) != 1 || es[0].Kind != live.KindEnd {
+			t.Fatalf("Next = %+v, %v; want the end entry", es, err)
+		}
+		if el := time.Since(start); el > 3*time.Second {
+			t.Fatalf("woke after %v", el)
+		}
+		es, err = (&live.Reader{Redis: rdb}).Next(t.Context(), "nothing", "0", 50*time.Millisecond)
+		if err != nil || es != nil {
+			t.Fatalf("Next on no stream = %+v, %v; want nothing", es, err)
+		}
+	})
+}
+
+// When Redis cannot keep up, the feed drops bytes instead of blocking the
+// export, and says from which offset on.
+func TestSlowRedisBreaksTheFeed(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient, px *proxy) {
+		p := &live.Publisher{Redis: rdb, ChunkSize: 16 << 10, Queue: 2}
+		f := p.Start(t.Context(), "exp3", 1)
+		px.pause()
+		want := randomBytes(1 << 20)
+		done := make(chan struct{})
+		go func() {
+			writeOdd(f, want) // must not block although Redis does not answer
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Write blocked while Redis was paused")
+		}
+		px.resume()
+		f.Close(t.Context())
+		p.End(t.Context(), "exp3")
+
+		es := readAll(t, &live.Reader{Redis: rdb}, "exp3")
+		var got bytes.Buffer
+		var broken *live.Entry
+		for i, e := range es {
+			switch e.Kind {
+			case live.KindData:
+				if broken != nil || e.Offset != int64(got.Len()) {
+					t.Fatalf("data entry %d at %d after %d bytes (broken: %v)", i, e.Offset, got.Len(), broken != nil)
+				}
+				got.WriteString(e.Data)
+			case live.KindBroken:
+				broken = &es[i]
+			}
+		}
+		if broken == nil || broken.Offset != int64(got.Len()) || got.Len() >= len(want) {
+			t.Fatalf("broken entry %+v after %d of %d bytes; want one at the end of the data", broken, got.Len(), len(want))
+		}
+		if !bytes.Equal(got.Bytes(), want[:got.Len()]) {
+			t.Fatal("the bytes before the break differ from those written")
+		}
+	})
+}
+
+// The stream keeps MaxLen entries: a reader that starts late sees the gap
+// (the first data entry it gets is past offset 0).
+func TestMaxLen(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient, _ *proxy) {
+		p := &live.Publisher{Redis: rdb, ChunkSize: 1 << 10, MaxLen: 10, Queue: 200}
+		f := p.Start(t.Context(), "exp4", 1)
+		writeOdd(f, randomBytes(100<<10))
+		f.Close(t.Context())
+		if n, err := rdb.XLen(t.Context(), live.Key("exp4")).Result(); err != nil || n > 10 {
+			t.Fatalf("XLEN = %d, %v; want at most 10", n, err)
+		}
+		es, err := (&live.Reader{Redis: rdb, Count: 100}).Next(t.Context(), "exp4", "0", time.Second)
+		if err != nil || len(es) == 0 || es[0].Kind != live.KindData || es[0].Offset == 0 {
+			t.Fatalf("late reader got %d entries, first %+v, %v; want data past offset 0", len(es), es, err)
+		}
+	})
+}
+
+// proxy forwards TCP to a Redis server and can stop forwarding, to make
+// Redis look slow.
+type proxy struct {
+	addr   string
+	mu     sync.Mutex
+	paused bool
+	cond   *sync.Cond
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := &proxy{addr: ln.Addr().String()}
+	px.cond = sync.NewCond(&px.mu)
+	t.Cleanup(func() { ln.Close(); px.resume() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go px.pipe(s, c)
+			go px.pipe(c, s)
+		}
+	}()
+	return px
+}
+
+func (px *proxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		px.mu.Lock()
+		for px.paused {
+			px.cond.Wait()
+		}
+		px.mu.Unlock()
+		if n > 0 {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (px *proxy) pause() { px.mu.Lock(); px.paused = true; px.mu.Unlock() }
+func (px *proxy) resume() {
+	px.mu.Lock()
+	px.paused = false
+	px.cond.Broadcast()
+	px.mu.Unlock()
+}
