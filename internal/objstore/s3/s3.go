@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -132,21 +133,24 @@ func New(ctx context.Context, cfg Config) (*Bucket, error) {
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
 	}
+	// Since 2025 the SDK adds CRC checksums to every request and validates
+	// them on responses; many S3-compatible servers reject or lack them.
+	// Unless the environment chose, only do it where S3 requires it (our
+	// uploads send their own CRC32C, see upload.go). LoadDefaultConfig
+	// never leaves these unset: it resolves them to WhenSupported, so they
+	// must be given as load options, which take precedence.
+	if os.Getenv("AWS_REQUEST_CHECKSUM_CALCULATION") == "" {
+		opts = append(opts, config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired))
+	}
+	if os.Getenv("AWS_RESPONSE_CHECKSUM_VALIDATION") == "" {
+		opts = append(opts, config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired))
+	}
 	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("s3: load aws config: %w", err)
 	}
 	if awsCfg.Region == "" {
 		awsCfg.Region = "us-east-1"
-	}
-	// Since 2025 the SDK adds CRC checksums to every request and validates
-	// them on responses; many S3-compatible servers reject or lack them.
-	// Unless the environment chose, only do it where S3 requires it.
-	if awsCfg.RequestChecksumCalculation == aws.RequestChecksumCalculationUnset {
-		awsCfg.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-	}
-	if awsCfg.ResponseChecksumValidation == aws.ResponseChecksumValidationUnset {
-		awsCfg.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	}
 	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if cfg.Endpoint != "" {
