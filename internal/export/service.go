@@ -57,6 +57,11 @@ type Options struct {
 	// WebhookURL, when set, is told how the export ended, signed with the
 	// tenant's webhook secret (which must exist when the request is made).
 	WebhookURL string
+	// BeforeQueue, when set, is called with the export's record once it is
+	// known and before it is (re)queued: a waiting reader says it wants the
+	// export's live bytes there, before any worker can start it. It must be
+	// quick; its failure only costs the caller what it wanted.
+	BeforeQueue func(ctx context.Context, e audit.Export)
 }
 
 // pdfCountCeiling bounds the count a rejected PDF request pays for: past it
@@ -101,6 +106,9 @@ func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportPa
 	// Enqueue whenever the export still waits for a worker, not only when we
 	// created it: if the process that created it died before enqueueing, the
 	// next identical request repairs that. The queue deduplicates.
+	if o.BeforeQueue != nil && !got.Status.Done() {
+		o.BeforeQueue(ctx, got)
+	}
 	if got.Status == audit.StatusQueued {
 		if err := s.Queue.EnqueueExport(ctx, tenantID, got.ID); err != nil {
 			return audit.Export{}, false, fmt.Errorf("export: enqueue %s: %w", got.ID, err)

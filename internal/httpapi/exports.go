@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -85,6 +86,28 @@ func (s *Server) exportEvents(c echo.Context) error {
 		return err
 	}
 	tenant := tenantOf(c)
+	// A CSV may be streamed as it renders; a Range asks for bytes of a
+	// stored file, so it waits for one.
+	csv := params.FileType == audit.FileCSV || params.FileType == "" // the default, until Validate fills it in
+	stream := s.cfg.Live != nil && wait > 0 && csv && c.Request().Header.Get("Range") == ""
+	if stream {
+		// Each live response holds up to liveHold bytes and a read's worth
+		// of entries: past MaxLiveStreams at once, requests wait for the
+		// stored file instead.
+		select {
+		case s.liveSlots <- struct{}{}:
+			defer func() { <-s.liveSlots }()
+		default:
+			stream = false
+		}
+	}
+	if stream {
+		opts.BeforeQueue = func(ctx context.Context, e audit.Export) {
+			if err := s.cfg.Live.Want(ctx, e.ID); err != nil {
+				s.logger.WarnContext(ctx, "live: register the waiting reader; the file comes when stored", "export_id", e.ID, "err", err)
+			}
+		}
+	}
 	e, _, err := s.cfg.Exports.Request(ctx, tenant, params, opts)
 	if err != nil {
 		return err
@@ -94,9 +117,6 @@ func (s *Server) exportEvents(c echo.Context) error {
 		started := time.Now()
 		waited := false
 		if s.cfg.Live != nil {
-			// A CSV may be streamed as it renders; a Range asks for bytes
-			// of a stored file, so it waits for one.
-			stream := e.Params.FileType == audit.FileCSV && c.Request().Header.Get("Range") == ""
 			lw, ok := s.waitLive(ctx, tenant, e, wait, stream)
 			e, waited = lw.export, ok
 			if ok && len(lw.pending) > 0 && !e.Status.Done() {

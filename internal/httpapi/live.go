@@ -23,6 +23,9 @@ import (
 // LiveReader reads the stream a worker publishes while it renders an
 // export (package live).
 type LiveReader interface {
+	// Want says this request waits for the export's bytes, so that the
+	// worker that starts it publishes them.
+	Want(ctx context.Context, exportID string) error
 	Next(ctx context.Context, exportID, after string, block time.Duration) ([]live.Entry, error)
 }
 

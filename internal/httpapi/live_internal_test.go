@@ -38,6 +38,8 @@ type step struct {
 	entries []live.Entry
 }
 
+func (s *scriptedLive) Want(context.Context, string) error { return nil }
+
 func (s *scriptedLive) Next(ctx context.Context, _, _ string, block time.Duration) ([]live.Entry, error) {
 	s.mu.Lock()
 	if len(s.steps) == 0 {

@@ -81,10 +81,15 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	echo   *echo.Echo
-	logger *slog.Logger
-	cfg    Config
+	echo      *echo.Echo
+	logger    *slog.Logger
+	cfg       Config
+	liveSlots chan struct{} // one per live response under way
 }
+
+// MaxLiveStreams bounds the export responses streamed while they render at
+// once per API process (see Config.Live), and so the memory they hold.
+const MaxLiveStreams = 64
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
@@ -94,7 +99,7 @@ func New(cfg Config) *Server {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 60 * time.Second
 	}
-	s := &Server{echo: echo.New(), logger: cfg.Logger, cfg: cfg}
+	s := &Server{echo: echo.New(), logger: cfg.Logger, cfg: cfg, liveSlots: make(chan struct{}, MaxLiveStreams)}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

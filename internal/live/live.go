@@ -57,6 +57,13 @@ const (
 // slot in Redis Cluster.
 func Key(exportID string) string { return "sentinel:live:{" + exportID + "}" }
 
+// WantKey is the Redis key that says a reader waits for export id's bytes.
+func WantKey(exportID string) string { return "sentinel:live-want:{" + exportID + "}" }
+
+// wantTTL is how long a reader's interest lasts: a worker looks for it when
+// an attempt starts, which is normally within a second of the request.
+const wantTTL = 2 * time.Minute
+
 // Publisher writes export streams (worker side).
 type Publisher struct {
 	Redis  redis.UniversalClient
@@ -101,7 +108,8 @@ func (p *Publisher) add(ctx context.Context, exportID string, ttl time.Duration,
 }
 
 // Start announces attempt of export exportID and returns the Feed its bytes
-// go to. The feed never fails and never blocks for long: what Redis cannot
+// go to, if a reader said it waits for them (Reader.Want); otherwise the
+// feed drops them. The feed never fails and never blocks for long: what Redis cannot
 // take is dropped, and readers then finish from storage.
 func (p *Publisher) Start(ctx context.Context, exportID string, attempt int) *Feed {
 	f := &Feed{
@@ -111,7 +119,19 @@ func (p *Publisher) Start(ctx context.Context, exportID string, attempt int) *Fe
 		done:     make(chan struct{}),
 		buf:      make([]byte, 0, p.chunkSize()),
 	}
-	if err := p.add(ctx, exportID, p.ttl(), "k", KindStart, "a", strconv.Itoa(attempt)); err != nil {
+	// Only an export a reader waits for is published: Redis holds up to
+	// MaxLen chunks per stream, which it should not for every export
+	// (scheduled ones, 202 clients) when nobody reads them.
+	wanted, err := p.Redis.Exists(ctx, WantKey(exportID)).Result()
+	if err == nil && wanted == 0 {
+		f.broken = true
+		close(f.done)
+		return f
+	}
+	if err == nil {
+		err = p.add(ctx, exportID, p.ttl(), "k", KindStart, "a", strconv.Itoa(attempt))
+	}
+	if err != nil {
 		p.logger().WarnContext(ctx, "live: start stream; it is off for this attempt", "export_id", exportID, "err", err)
 		f.broken = true
 		close(f.done)
@@ -266,6 +286,14 @@ type Reader struct {
 	Redis redis.UniversalClient
 	// Count is how many entries one read returns at most (default 8).
 	Count int64
+}
+
+// Want says a reader waits for export exportID's bytes, so that the worker
+// that starts it publishes them. Call it before the export can start (or
+// just after it was queued: a worker takes a task no sooner than its next
+// poll); a later reader finds no bytes and waits for the stored file.
+func (r *Reader) Want(ctx context.Context, exportID string) error {
+	return r.Redis.Set(ctx, WantKey(exportID), "1", wantTTL).Err()
 }
 
 // ErrBadEntry is returned for an entry that is not of this package's form.

@@ -91,6 +91,7 @@ func TestRoundTrip(t *testing.T) {
 	backends(t, func(t *testing.T, rdb redis.UniversalClient, _ *proxy) {
 		p := &live.Publisher{Redis: rdb, ChunkSize: 64 << 10, Queue: 32} // room for all of it
 		want := randomBytes(1<<20 + 12345)
+		wantLive(t, rdb, "exp1")
 		f := p.Start(t.Context(), "exp1", 1)
 		writeOdd(f, want)
 		f.Close(t.Context())
@@ -113,6 +114,32 @@ func TestRoundTrip(t *testing.T) {
 		ttl, err := rdb.TTL(t.Context(), live.Key("exp1")).Result()
 		if err != nil || ttl <= 0 || ttl > time.Minute {
 			t.Fatalf("TTL after the end = %v, %v; want at most a minute", ttl, err)
+		}
+	})
+}
+
+func wantLive(t *testing.T, rdb redis.UniversalClient, id string) {
+	t.Helper()
+	if err := (&live.Reader{Redis: rdb}).Want(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An export no reader waits for is not published (Redis would hold up to
+// MaxLen chunks of every export for nothing); its end still is.
+func TestUnwantedIsNotPublished(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient, _ *proxy) {
+		p := &live.Publisher{Redis: rdb}
+		f := p.Start(t.Context(), "nobody", 1)
+		writeOdd(f, randomBytes(1<<20))
+		f.Close(t.Context())
+		if n, err := rdb.XLen(t.Context(), live.Key("nobody")).Result(); err != nil || n != 0 {
+			t.Fatalf("XLEN = %d, %v; want nothing published", n, err)
+		}
+		p.End(t.Context(), "nobody")
+		es := readAll(t, &live.Reader{Redis: rdb}, "nobody")
+		if len(es) != 1 || es[0].Kind != live.KindEnd {
+			t.Fatalf("entries %+v; want the end alone", es)
 		}
 	})
 }
@@ -145,6 +172,7 @@ func TestNextWakesOnEnd(t *testing.T) {
 func TestSlowRedisBreaksTheFeed(t *testing.T) {
 	backends(t, func(t *testing.T, rdb redis.UniversalClient, px *proxy) {
 		p := &live.Publisher{Redis: rdb, ChunkSize: 16 << 10, Queue: 2}
+		wantLive(t, rdb, "exp3")
 		f := p.Start(t.Context(), "exp3", 1)
 		px.pause()
 		want := randomBytes(1 << 20)
@@ -190,6 +218,7 @@ func TestSlowRedisBreaksTheFeed(t *testing.T) {
 func TestMaxLen(t *testing.T) {
 	backends(t, func(t *testing.T, rdb redis.UniversalClient, _ *proxy) {
 		p := &live.Publisher{Redis: rdb, ChunkSize: 1 << 10, MaxLen: 10, Queue: 200}
+		wantLive(t, rdb, "exp4")
 		f := p.Start(t.Context(), "exp4", 1)
 		writeOdd(f, randomBytes(100<<10))
 		f.Close(t.Context())
