@@ -10,6 +10,8 @@
 #      export, so the worker's VmHWM is that export's peak RSS) and measures:
 #        (a) the 600,000-event CSV export, GET to last byte (BENCH_RUNS times)
 #        (b) psql \copy of the same query to a CSV file (BENCH_RUNS times)
+#        and, for each (a) and (b) run, the CPU time every process used
+#        (PostgreSQL, api, worker, versitygw, redis-server, the client)
 #        worker peak RSS for the 100,000-event export
 #        30 sequential 1,000-event exports, each with a different range
 #        a 5,000-event PDF, GET to last byte, and its worker peak RSS
@@ -127,16 +129,18 @@ wait_for() {
 
 now() { date +%s.%N; }
 since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.3f", a - b }'; }
-# json KEY VALUE ...: one JSON object of strings and numbers (VALUE that
-# looks like a number stays one).
+# json KEY VALUE ...: one JSON object of strings and numbers. A VALUE that
+# is a JSON number becomes one, unless its KEY is written KEY:s, which keeps
+# it a string (value:s 8756306 → "value":"8756306").
 json() {
 	local out="{" sep="" k v
 	while [ $# -gt 0 ]; do
 		k=$1 v=$2
 		shift 2
-		if [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then
+		if [[ $k != *:s && $v =~ ^-?(0|[1-9][0-9]*)(\.[0-9]+)?$ ]]; then
 			out+="$sep\"$k\":$v"
 		else
+			k=${k%:s}
 			v=${v//\\/\\\\}
 			out+="$sep\"$k\":\"${v//\"/\\\"}\""
 		fi
@@ -145,6 +149,69 @@ json() {
 	echo "$out}"
 }
 record() { json "$@" >>"$RESULTS"; }
+
+# ---------------------------------------------------------------- CPU time
+# Where the CPU goes during (a) and (b): each process's user and system time
+# from /proc/PID/stat, in clock ticks. For (a) exportbench samples the
+# servers itself, just before its GET and at its last byte (-cpu); for (b)
+# pg_ticks below samples PostgreSQL around psql, and bash's `times` gives
+# psql's own. No forks in these helpers.
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null) || CLK_TCK=100
+PG_PM=""         # the throwaway cluster's postmaster (empty on BENCH_DATABASE_URL)
+REDIS_PID=""
+VERSITYGW_PID=""
+STAT=()
+# read_stat PID: STAT=(fields 3… of /proc/PID/stat), so field N is STAT[N-3]
+# (4 ppid, 14 utime, 15 stime, 16 cutime, 17 cstime). Fails when PID is gone.
+read_stat() {
+	local s
+	[ -n "$1" ] || return 1
+	read -r s 2>/dev/null <"/proc/$1/stat" || return 1
+	s=${s##*) } # comm, field 2, may hold spaces and parentheses
+	read -r -a STAT <<<"$s"
+}
+# pg_ticks: TK_U, TK_S = the postmaster's user and system ticks including
+# its exited children's (cutime, cstime), plus those of its live children
+# (backends, parallel workers, background processes). A child reaped
+# during the walk (psql's backend, just after psql exits) would count
+# nowhere: then cutime/cstime have changed, and the walk is made again.
+# Fails without a postmaster.
+pg_ticks() {
+	local p u s reaped try
+	for try in 1 2 3 4 5; do
+		read_stat "$PG_PM" || return 1
+		reaped="${STAT[13]} ${STAT[14]}"
+		u=$((STAT[11] + STAT[13])) s=$((STAT[12] + STAT[14]))
+		for p in /proc/[0-9]*; do
+			read_stat "${p#/proc/}" || continue
+			[ "${STAT[1]}" = "$PG_PM" ] || continue
+			u=$((u + STAT[11])) s=$((s + STAT[12]))
+		done
+		read_stat "$PG_PM" || return 1
+		[ "${STAT[13]} ${STAT[14]}" != "$reaped" ] || break
+	done
+	TK_U=$u TK_S=$s
+}
+# ms_of_times M…s: TMS = milliseconds of one `times` figure (like 1m2.345s).
+ms_of_times() {
+	[[ $1 =~ ^([0-9]+)m([0-9]+)[.,]?([0-9]*)s$ ]] || die "cannot parse the output of times: $1"
+	local frac=${BASH_REMATCH[3]}000
+	TMS=$((BASH_REMATCH[1] * 60000 + 10#${BASH_REMATCH[2]} * 1000 + 10#${frac:0:3}))
+}
+# children_ms FILE: CH_U, CH_S = user and system ms of the shell's waited-for
+# children, from a saved `times` (its second line). `times` must run in this
+# shell, not in $(…), whose children are others.
+children_ms() {
+	local u s
+	{
+		read -r _
+		read -r u s
+	} <"$1"
+	ms_of_times "$u"
+	CH_U=$TMS
+	ms_of_times "$s"
+	CH_S=$TMS
+}
 
 # ---------------------------------------------------------------- build
 say "building api, worker, sentinelctl, exportbench into $BIN"
@@ -212,6 +279,8 @@ else
 	}
 	DB="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
 	psql "$DB" -qAtc 'select 1' >/dev/null 2>&1 || die "PostgreSQL started on $PGPORT but does not answer"
+	read -r PG_PM <"$PGDATA/postmaster.pid" && read_stat "$PG_PM" ||
+		die "cannot read the postmaster's PID from $PGDATA/postmaster.pid"
 	say "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT"
 fi
 record kind info key postgres value "$(psql "$DB" -qAtc 'show server_version')"
@@ -220,7 +289,8 @@ record kind info key postgres value "$(psql "$DB" -qAtc 'show server_version')"
 REDIS_PORT=$(free_port)
 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
 	--dir "$TMP" >"$TMP/redis.log" 2>&1 &
-PIDS+=($!)
+REDIS_PID=$!
+PIDS+=("$REDIS_PID")
 wait_for "redis" 15 redis-cli -p "$REDIS_PORT" ping ||
 	{ tail "$TMP/redis.log" >&2; die "redis-server did not start on $REDIS_PORT"; }
 say "redis $(redis-server --version | awk '{print $3}' | sed 's/^v=//') on 127.0.0.1:$REDIS_PORT"
@@ -231,7 +301,8 @@ mkdir -p "$TMP/s3/exports" # a directory under the root is a bucket
 export AWS_ACCESS_KEY_ID=sentinel-bench AWS_SECRET_ACCESS_KEY=sentinel-bench-secret AWS_REGION=us-east-1
 "$VERSITYGW" --access "$AWS_ACCESS_KEY_ID" --secret "$AWS_SECRET_ACCESS_KEY" --region "$AWS_REGION" \
 	--port "127.0.0.1:$S3_PORT" posix "$TMP/s3" >"$TMP/versitygw.log" 2>&1 &
-PIDS+=($!)
+VERSITYGW_PID=$!
+PIDS+=("$VERSITYGW_PID")
 wait_for "versitygw" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$S3_PORT" ||
 	{ tail "$TMP/versitygw.log" >&2; die "versitygw did not start on $S3_PORT"; }
 say "versitygw on 127.0.0.1:$S3_PORT (posix backend in $TMP/s3)"
@@ -313,21 +384,54 @@ rss() {
 	record kind rss name "$1" kib "$kib"
 	say "  worker peak RSS ($1): $((kib / 1024)) MiB"
 }
-export_run() { # export_run NAME KEY QUERY EXPECT_ROWS
+export_run() { # export_run NAME KEY QUERY EXPECT_ROWS [EXPORTBENCH_FLAGS...]
 	local line
-	line=$("$BIN/exportbench" export -base "$BASE" -key "$2" -query "$3" -expect-rows "$4" -name "$1") ||
+	line=$("$BIN/exportbench" export -base "$BASE" -key "$2" -query "$3" -expect-rows "$4" -name "$1" "${@:5}") ||
 		{ tail -n 20 "$TMP/worker-$WORKER_N.log" >&2; die "export $1 failed"; }
 	echo "$line" >>"$RESULTS"
 	say "  $line"
 }
+# export_cpu NAME RUN KEY QUERY EXPECT_ROWS: export_run, and record the CPU
+# time each process used from just before the GET to the last byte.
+export_cpu() {
+	local pg=unknown
+	[ -z "$PG_PM" ] || pg=tree:$PG_PM
+	rm -f "$TMP/cpu.json"
+	export_run "$1" "$3" "$4" "$5" -run "$2" -clk-tck "$CLK_TCK" -cpu-out "$TMP/cpu.json" \
+		-cpu "postgres=$pg,api=$API_PID,worker=$WORKER_PID,versitygw=$VERSITYGW_PID,redis=$REDIS_PID"
+	[ -s "$TMP/cpu.json" ] || die "exportbench export wrote no CPU record"
+	cat "$TMP/cpu.json" >>"$RESULTS"
+	say "  $(cat "$TMP/cpu.json")"
+}
 
 COLS="id, occurred_at, event_type, sub_type, system_source, auditee_id, description, meta_entity_id, meta_assessment_id, meta_task_id, meta_workflow_instance_id, meta_screening_application_id, meta_screening_config_id, meta_match_id, meta_inquiry_id, meta_tag, meta_cache_id, meta_workflow_step, metadata_extra"
-psql_copy() { # psql_copy NAME TENANT EXPECT
-	local t0 out el bytes
+psql_copy() { # psql_copy NAME TENANT EXPECT [RUN]: with RUN, also records the CPU used
+	local t0 out el bytes rc=0 pg0=() pg1=() cpu=() bu bs
+	[ -z "${4:-}" ] || ! pg_ticks || pg0=("$TK_U" "$TK_S")
 	t0=$(now)
+	# psql's CPU: this shell's waited-for children's time (the second line
+	# of bash's `times`, run in this shell) before and after; only psql
+	# ends in between.
+	times >"$TMP/times.before"
 	out=$(psql "$DB" -qAt -c "\\copy (SELECT $COLS FROM events WHERE tenant_id = '$2' ORDER BY occurred_at, id) TO '$TMP/copy.csv' CSV" 2>&1) ||
-		die "psql \\copy failed: $out"
+		rc=$?
+	times >"$TMP/times.after"
 	el=$(since "$t0")
+	[ -z "${4:-}" ] || ! pg_ticks || pg1=("$TK_U" "$TK_S")
+	[ "$rc" = 0 ] || die "psql \\copy failed: $out"
+	if [ -n "${4:-}" ]; then
+		if [ ${#pg0[@]} = 2 ] && [ ${#pg1[@]} = 2 ]; then
+			cpu+=(postgres_user_ms $(((pg1[0] - pg0[0]) * 1000 / CLK_TCK)) postgres_sys_ms $(((pg1[1] - pg0[1]) * 1000 / CLK_TCK)))
+		else
+			cpu+=(postgres_user_ms unknown postgres_sys_ms unknown)
+		fi
+		children_ms "$TMP/times.before"
+		bu=$CH_U bs=$CH_S
+		children_ms "$TMP/times.after"
+		cpu+=(psql_user_ms $((CH_U - bu)) psql_sys_ms $((CH_S - bs)))
+		record kind cpu name "$1" run "$4" window_s "$el" "${cpu[@]}"
+		say "  CPU ms: ${cpu[*]}"
+	fi
 	bytes=$(stat -c %s "$TMP/copy.csv")
 	local rows
 	rows=$(psql "$DB" -qAtc "SELECT count(*) FROM events WHERE tenant_id = '$2'")
@@ -353,9 +457,9 @@ rss csv-100k
 for i in $(seq 1 "$RUNS"); do
 	say "(a)/(b) run $i of $RUNS: 600,000 events (tenant big)"
 	start_worker
-	export_run "csv-600k" "$KEY_BIG" "file_type=csv" 600000
+	export_cpu "csv-600k" "$i" "$KEY_BIG" "file_type=csv" 600000
 	rss csv-600k
-	psql_copy "copy-600k" big 600000
+	psql_copy "copy-600k" big 600000 "$i"
 done
 
 say "1,000-event exports: 30 sequential, each a different range (EXPORT_REUSE_WINDOW=0s)"
@@ -398,9 +502,11 @@ stop_pid "$WORKER_PID"
 WORKER_PID=""
 
 # ---------------------------------------------------------------- report
+record kind info key nproc value "$(nproc)"
+record kind info key clk_tck value "$CLK_TCK"
 record kind info key machine value "$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 record kind info key go value "$(go version | awk '{print $3}')"
-record kind info key commit value "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
+record kind info key commit value:s "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
 record kind info key duration_seconds value "$SECONDS"
 mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

@@ -6,6 +6,7 @@
 // for choosing filters, to the benchmark's PostgreSQL database.
 //
 //	exportbench export  -base URL -key KEY -query Q -expect-rows N -name NAME
+//	                    [-cpu NAME=PID,NAME=tree:PID,... -cpu-out FILE -run I -clk-tck T]
 //	exportbench windows -dsn DSN -tenant T -rows N -count K
 //	exportbench latency -base URL -key KEY -dsn DSN -tenant T -rows N -count K
 //	exportbench report  -in RESULTS.jsonl > table.md
@@ -79,6 +80,10 @@ type result struct {
 	Live       bool    `json:"live"`        // streamed while it rendered (chunked, digest in trailers)
 	FileType   string  `json:"file_type"`   // csv or pdf
 	ServerRows int64   `json:"server_rows"` // X-Export-Rows
+	// CPU time of exportbench itself from just before the GET to the last
+	// byte (export only; the file check after it is not counted).
+	UserMs float64 `json:"user_ms"`
+	SysMs  float64 `json:"sys_ms"`
 }
 
 type client struct {
@@ -223,8 +228,23 @@ func cmdExport(ctx context.Context, args []string) error {
 	name := fs.String("name", "export", "label of the measurement")
 	wait := fs.Int("wait", 120, "Prefer: wait=N seconds")
 	out := fs.String("out", "", "keep the body in this file (default: a temp file, removed)")
+	cpu := fs.String("cpu", "", "NAME=PID,NAME=tree:PID,NAME=unknown,...: write the CPU time each used "+
+		"(tree: with its live children) from just before the GET to the last byte to -cpu-out")
+	cpuOut := fs.String("cpu-out", "", "file for -cpu's kind \"cpu\" JSON record")
+	run := fs.Int("run", 0, "run index for -cpu's record")
+	clkTck := fs.Int64("clk-tck", 100, "clock ticks per second of /proc/PID/stat (getconf CLK_TCK)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	acct := &cpuAccount{clkTck: *clkTck}
+	if *cpu != "" {
+		if *cpuOut == "" || *clkTck <= 0 {
+			return errors.New("-cpu needs -cpu-out and a positive -clk-tck")
+		}
+		var err error
+		if acct.procs, err = parseCPUProcs(*cpu); err != nil {
+			return err
+		}
 	}
 	if *base == "" || *key == "" {
 		return errors.New("-base and -key are required")
@@ -255,8 +275,16 @@ func cmdExport(ctx context.Context, args []string) error {
 	// Like curl -o: the body goes to a file. The file is verified after
 	// the clock has stopped, so parsing costs the measurement nothing.
 	bw := bufio.NewWriterSize(f, 1<<20)
-	r, err := newClient(*base, *key).fetch(ctx, *query, *wait, bw)
+	c := newClient(*base, *key)
+	if err := acct.start(); err != nil {
+		return err
+	}
+	r, err := c.fetch(ctx, *query, *wait, bw)
 	if err != nil {
+		return err
+	}
+	var cpuRec []byte
+	if r.UserMs, r.SysMs, cpuRec, err = acct.stop(*name, *run); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
@@ -265,6 +293,11 @@ func cmdExport(ctx context.Context, args []string) error {
 	r.Name, r.FileType = *name, fileType
 	if err := verify(&r, f, *expect); err != nil {
 		return err
+	}
+	if cpuRec != nil {
+		if err := os.WriteFile(*cpuOut, cpuRec, 0o644); err != nil {
+			return err
+		}
 	}
 	return json.NewEncoder(os.Stdout).Encode(r)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,8 +27,13 @@ type line struct {
 	Kind string `json:"kind"`
 	result
 	// kind info
-	Key   string `json:"key"`
-	Value any    `json:"value"`
+	Key   string          `json:"key"`
+	Value json.RawMessage `json:"value"` // printed verbatim (see infoValue)
+	// kind cpu (also Name): per process P, P_user_ms and P_sys_ms, a
+	// number or "unknown"; see cpuOf
+	Run     int     `json:"run"`
+	WindowS float64 `json:"window_s"`
+	raw     []byte
 	// kind rss
 	KiB int64 `json:"kib"`
 	// kind seed
@@ -70,6 +76,7 @@ func cmdReport(args []string) error {
 		if l.Kind == "" {
 			l.Kind = "export"
 		}
+		l.raw = slices.Clone(sc.Bytes())
 		lines = append(lines, l)
 	}
 	if err := sc.Err(); err != nil {
@@ -85,11 +92,14 @@ func report(w io.Writer, lines []line) {
 	exports := map[string][]line{}
 	copies := map[string][]line{}
 	rss := map[string][]float64{} // MiB
+	cpus := map[string][]line{}
 	var lat *line
 	for _, l := range lines {
 		switch l.Kind {
 		case "info":
-			info[l.Key] = fmt.Sprint(l.Value)
+			info[l.Key] = infoValue(l.Value)
+		case "cpu":
+			cpus[l.Name] = append(cpus[l.Name], l)
 		case "seed":
 			seeds = append(seeds, l)
 		case "export":
@@ -191,6 +201,8 @@ func report(w io.Writer, lines []line) {
 		fmt.Fprintf(w, "| worker peak RSS after the 1,000-event series | %.1f MiB | — | — |\n", slices.Max(v))
 	}
 
+	cpuSection(w, info, cpus, exports, copies)
+
 	fmt.Fprint(w, "\n## Every run\n\n")
 	fmt.Fprintln(w, "| run | status | seconds | TTFB ms | rows | bytes | rows/s | MB/s |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
@@ -215,6 +227,215 @@ func report(w io.Writer, lines []line) {
 			ss = append(ss, fmt.Sprintf("%.0f", s))
 		}
 		fmt.Fprintf(w, "\n1,000-event series, ms in request order: %s\n", strings.Join(ss, " "))
+	}
+}
+
+// infoValue is an info record's value as it was written: a JSON string
+// unquoted, anything else (a number) as its JSON text, so that a commit like
+// 8756306 written as a number by an older run.sh is not printed 8.756306e+06.
+func infoValue(v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
+}
+
+// cpuProcs are the processes of the kind "cpu" records, in table order.
+var cpuProcs = []struct{ key, label string }{
+	{"postgres", "PostgreSQL (postmaster + backends)"},
+	{"api", "api"},
+	{"worker", "worker"},
+	{"versitygw", "versitygw (S3)"},
+	{"redis", "redis-server"},
+	{"exportbench", "exportbench (client, to its last byte)"},
+	{"psql", "psql (client)"},
+}
+
+// cpuTimes is one process's CPU time in one run, in seconds.
+type cpuTimes struct {
+	user, sys float64
+	known     bool
+}
+
+// cpuOf reads the PROC_user_ms, PROC_sys_ms fields of a kind "cpu" record.
+// A process missing from it is absent; "unknown" (or anything not a
+// number) is present but not known.
+func cpuOf(l line) map[string]cpuTimes {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(l.raw, &m) != nil {
+		return nil
+	}
+	out := map[string]cpuTimes{}
+	for k, uv := range m {
+		p, ok := strings.CutSuffix(k, "_user_ms")
+		if !ok {
+			continue
+		}
+		var u, s float64
+		eu := json.Unmarshal(uv, &u)
+		es := json.Unmarshal(m[p+"_sys_ms"], &s)
+		out[p] = cpuTimes{user: u / 1000, sys: s / 1000, known: eu == nil && es == nil}
+	}
+	return out
+}
+
+// median of xs, the lower middle for an even count (like medianBy).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+// cpuSection writes "Where the CPU goes": per process, the median CPU
+// seconds of (a)'s and (b)'s runs, their total and the share of the
+// machine's CPUs they kept busy.
+func cpuSection(w io.Writer, info map[string]string, cpus, exports, copies map[string][]line) {
+	type side struct {
+		label string
+		runs  []line
+		wall  float64
+		procs map[string][]cpuTimes
+		total []float64 // per run, the known processes
+		sys   []float64
+	}
+	mk := func(label string, runs, timed []line) *side {
+		if len(runs) == 0 {
+			return nil
+		}
+		sd := &side{label: label, runs: runs, procs: map[string][]cpuTimes{}}
+		if len(timed) > 0 {
+			sd.wall = medianBy(timed, func(l line) float64 { return l.Seconds }).Seconds
+		}
+		for _, r := range runs {
+			var tot, sys float64
+			for p, t := range cpuOf(r) {
+				sd.procs[p] = append(sd.procs[p], t)
+				if t.known {
+					tot += t.user + t.sys
+					sys += t.sys
+				}
+			}
+			sd.total = append(sd.total, tot)
+			sd.sys = append(sd.sys, sys)
+		}
+		return sd
+	}
+	sides := []*side{
+		mk("(a) export", cpus["csv-600k"], exports["csv-600k"]),
+		mk("(b) `psql \\copy`", cpus["copy-600k"], copies["copy-600k"]),
+	}
+	sides = slices.DeleteFunc(sides, func(sd *side) bool { return sd == nil })
+	if len(sides) == 0 {
+		return
+	}
+	nproc, _ := strconv.Atoi(info["nproc"])
+	if nproc == 0 { // older results: "2 CPUs, 24 GiB, Linux …"
+		nproc, _ = strconv.Atoi(strings.Fields(info["machine"] + " 0")[0])
+	}
+	// Processes in table order, then any others.
+	var procs []string
+	seen := map[string]bool{}
+	label := map[string]string{}
+	for _, p := range cpuProcs {
+		procs = append(procs, p.key)
+		seen[p.key] = true
+		label[p.key] = p.label
+	}
+	var extra []string
+	for _, sd := range sides {
+		for p := range sd.procs {
+			if !seen[p] {
+				seen[p] = true
+				extra = append(extra, p)
+			}
+		}
+	}
+	slices.Sort(extra)
+	procs = append(procs, extra...)
+
+	fmt.Fprint(w, "\n## Where the CPU goes\n\n")
+	fmt.Fprintln(w, "CPU seconds (user + system, and the system part) each process used per run, median over the runs "+
+		"(so a column need not add up to its total, the median of the runs' totals). Servers: /proc/PID/stat, "+
+		"sampled for (a) by exportbench just before its GET and at its last byte, for (b) just before psql starts "+
+		"and just after it exits; PostgreSQL is the postmaster with its live children and, through its "+
+		"cutime/cstime, its exited ones. Clients: exportbench's getrusage over the same window, psql's whole "+
+		"process (bash `times`).")
+	fmt.Fprintln(w)
+	hdr, sep := "| process |", "|---|"
+	for _, sd := range sides {
+		hdr += fmt.Sprintf(" %s: CPU s | sys s |", sd.label)
+		sep += "---|---|"
+	}
+	fmt.Fprintln(w, hdr)
+	fmt.Fprintln(w, sep)
+	pgUnknown := false
+	for _, p := range procs {
+		var row strings.Builder
+		shown := false
+		for _, sd := range sides {
+			ts, ok := sd.procs[p]
+			switch {
+			case !ok:
+				row.WriteString(" — | — |")
+			case slices.ContainsFunc(ts, func(t cpuTimes) bool { return !t.known }):
+				shown = true
+				row.WriteString(" unknown | unknown |")
+				if p == "postgres" {
+					pgUnknown = true
+				}
+			default:
+				shown = true
+				var tot, sys []float64
+				for _, t := range ts {
+					tot = append(tot, t.user+t.sys)
+					sys = append(sys, t.sys)
+				}
+				fmt.Fprintf(&row, " %.2f | %.2f |", median(tot), median(sys))
+			}
+		}
+		if shown {
+			fmt.Fprintf(w, "| %s |%s\n", label[p], row.String())
+		}
+	}
+	totalLabel := "**total**"
+	if pgUnknown {
+		totalLabel = "**total** (without PostgreSQL)"
+	}
+	row, wall, win := "", "", ""
+	for _, sd := range sides {
+		row += fmt.Sprintf(" **%.2f** | %.2f |", median(sd.total), median(sd.sys))
+		wall += fmt.Sprintf(" %.2f | |", sd.wall)
+		var ws []float64
+		for _, r := range sd.runs {
+			ws = append(ws, r.WindowS)
+		}
+		win += fmt.Sprintf(" %.2f | |", median(ws))
+	}
+	fmt.Fprintf(w, "| %s |%s\n", totalLabel, row)
+	fmt.Fprintf(w, "| wall time, s (median, as in the table above) |%s\n", wall)
+	fmt.Fprintf(w, "| sampling window, s (median) |%s\n", win)
+	fmt.Fprintln(w)
+	if pgUnknown {
+		fmt.Fprintln(w, "PostgreSQL's CPU is unknown: the run used BENCH_DATABASE_URL's server, which has no postmaster "+
+			"of ours to read, so the totals leave it out.")
+		fmt.Fprintln(w)
+	}
+	if nproc > 0 {
+		var parts []string
+		for _, sd := range sides {
+			if sd.wall > 0 {
+				t := median(sd.total)
+				parts = append(parts, fmt.Sprintf("%s kept %.0f%% of them busy (%.2f CPU s ÷ (%d × %.2f s))",
+					sd.label, 100*t/(float64(nproc)*sd.wall), t, nproc, sd.wall))
+			}
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(w, "Utilisation of the machine's %d CPUs: %s.\n", nproc, strings.Join(parts, "; "))
+		}
 	}
 }
 
