@@ -61,6 +61,12 @@ type Runner struct {
 	// flows (a slow query plan); default 30s. The sweeper fails exports
 	// silent for much longer (see Sweeper.SilentRunning).
 	HeartbeatEvery time.Duration
+	// CountAfter is how long a CSV runs before its rows are counted for
+	// progress reporting (default 2s; negative: at once). Counting costs
+	// the database a scan of every matching row (a parallel one, on
+	// PostgreSQL) while the export itself reads them: an export that is
+	// over within seconds does not need a progress bar and should not pay.
+	CountAfter time.Duration
 	// Live, when set, relays a CSV's bytes to the API while it renders
 	// (package live), so a waiting GET can answer before the file is
 	// stored.
@@ -166,14 +172,28 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	return nil
 }
 
-// countBeside counts the export's rows while it runs and records the
-// total for progress reporting. Stopping it (before the run is recorded
-// complete) cancels a count still running: the run's own figure wins.
+// countBeside counts the export's rows, once it has run for CountAfter,
+// and records the total for progress reporting. Stopping it (before the
+// run is recorded complete) cancels a count still waiting or running: the
+// run's own figure wins.
 func (r *Runner) countBeside(ctx context.Context, e audit.Export, f audit.Filter, log *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	after := r.CountAfter
+	if after == 0 {
+		after = 2 * time.Second
+	}
 	go func() {
 		defer close(done)
+		if after > 0 {
+			t := time.NewTimer(after)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
 		n, err := r.Store.CountEvents(ctx, f, 0)
 		if err == nil {
 			err = r.Store.SetRowsTotal(ctx, e.TenantID, e.ID, e.Attempts, n)
