@@ -67,7 +67,7 @@ func TestCountBeside(t *testing.T) {
 			}
 			e := audit.Export{ID: "x1", TenantID: "acme", RequestHash: "h", Status: audit.StatusQueued, RowsTotal: -1,
 				CreatedAt: time.Now().UTC(),
-				Params: audit.ExportParams{Filter: audit.Filter{TenantID: "acme"}, FileType: audit.FileCSV, Locale: "en", Timezone: "UTC"}}
+				Params:    audit.ExportParams{Filter: audit.Filter{TenantID: "acme"}, FileType: audit.FileCSV, Locale: "en", Timezone: "UTC"}}
 			if err := db.CreateExport(ctx, e); err != nil {
 				t.Fatal(err)
 			}
