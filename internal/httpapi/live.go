@@ -155,25 +155,10 @@ func (s *Server) serveLive(c echo.Context, w liveWait) error {
 	streaming := true
 	lastRecord := time.Now()
 	for {
-		for _, en := range pending {
-			if !streaming {
-				break
-			}
-			switch en.Kind {
-			case live.KindData:
-				if en.Offset > st.sent { // bytes missed: the rest comes from storage
-					streaming = false
-					break
-				}
-				if skip := st.sent - en.Offset; skip < int64(len(en.Data)) {
-					if err := st.write(en.Data[skip:]); err != nil {
-						return nil // the client went away
-					}
-				}
-			case live.KindBroken:
-				if en.Offset <= st.sent {
-					streaming = false
-				}
+		if streaming {
+			var err error
+			if streaming, err = st.apply(pending); err != nil {
+				return nil // the client went away
 			}
 		}
 		if ctx.Err() != nil {
@@ -230,17 +215,10 @@ func (s *Server) serveLive(c echo.Context, w liveWait) error {
 		if !cur.Status.Done() {
 			continue
 		}
-		if streaming && len(pending) > 0 {
+		if streaming {
 			// Send what was read with the end entry before finishing.
-			streaming = false
-			for _, en := range pending {
-				if en.Kind == live.KindData && en.Offset <= st.sent {
-					if skip := st.sent - en.Offset; skip < int64(len(en.Data)) {
-						if err := st.write(en.Data[skip:]); err != nil {
-							return nil
-						}
-					}
-				}
+			if _, err := st.apply(pending); err != nil {
+				return nil
 			}
 		}
 		return s.finishLive(c, cur, st, abort)
@@ -300,6 +278,32 @@ type liveSend struct {
 	w    *echo.Response
 	sum  hash.Hash
 	sent int64
+}
+
+// apply sends what entries hold past the bytes sent so far. It reports
+// false when the stream cannot go on: it missed bytes (an entry starts past
+// what was sent: trimmed before it was read) or its publisher gave up; the
+// rest then comes from storage.
+func (l *liveSend) apply(entries []live.Entry) (streaming bool, err error) {
+	for _, en := range entries {
+		switch en.Kind {
+		case live.KindData:
+			if en.Offset > l.sent {
+				return false, nil
+			}
+			// A retried attempt starts again at 0: skip what was sent.
+			if skip := l.sent - en.Offset; skip < int64(len(en.Data)) {
+				if err := l.write(en.Data[skip:]); err != nil {
+					return false, err
+				}
+			}
+		case live.KindBroken:
+			if en.Offset <= l.sent {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
 }
 
 func (l *liveSend) write(s string) error {
