@@ -100,9 +100,23 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Deps,
 	} else {
 		d.Redis = cfg.Redis.ConnOpt()
 	}
-	rdb, ok := d.Redis.MakeRedisClient().(redis.UniversalClient)
+	// rdb also reads the live export streams, and every live response
+	// holds one of its connections while it blocks on XREAD: its pool must
+	// outgrow httpapi.MaxLiveStreams (go-redis's default is 10 per CPU).
+	// Cluster options have no pool size in asynq; go-redis's per-node
+	// default applies there.
+	opt := d.Redis
+	switch o := opt.(type) {
+	case asynq.RedisClientOpt:
+		o.PoolSize = max(o.PoolSize, httpapi.MaxLiveStreams+16)
+		opt = o
+	case asynq.RedisFailoverClientOpt:
+		o.PoolSize = max(o.PoolSize, httpapi.MaxLiveStreams+16)
+		opt = o
+	}
+	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
 	if !ok {
-		return nil, fmt.Errorf("redis: unexpected client type %T", d.Redis.MakeRedisClient())
+		return nil, fmt.Errorf("redis: unexpected client type %T", opt.MakeRedisClient())
 	}
 	d.rdb = rdb
 	return d, nil
