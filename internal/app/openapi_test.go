@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/auditsentinel/sentinel/internal/demo"
 	"io"
 	"log/slog"
 	"net/http"
@@ -788,6 +789,18 @@ func contractMain(t *testing.T, c *contract) {
 	c.do(exchange{method: "DELETE", path: exp, key: key, status: 204})
 	c.do(exchange{method: "GET", path: exp, key: key, status: 404})
 	c.do(exchange{method: "DELETE", path: exp, status: 401, invalid: true})
+
+	// A CSV large enough to be streamed while it renders: the live form of
+	// the export's 200 (chunked, checksums as trailers) is documented too.
+	bigKey := c.env.Key("bigco")
+	g := demo.New(demo.Config{Seed: 5, TenantID: "bigco", Now: time.Now().UTC(), Days: 10, Events: 20_000})
+	if _, err := c.env.Deps.Store.BulkInsertEvents(t.Context(), "bigco", g.Next); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = c.do(exchange{method: "GET", path: apiPrefix + "/events/export?file_type=csv", key: bigKey, status: 200})
+	if res.ContentLength != -1 || res.Trailer.Get("X-Checksum-SHA256") == "" {
+		t.Errorf("the 20,000-event export was not streamed live: Content-Length %d, trailers %v", res.ContentLength, res.Trailer)
+	}
 }
 
 // contractLocal covers what needs local storage, no signing key, or an
