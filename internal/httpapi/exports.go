@@ -116,7 +116,11 @@ func (s *Server) exportEvents(c echo.Context) error {
 	if !e.Status.Done() && wait > 0 {
 		started := time.Now()
 		waited := false
-		if s.cfg.Live != nil {
+		// The stream wakes the wait when the export is done. A CSV that
+		// will not be streamed to this request polls the record instead:
+		// its stream may carry another request's bytes, which it would
+		// read for nothing.
+		if s.cfg.Live != nil && (stream || e.Params.FileType != audit.FileCSV) {
 			lw, ok := s.waitLive(ctx, tenant, e, wait, stream)
 			e, waited = lw.export, ok
 			if ok && len(lw.pending) > 0 && !e.Status.Done() {
