@@ -33,9 +33,10 @@ type LiveReader interface {
 // are published is answered as it renders, unless it finishes within
 // liveGrace or its first liveHold bytes: a small export then gets the
 // ordinary response (Content-Length, ETag, Range), a large one its first
-// byte without waiting for the whole file to be stored.
+// byte without waiting for the whole file to be stored (it reaches
+// liveHold in tens of milliseconds; liveGrace only bounds a slow trickle).
 const (
-	liveGrace  = 300 * time.Millisecond
+	liveGrace  = time.Second
 	liveHold   = 4 << 20
 	liveBlock  = 250 * time.Millisecond // longest wait on Redis before the record is re-read
 	liveRecord = time.Second            // how often a live response re-reads the record when nothing comes
@@ -102,7 +103,10 @@ func (s *Server) waitLive(ctx context.Context, tenant string, e audit.Export, d 
 				w.pending, held, graceEnd = nil, 0, time.Time{} // not worth streaming
 			}
 		}
-		if done || len(es) == 0 || time.Since(lastRecord) >= liveBlock {
+		// The record is re-read when the stream says the export is done or
+		// is quiet; not while bytes flow during the grace, which the end
+		// entry (after the last byte) or liveHold or liveGrace decides.
+		if done || len(es) == 0 || graceEnd.IsZero() && time.Since(lastRecord) >= liveBlock {
 			lastRecord = time.Now()
 			cur, err := s.cfg.Store.GetExport(ctx, tenant, e.ID)
 			if err != nil {
