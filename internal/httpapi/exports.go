@@ -86,23 +86,29 @@ func (s *Server) exportEvents(c echo.Context) error {
 		return err
 	}
 	tenant := tenantOf(c)
-	// A CSV may be streamed as it renders; a Range asks for bytes of a
-	// stored file, so it waits for one.
-	csv := params.FileType == audit.FileCSV || params.FileType == "" // the default, until Validate fills it in
-	stream := s.cfg.Live != nil && wait > 0 && csv && c.Request().Header.Get("Range") == ""
-	if stream {
-		// Each live response holds up to liveHold bytes and a read's worth
-		// of entries: past MaxLiveStreams at once, requests wait for the
-		// stored file instead.
-		select {
-		case s.liveSlots <- struct{}{}:
-			defer func() { <-s.liveSlots }()
-		default:
-			stream = false
+	// A CSV may be streamed as it renders (a Range asks for bytes of a
+	// stored file, so it waits for one). The export's validated params
+	// decide, and the reader registers before the export is queued.
+	stream := false
+	defer func() {
+		if stream {
+			<-s.liveSlots
 		}
-	}
-	if stream {
+	}()
+	if s.cfg.Live != nil && wait > 0 && c.Request().Header.Get("Range") == "" {
 		opts.BeforeQueue = func(ctx context.Context, e audit.Export) {
+			if e.Params.FileType != audit.FileCSV {
+				return
+			}
+			// Each live response holds up to liveHold bytes and a read's
+			// worth of entries: past MaxLiveStreams at once, requests wait
+			// for the stored file instead.
+			select {
+			case s.liveSlots <- struct{}{}:
+				stream = true
+			default:
+				return
+			}
 			if err := s.cfg.Live.Want(ctx, e.ID); err != nil {
 				s.logger.WarnContext(ctx, "live: register the waiting reader; the file comes when stored", "export_id", e.ID, "err", err)
 			}
