@@ -4,9 +4,11 @@
 package render
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/i18n"
 )
 
 // Renderer writes one export file. WriteEvent is called once per event in
@@ -37,4 +39,20 @@ type Report struct {
 	// EventCount is the number of events that will be written, or -1 when
 	// unknown. PDF needs it for the title block.
 	EventCount int64
+}
+
+// Catalog is the message catalogue of the report's locale ("en" when it
+// has none); an unsupported locale is an EINVALID error naming the
+// parameter and the supported ones.
+func (r Report) Catalog() (*i18n.Catalog, error) {
+	locale := r.Params.Locale
+	if locale == "" {
+		locale = "en"
+	}
+	cat, ok := i18n.Lookup(locale)
+	if !ok {
+		return nil, &audit.Error{Code: audit.EINVALID, Param: "locale", Allowed: i18n.Supported(),
+			Message: fmt.Sprintf("locale %q is not supported", locale)}
+	}
+	return cat, nil
 }

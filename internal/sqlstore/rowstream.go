@@ -120,7 +120,7 @@ func (b *rowBatch) take() []audit.EventRow {
 	return rows
 }
 
-// streamRows feeds fn batches of the rows that next(yield) yields in text
+// streamBatches feeds fn batches of the rows that next(yield) yields in text
 // form; it returns fn's error as it is.
 func streamBatches(fn func([]audit.EventRow) error, next func(yield func(cols [][]byte) error) error) (stop error, err error) {
 	b := rowBatch{rows: make([]audit.EventRow, 0, batchRows)}

@@ -50,7 +50,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/i18n"
 	"github.com/auditsentinel/sentinel/internal/render"
 )
 
@@ -99,14 +98,9 @@ func New(w io.Writer, r render.Report, opts ...Option) (*Renderer, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	locale := r.Params.Locale
-	if locale == "" {
-		locale = "en"
-	}
-	cat, ok := i18n.Lookup(locale)
-	if !ok {
-		return nil, &audit.Error{Code: audit.EINVALID, Param: "locale", Allowed: i18n.Supported(),
-			Message: "locale " + locale + " is not supported"}
+	cat, err := r.Catalog()
+	if err != nil {
+		return nil, err
 	}
 	loc := r.Location
 	if loc == nil {

@@ -58,14 +58,9 @@ var _ render.Renderer = (*Renderer)(nil)
 // New returns a Renderer that writes the report to w on Close. The report's
 // locale must be supported; a nil Location means UTC.
 func New(w io.Writer, r render.Report, opts Options) (*Renderer, error) {
-	locale := r.Params.Locale
-	if locale == "" {
-		locale = "en"
-	}
-	cat, ok := i18n.Lookup(locale)
-	if !ok {
-		return nil, &audit.Error{Code: audit.EINVALID, Param: "locale", Allowed: i18n.Supported(),
-			Message: fmt.Sprintf("locale %q is not supported", locale)}
+	cat, err := r.Catalog()
+	if err != nil {
+		return nil, err
 	}
 	loc := r.Location
 	if loc == nil {
