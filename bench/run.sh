@@ -42,6 +42,8 @@ die() {
 	printf '\n!!! bench/run.sh: %s\n\n' "$*" >&2
 	exit 2
 }
+# shellcheck source=scripts/lib/postgres.sh
+. "$ROOT/scripts/lib/postgres.sh"
 
 command -v redis-server >/dev/null || die "redis-server is not installed (apt-get install redis-server)"
 command -v psql >/dev/null || die "psql is not installed (apt-get install postgresql-client)"
@@ -54,9 +56,6 @@ RESULTS=$TMP/results.jsonl
 
 # ---------------------------------------------------------------- teardown
 PIDS=()     # processes we started, stopped in reverse order
-PGDATA=""   # throwaway cluster
-PG_AS=()
-PGBIN=""
 DROPDB_URL="" # BENCH_DATABASE_URL's maintenance database, when we created one
 BENCH_DB=""
 WORKER_PID=""
@@ -86,9 +85,7 @@ cleanup() {
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
 		stop_pid "${PIDS[$i]}"
 	done
-	if [ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ]; then
-		"${PG_AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1
-	fi
+	pg_stop
 	if [ -n "$DROPDB_URL" ] && [ -n "$BENCH_DB" ]; then
 		psql "$DROPDB_URL" -qAtc "DROP DATABASE IF EXISTS \"$BENCH_DB\" WITH (FORCE)" >/dev/null 2>&1
 	fi
@@ -227,17 +224,6 @@ if [ ! -x "$VERSITYGW" ] || [ tools/go.mod -nt "$VERSITYGW" ] || [ tools/go.sum 
 fi
 
 # ---------------------------------------------------------------- PostgreSQL
-pg_bindir() {
-	local d
-	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -rn); do
-		if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
-			echo "$d"
-			return 0
-		fi
-	done
-	return 1
-}
-
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then
 	psql "$BENCH_DATABASE_URL" -qAtc 'select 1' >/dev/null 2>&1 ||
 		die "BENCH_DATABASE_URL is set but the server does not answer"
@@ -251,37 +237,14 @@ if [ -n "${BENCH_DATABASE_URL:-}" ]; then
 	DB="${BASH_REMATCH[1]}/$BENCH_DB${BASH_REMATCH[4]}"
 	say "PostgreSQL: database $BENCH_DB on BENCH_DATABASE_URL's server"
 else
-	PGBIN=$(pg_bindir) || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (or set BENCH_DATABASE_URL)"
+	pg_bindir >/dev/null || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (or set BENCH_DATABASE_URL)"
 	mkdir -p "$TMP/pg"
-	PGDATA=$TMP/pg/data
-	if [ "$(id -u)" = 0 ]; then
-		id postgres >/dev/null 2>&1 || die "running as root and there is no 'postgres' user to run PostgreSQL as"
-		chown postgres: "$TMP/pg"
-		chmod 700 "$TMP/pg"
-		chmod 755 "$TMP"
-		PG_AS=(runuser -u postgres --)
-	else
-		PG_AS=(env)
-	fi
-	"${PG_AS[@]}" "$PGBIN/initdb" -D "$PGDATA" -U postgres -A trust -E UTF8 --no-locale --no-sync \
-		>"$TMP/initdb.log" 2>&1 || {
-		cat "$TMP/initdb.log" >&2
-		die "initdb failed"
-	}
-	PGPORT=$(free_port)
-	opts="-c listen_addresses=127.0.0.1 -c port=$PGPORT -c unix_socket_directories=$TMP/pg"
-	# Durability is worthless for a throwaway cluster.
-	opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-	opts+=" -c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min"
-	"${PG_AS[@]}" "$PGBIN/pg_ctl" -D "$PGDATA" -l "$TMP/pg/postgres.log" -w -t 60 start -o "$opts" >/dev/null 2>&1 || {
-		tail -n 30 "$TMP/pg/postgres.log" >&2 || true
-		die "could not start PostgreSQL ($PGBIN/pg_ctl; log above)"
-	}
-	DB="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable"
-	psql "$DB" -qAtc 'select 1' >/dev/null 2>&1 || die "PostgreSQL started on $PGPORT but does not answer"
-	read -r PG_PM <"$PGDATA/postmaster.pid" && read_stat "$PG_PM" ||
-		die "cannot read the postmaster's PID from $PGDATA/postmaster.pid"
-	say "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT"
+	chmod 755 "$TMP" # as root, the postgres user must reach $TMP/pg
+	# A cache that holds the whole table, as a tuned server would.
+	pg_start "$TMP/pg" -c shared_buffers=512MB -c max_wal_size=4GB -c checkpoint_timeout=30min
+	DB=$PG_URL
+	read_stat "$PG_PM" || die "cannot read /proc/$PG_PM/stat (the postmaster)"
+	say "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT"
 fi
 record kind info key postgres value "$(psql "$DB" -qAtc 'show server_version')"
 

@@ -21,6 +21,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 say() { printf '==> %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib/postgres.sh
+. "$ROOT/scripts/lib/postgres.sh"
 die() {
 	printf '\n!!! scripts/test.sh: %s\n\n' "$*" >&2
 	exit 2
@@ -35,18 +37,6 @@ as_root() {
 	else
 		die "need root (or passwordless sudo) to run: $*"
 	fi
-}
-
-pg_bindir() {
-	local d
-	# Newest major version first.
-	for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -rn); do
-		if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ]; then
-			echo "$d"
-			return 0
-		fi
-	done
-	return 1
 }
 
 missing=()
@@ -81,14 +71,10 @@ fi
 
 # ---------------------------------------------------------------- PostgreSQL
 PGTMP=""
-PGBIN=""
-PG_AS=()
 cleanup() {
 	local rc=$?
-	if [ -n "$PGTMP" ] && [ -d "$PGTMP" ]; then
-		if [ -f "$PGTMP/data/postmaster.pid" ]; then
-			"${PG_AS[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1 || true
-		fi
+	pg_stop
+	if [ -n "$PGTMP" ]; then
 		rm -rf "$PGTMP"
 	fi
 	exit "$rc"
@@ -97,52 +83,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_free() {
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 start_postgres() {
-	PGBIN=$(pg_bindir) || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin"
 	PGTMP=$(mktemp -d "${TMPDIR:-/tmp}/sentinel-pg.XXXXXX") || die "cannot make a temp dir for PostgreSQL"
-	if [ "$(id -u)" = 0 ]; then
-		# PostgreSQL refuses to run as root.
-		id postgres >/dev/null 2>&1 || die "no 'postgres' user to run the test cluster as"
-		chown postgres: "$PGTMP"
-		chmod 700 "$PGTMP"
-		PG_AS=(runuser -u postgres --)
-	else
-		PG_AS=(env)
-	fi
-	"${PG_AS[@]}" "$PGBIN/initdb" -D "$PGTMP/data" -U postgres -A trust -E UTF8 --no-locale --no-sync \
-		>"$PGTMP/initdb.log" 2>&1 || {
-		cat "$PGTMP/initdb.log" >&2
-		die "initdb failed (log above)"
-	}
-	local try port="" opts
-	for try in 1 2 3 4 5 6 7 8; do
-		port=$((20000 + RANDOM % 30000))
-		port_free "$port" || continue
-		opts="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$PGTMP"
-		# Durability is worthless for a throwaway cluster; speed is not.
-		opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-		# Test packages run in parallel, each with its own pools.
-		opts+=" -c max_connections=300"
-		if "${PG_AS[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/postgres.log" -w -t 60 start \
-			-o "$opts" >/dev/null 2>&1; then
-			break
-		fi
-		port=""
-		# The server may have started and died (port taken in between).
-		"${PG_AS[@]}" "$PGBIN/pg_ctl" -D "$PGTMP/data" -m immediate -w stop >/dev/null 2>&1 || true
-	done
-	if [ -z "$port" ]; then
-		tail -n 30 "$PGTMP/postgres.log" >&2 || true
-		die "could not start a throwaway PostgreSQL ($PGBIN/pg_ctl; log above)"
-	fi
-	export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
-	psql "$TEST_DATABASE_URL" -qAtc 'select 1' >/dev/null 2>&1 ||
-		die "throwaway PostgreSQL started on port $port but does not answer queries"
-	say "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (data in $PGTMP)"
+	# Test packages run in parallel, each with its own pools.
+	pg_start "$PGTMP" -c max_connections=300
+	export TEST_DATABASE_URL=$PG_URL
+	say "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT (data in $PGTMP)"
 }
 
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
