@@ -240,6 +240,10 @@ func (s *Server) finishLive(c echo.Context, e audit.Export, st *liveSend, abort 
 		return abort("sent more bytes than the stored file holds", "size", e.SizeBytes)
 	}
 	if st.sent < e.SizeBytes {
+		// The stream missed bytes (see serveLive); worth knowing when it
+		// happens often: the client then waits for the file to be stored.
+		s.logger.InfoContext(ctx, "live download finishes from storage", "export_id", e.ID,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "bytes_live", st.sent, "bytes_stored", e.SizeBytes)
 		rs := objstore.NewReadSeeker(ctx, s.cfg.Files, e.ObjectKey, e.SizeBytes)
 		defer rs.Close()
 		if _, err := rs.Seek(st.sent, io.SeekStart); err != nil {

@@ -213,6 +213,51 @@ func TestSlowRedisBreaksTheFeed(t *testing.T) {
 	})
 }
 
+// A Redis that is slow for less than Stall holds the writer up but keeps
+// the stream whole: the queued chunks then go in batches (one round trip
+// for several), in order. Before Stall existed, a sender that fell behind
+// for a moment broke the stream of most large exports.
+func TestBriefStallKeepsTheStream(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient, px *proxy) {
+		p := &live.Publisher{Redis: rdb, ChunkSize: 16 << 10, Queue: 2, MaxLen: 1000, Stall: 5 * time.Second}
+		wantLive(t, rdb, "exp5")
+		f := p.Start(t.Context(), "exp5", 1)
+		px.pause()
+		want := randomBytes(1 << 20)
+		done := make(chan struct{})
+		go func() {
+			writeOdd(f, want)
+			close(done)
+		}()
+		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-done:
+			t.Fatal("1 MiB went into a 2-chunk queue while Redis did not answer: the writer did not wait")
+		default:
+		}
+		px.resume()
+		<-done
+		f.Close(t.Context())
+		p.End(t.Context(), "exp5")
+
+		var got bytes.Buffer
+		for _, e := range readAll(t, &live.Reader{Redis: rdb, Count: 100}, "exp5") {
+			switch e.Kind {
+			case live.KindData:
+				if e.Offset != int64(got.Len()) {
+					t.Fatalf("data at %d after %d bytes", e.Offset, got.Len())
+				}
+				got.WriteString(e.Data)
+			case live.KindBroken:
+				t.Fatalf("stream broken at %d although Redis answered within Stall", e.Offset)
+			}
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("read %d bytes back, not the %d written", got.Len(), len(want))
+		}
+	})
+}
+
 // The stream keeps MaxLen entries: a reader that starts late sees the gap
 // (the first data entry it gets is past offset 0).
 func TestMaxLen(t *testing.T) {
