@@ -140,7 +140,8 @@ func (s S3) Env() []string {
 // keeps metadata in extended attributes, so the temp dir must be on a
 // filesystem with user xattrs (ext4, xfs, btrfs; tmpfs since Linux 6.6);
 // versitygw refuses to start otherwise and the test fails with its log.
-func VersityGW(tb testing.TB) S3 {
+// posixFlags go to its posix backend (e.g. --data-integrity-etag).
+func VersityGW(tb testing.TB, posixFlags ...string) S3 {
 	tb.Helper()
 	bin := versityBinary(tb)
 	dir := tb.TempDir()
@@ -158,8 +159,8 @@ func VersityGW(tb testing.TB) S3 {
 	}
 	port := FreePort(tb)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region,
-		"--port", addr, "posix", dir)
+	args := []string{"--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region, "--port", addr, "posix"}
+	cmd := exec.Command(bin, append(append(args, posixFlags...), dir)...)
 	logPath := filepath.Join(tb.TempDir(), "versitygw.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
