@@ -99,6 +99,28 @@ func newClient(base, key string) *client {
 	}}
 }
 
+// delete deletes export id (its file and its record).
+func (c *client) delete(ctx context.Context, id string) error {
+	if id == "" {
+		return errors.New("delete: the response named no export (X-Export-Id)")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.base+"/v5/audit-sentinel/exports/"+url.PathEscape(id), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("apikey", c.key)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("DELETE export %s: status %d: %s", id, resp.StatusCode, b)
+	}
+	return nil
+}
+
 func (c *client) get(ctx context.Context, path string, hdr map[string]string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
@@ -230,6 +252,8 @@ func cmdExport(ctx context.Context, args []string) error {
 	name := fs.String("name", "export", "label of the measurement")
 	wait := fs.Int("wait", 120, "Prefer: wait=N seconds")
 	out := fs.String("out", "", "keep the body in this file (default: a temp file, removed)")
+	del := fs.Bool("delete", false, "DELETE the export once its file is verified (keeps the S3 server's "+
+		"disk, and its write-back, from growing run after run)")
 	cpu := fs.String("cpu", "", "NAME=PID,NAME=tree:PID,NAME=unknown,...: write the CPU time each used "+
 		"(tree: with its live children) from just before the GET to the last byte to -cpu-out")
 	cpuOut := fs.String("cpu-out", "", "file for -cpu's kind \"cpu\" JSON record")
@@ -299,6 +323,11 @@ func cmdExport(ctx context.Context, args []string) error {
 	if cpuRec != nil {
 		if err := os.WriteFile(*cpuOut, cpuRec, 0o644); err != nil {
 			return err
+		}
+	}
+	if *del {
+		if err := c.delete(ctx, r.ExportID); err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
 		}
 	}
 	return json.NewEncoder(os.Stdout).Encode(r)

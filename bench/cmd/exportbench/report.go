@@ -123,10 +123,25 @@ func report(w io.Writer, lines []line) {
 	fmt.Fprintf(w, "Data (sentinelctl seed, COPY): %s. The first four make the 1,000,000-event table every figure "+
 		"but the 1M one is measured on (seeded in %s s, two loaders at a time); `huge` is added afterwards for the "+
 		"1M export.\n\n", strings.Join(parts, " · "), info["seed_1m_seconds"])
-	fmt.Fprintln(w, "api and ONE worker process on PostgreSQL, Redis and versitygw (S3), all on 127.0.0.1. The worker "+
+	fmt.Fprintln(w, "api and ONE worker process on PostgreSQL, Redis and versitygw (S3, posix backend with "+
+		"--data-integrity-etag), all on 127.0.0.1. The worker "+
 		"is restarted before each measured export, so its VmHWM is that export's peak RSS. Exports: "+
 		"EXPORT_REUSE_WINDOW=0s, `Prefer: wait=120` (a 202 would be followed to the file and marked). "+
-		"Every file is checked: row count (CSV parsed with encoding/csv), SHA-256 against the server's.")
+		"Every file is checked after the clock stops: row count (CSV parsed with encoding/csv), SHA-256 against "+
+		"the server's; then the export is deleted.")
+	if v, ok := info["live_from_storage"]; ok {
+		live := 0
+		for _, ls := range exports {
+			for _, l := range ls {
+				if l.Live {
+					live++
+				}
+			}
+		}
+		fmt.Fprintf(w, "\nLive responses (streamed while the worker rendered, chunked, digest in trailers): %d of "+
+			"the exports below; the api logged %s response(s) that had to finish from storage because their "+
+			"stream broke or fell behind.\n", live, v)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| measurement | result | target | verdict |")
 	fmt.Fprintln(w, "|---|---|---|---|")
