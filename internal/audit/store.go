@@ -17,7 +17,9 @@ type EventStore interface {
 	InsertEvents(ctx context.Context, tenantID string, events []Event) (inserted int, err error)
 	// InsertEventStream is InsertEvents for a batch that arrives in chunks:
 	// every chunk fill passes to put goes into ONE transaction, committed
-	// only when fill returns nil.
+	// only when fill returns nil. fill may be called again, from the start,
+	// when the transaction lost a deadlock to a concurrent batch: it must
+	// put the same events each time.
 	InsertEventStream(ctx context.Context, tenantID string, fill func(put func([]Event) error) error) (inserted int, err error)
 	// StreamEvents calls fn for every event matching f in ascending
 	// (OccurredAt, ID) order without holding the result in memory. f.TenantID

@@ -35,7 +35,9 @@ type bundle struct {
 	key    string
 }
 
-func setup(t *testing.T, writeTimeout time.Duration, brokenStore bool) *bundle {
+// setup's wrap, when not nil, puts a fault injector between the server and
+// the store.
+func setup(t *testing.T, writeTimeout time.Duration, wrap func(*sqlstore.DB) httpapi.Store) *bundle {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := sqlite.Open(t.Context(), testenv.SQLitePath(t), logger)
@@ -49,8 +51,8 @@ func setup(t *testing.T, writeTimeout time.Duration, brokenStore bool) *bundle {
 	}
 	files := objstoretest.NewFaultyBucket(fs)
 	var store httpapi.Store = db
-	if brokenStore {
-		store = brokenExports{db}
+	if wrap != nil {
+		store = wrap(db)
 	}
 	h := httpapi.New(httpapi.Config{
 		Logger: logger, Store: store, Files: files, ExportWait: time.Second,
@@ -115,7 +117,7 @@ func (b *bundle) get(t *testing.T, path string) *http.Response {
 // A storage failure in the middle of a download must abort the connection:
 // the client sees an error, never a short body that looks complete.
 func TestDownloadAbortsOnStorageFailure(t *testing.T) {
-	b := setup(t, time.Minute, false)
+	b := setup(t, time.Minute, nil)
 	_, data := b.completed(t, 1<<20)
 	b.files.FailReadsAfter(300_000)
 	res := b.get(t, "/v5/audit-sentinel/exports/x1/file")
@@ -140,7 +142,7 @@ func TestDownloadAbortsOnStorageFailure(t *testing.T) {
 // A slow client on a large file is not cut off by the server's write
 // timeout: downloads clear their own deadline.
 func TestLongDownloadOutlivesWriteTimeout(t *testing.T) {
-	b := setup(t, 300*time.Millisecond, false)
+	b := setup(t, 300*time.Millisecond, nil)
 	_, data := b.completed(t, 8<<20)
 	res := b.get(t, "/v5/audit-sentinel/exports/x1/file")
 	var got bytes.Buffer
@@ -164,7 +166,7 @@ func TestLongDownloadOutlivesWriteTimeout(t *testing.T) {
 // An unexpected error is a 500 whose body carries a request id and nothing
 // of the cause.
 func TestInternalErrorsRevealNothing(t *testing.T) {
-	b := setup(t, time.Minute, true)
+	b := setup(t, time.Minute, func(db *sqlstore.DB) httpapi.Store { return brokenExports{db} })
 	res := b.get(t, "/v5/audit-sentinel/exports/x1")
 	body, _ := io.ReadAll(res.Body)
 	var eb httpapi.ErrorBody

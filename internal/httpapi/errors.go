@@ -56,6 +56,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 		body.Code, body.Message, body.Param, body.Allowed, body.Details =
 			ae.Code, audit.ErrorMessage(ae), ae.Param, ae.Allowed, ae.Details
+		if ae.Code == audit.EUNAVAILABLE {
+			// Whatever was unavailable is expected back soon; say when to
+			// try again rather than leave clients to guess.
+			c.Response().Header().Set("Retry-After", "1")
+		}
 	} else if errors.As(err, &he) && he.Code < 500 {
 		status = he.Code
 		body.Code = codeForStatus(status)

@@ -50,6 +50,10 @@ func (s *Server) ingestEvents(c echo.Context) error {
 		defer body.Close()
 		received := 0
 		n, err := s.cfg.Store.InsertEventStream(ctx, tenant, func(put func([]audit.Event) error) error {
+			// From the first line again when a lost deadlock is retried.
+			if _, err := body.Seek(0, io.SeekStart); err != nil {
+				return fmt.Errorf("httpapi: rewind the spooled body: %w", err)
+			}
 			var err error
 			received, err = ingest.DecodeNDJSON(body, ingest.Limits{Now: s.cfg.Now}, put)
 			return err

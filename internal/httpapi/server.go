@@ -29,7 +29,8 @@ type Store interface {
 	apikey.Store
 	InsertEvents(ctx context.Context, tenantID string, events []audit.Event) (int, error)
 	// InsertEventStream inserts every chunk fn puts in one transaction,
-	// committed only when fn returns nil.
+	// committed only when fn returns nil; fn may be called again (from the
+	// start) when that transaction is retried.
 	InsertEventStream(ctx context.Context, tenantID string, fn func(put func([]audit.Event) error) error) (int, error)
 	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
 }

@@ -59,6 +59,13 @@ func (Dialect) IsUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
+// IsTxConflict implements sqlstore.Dialect: deadlock_detected (40P01) and
+// serialization_failure (40001).
+func (Dialect) IsTxConflict(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
 // MaxInsertRows implements sqlstore.Dialect: 20 parameters a row stays well
 // under PostgreSQL's 65535 per statement.
 func (Dialect) MaxInsertRows() int { return 1000 }

@@ -54,6 +54,11 @@ func (Dialect) IsUniqueViolation(err error) bool {
 	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
+// IsTxConflict implements sqlstore.Dialect. SQLite has one writer at a
+// time (BEGIN IMMEDIATE, a busy timeout): write transactions queue instead
+// of deadlocking.
+func (Dialect) IsTxConflict(error) bool { return false }
+
 // MaxInsertRows implements sqlstore.Dialect: 20 parameters a row within
 // SQLite's default limit of 32766 bound parameters.
 func (Dialect) MaxInsertRows() int { return 1000 }

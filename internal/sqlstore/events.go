@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 )
@@ -61,7 +63,7 @@ func (db *DB) InsertEvents(ctx context.Context, tenantID string, events []audit.
 	}
 	slices.SortFunc(order, func(a, b *audit.Event) int { return strings.Compare(a.ID, b.ID) })
 	var inserted int64
-	err := db.withTx(ctx, "insert events", func(tx *sql.Tx) error {
+	err := db.retryTx(ctx, "insert events", func(tx *sql.Tx) error {
 		n, err := db.insertEventRows(ctx, tx, tenantID, order)
 		inserted = n
 		return err
@@ -70,6 +72,40 @@ func (db *DB) InsertEvents(ctx context.Context, tenantID string, events []audit.
 		return 0, err
 	}
 	return int(inserted), nil
+}
+
+// txAttempts is how often retryTx runs a transaction that keeps losing to
+// concurrent ones.
+const txAttempts = 4
+
+// retryTx is withTx for a transaction that may lose a deadlock: ingest
+// batches lock the ids they insert, each batch in id order, but a streamed
+// batch is sorted chunk by chunk, so two batches sharing ids across chunks
+// can take them in opposite orders. The engine then aborts one of them; it
+// is run again (fn must do the same work each time) after a short random
+// pause, and if it still loses the caller gets EUNAVAILABLE, which says
+// "retry", instead of an internal error.
+func (db *DB) retryTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.withTx(ctx, op, fn)
+		if err == nil || !db.d.IsTxConflict(err) {
+			return err
+		}
+		if attempt == txAttempts {
+			db.log.WarnContext(ctx, "sqlstore: transaction lost to concurrent ones every time; giving up",
+				"op", op, "attempts", attempt, "err", err)
+			return &audit.Error{Code: audit.EUNAVAILABLE,
+				Message: "the batch kept colliding with concurrent batches that share event ids; send it again"}
+		}
+		db.log.WarnContext(ctx, "sqlstore: transaction lost to a concurrent one; running it again",
+			"op", op, "attempt", attempt, "err", err)
+		pause := time.Duration(attempt) * (20*time.Millisecond + rand.N(80*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
 }
 
 // insertEventRows inserts evs with multi-row INSERTs of at most
@@ -335,7 +371,8 @@ func (db *DB) InsertEventStream(ctx context.Context, tenantID string, fill func(
 		return 0, audit.Invalid("tenant_id", "events need a tenant")
 	}
 	var inserted int64
-	err := db.withTx(ctx, "insert event stream", func(tx *sql.Tx) error {
+	err := db.retryTx(ctx, "insert event stream", func(tx *sql.Tx) error {
+		inserted = 0 // a retried transaction counts afresh
 		return fill(func(events []audit.Event) error {
 			order := make([]*audit.Event, len(events))
 			for i := range events {

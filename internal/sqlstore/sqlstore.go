@@ -34,6 +34,10 @@ type Dialect interface {
 	// IsUniqueViolation reports whether err is a unique or primary key
 	// violation.
 	IsUniqueViolation(err error) bool
+	// IsTxConflict reports whether err is a transaction that lost to a
+	// concurrent one (a deadlock, a serialization failure) and would
+	// succeed if run again.
+	IsTxConflict(err error) bool
 	// MaxInsertRows is how many events one multi-row INSERT may carry
 	// within the engine's bound-parameter limit.
 	MaxInsertRows() int
