@@ -55,10 +55,14 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		// Validate checked the key's size, the one thing NewSigner checks.
 		signer, _ = manifest.NewSigner(cfg.SigningKey)
 	}
+	retired := manifest.PublicKeys{}
+	for _, k := range cfg.RetiredSigningKeys {
+		retired.Add(k)
+	}
 	h := httpapi.New(httpapi.Config{
 		Logger: logger, Store: deps.Store, Exports: svc, Files: deps.Bucket, Checks: checks,
 		ExportWait: cfg.ExportWait, MaxWait: config.MaxExportWait, OpenAPI: api.OpenAPI,
-		Archives: deps.Store, Objects: deps.Bucket, Signer: signer, Version: version.Get(),
+		Archives: deps.Store, Objects: deps.Bucket, Signer: signer, PublicKeys: retired, Version: version.Get(),
 		Schedules: scheduleService(cfg, logger, deps, a.queue), Webhooks: deps.Store,
 		Live: deps.LiveReader(cfg),
 	})

@@ -3,13 +3,18 @@ package app_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/auditsentinel/sentinel/internal/app"
+	"github.com/auditsentinel/sentinel/internal/app/apptest"
 	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/manifest"
 )
 
 func TestEnsureSigningKey(t *testing.T) {
@@ -49,5 +54,34 @@ func TestEnsureSigningKey(t *testing.T) {
 	cfg.SigningKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32))
 	if k, _ := app.EnsureSigningKey(cfg, true, logger); !k.Equal(cfg.SigningKey) {
 		t.Fatal("SIGNING_KEY was not used")
+	}
+}
+
+// After a rotation the old key's public half stays published
+// (SIGNING_KEYS_RETIRED), beside the current one, so manifests signed
+// before the rotation keep verifying with what /signing-keys lists.
+func TestRetiredSigningKeysArePublished(t *testing.T) {
+	_, seed, err := manifest.GenerateKey()
+	apptest.Must(t, err)
+	old, _, err := manifest.GenerateKey()
+	apptest.Must(t, err)
+	oldPub := old.Public().(ed25519.PublicKey)
+	retired := manifest.KeyID(oldPub) + ":" + base64.StdEncoding.EncodeToString(oldPub)
+	env := apptest.Boot(t, apptest.Options{Env: map[string]string{"SIGNING_KEY": seed, "SIGNING_KEYS_RETIRED": retired}})
+	res, body := env.Do(http.MethodGet, "/v5/audit-sentinel/signing-keys", env.Key("acme"), nil)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("signing-keys: %d %s", res.StatusCode, body)
+	}
+	var got struct {
+		Keys []manifest.PublicKeyInfo `json:"keys"`
+	}
+	apptest.Must(t, json.Unmarshal(body, &got))
+	keys, err := manifest.KeysFromList(got.Keys)
+	apptest.Must(t, err)
+	cur, err := config.ParseSigningKey(seed)
+	apptest.Must(t, err)
+	if len(keys) != 2 || !keys[manifest.KeyID(oldPub)].Equal(oldPub) ||
+		!keys[manifest.KeyID(cur.Public().(ed25519.PublicKey))].Equal(cur.Public()) {
+		t.Fatalf("published keys %s; want the current and the retired one", body)
 	}
 }

@@ -25,6 +25,9 @@
 //	LOG_FORMAT            json | text | auto                       default auto
 //	SIGNING_KEY           base64 Ed25519 seed (32 bytes) or        optional
 //	                      private key (64 bytes)
+//	SIGNING_KEYS_RETIRED  KEY_ID:PUBLIC_KEY,… of earlier           optional
+//	                      SIGNING_KEYs (from GET /signing-keys),
+//	                      still published
 //	WEBHOOK_ALLOW_PRIVATE bool                                     default false
 //	PUBLIC_BASE_URL       absolute http(s) URL                     optional
 //
@@ -136,6 +139,10 @@ type Config struct {
 
 	// SigningKey signs export manifests; nil when SIGNING_KEY is unset.
 	SigningKey ed25519.PrivateKey
+	// RetiredSigningKeys are the public keys of earlier SIGNING_KEYs
+	// (SIGNING_KEYS_RETIRED): after a rotation they stay published at
+	// /signing-keys, so manifests signed before it keep verifying.
+	RetiredSigningKeys []ed25519.PublicKey
 
 	// WebhookAllowPrivate lets webhooks target loopback, private and
 	// link-local addresses (WEBHOOK_ALLOW_PRIVATE); off by default so a
@@ -217,6 +224,7 @@ const (
 	allowLogLevel     = "debug, info, warn or error"
 	allowLogFormat    = "json, text or auto"
 	allowSigningKey   = "base64 (standard or URL alphabet) of an Ed25519 seed (32 bytes) or private key (64 bytes)"
+	allowRetiredKeys  = "comma-separated KEY_ID:PUBLIC_KEY pairs, the key_id and public_key of keys GET /signing-keys listed"
 	allowPublicBase   = "an absolute http:// or https:// URL without query or fragment, e.g. https://audit.example.com"
 	allowExportWait   = "a duration from 0s to 2m, e.g. 20s"
 	allowReuseWindow  = "a duration from 0s to 30d, e.g. 10m (0 never reuses)"
@@ -332,6 +340,16 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			c.SigningKey = k
 		}
 	}
+	if v, ok := get("SIGNING_KEYS_RETIRED"); ok {
+		for i, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
+			k, err := ParseRetiredKey(f)
+			if err != nil {
+				bad("SIGNING_KEYS_RETIRED", redactedPlacehold, allowRetiredKeys, fmt.Errorf("entry %d: %w", i+1, err))
+				continue
+			}
+			c.RetiredSigningKeys = append(c.RetiredSigningKeys, k)
+		}
+	}
 	if v, ok := get("PUBLIC_BASE_URL"); ok {
 		c.PublicBaseURL = strings.TrimRight(v, "/")
 	}
@@ -445,6 +463,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 		slog.Bool("signing_key", c.SigningKey != nil),
+		slog.Int("signing_keys_retired", len(c.RetiredSigningKeys)),
 		slog.Bool("webhook_allow_private", c.WebhookAllowPrivate),
 		slog.String("public_base_url", c.PublicBaseURL),
 	)
