@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/alicebob/miniredis/v2"
@@ -102,21 +103,39 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Deps,
 	}
 	// rdb also reads the live export streams, and every live response
 	// holds one of its connections while it blocks on XREAD: its pool must
-	// outgrow httpapi.MaxLiveStreams (go-redis's default is 10 per CPU).
-	// Cluster options have no pool size in asynq; go-redis's per-node
-	// default applies there.
-	opt := d.Redis
-	switch o := opt.(type) {
+	// outgrow httpapi.MaxLiveStreams, and not fall below go-redis's own
+	// default (10 per CPU) on a big machine.
+	// asynq's cluster option has no PoolSize, and go-redis's per-node
+	// default for a cluster is only 5 per CPU (10 connections on a 2-CPU
+	// API pod, while all 64 streams may sit on one node), so the cluster
+	// client is built here with the fields RedisClusterClientOpt's
+	// MakeRedisClient sets, plus the pool size.
+	var client any
+	switch o := d.Redis.(type) {
 	case asynq.RedisClientOpt:
-		o.PoolSize = max(o.PoolSize, httpapi.MaxLiveStreams+16)
-		opt = o
+		o.PoolSize = max(o.PoolSize, 10*runtime.GOMAXPROCS(0), httpapi.MaxLiveStreams+16)
+		client = o.MakeRedisClient()
 	case asynq.RedisFailoverClientOpt:
-		o.PoolSize = max(o.PoolSize, httpapi.MaxLiveStreams+16)
-		opt = o
+		o.PoolSize = max(o.PoolSize, 10*runtime.GOMAXPROCS(0), httpapi.MaxLiveStreams+16)
+		client = o.MakeRedisClient()
+	case asynq.RedisClusterClientOpt:
+		client = redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs:        o.Addrs,
+			MaxRedirects: o.MaxRedirects,
+			Username:     o.Username,
+			Password:     o.Password,
+			DialTimeout:  o.DialTimeout,
+			ReadTimeout:  o.ReadTimeout,
+			WriteTimeout: o.WriteTimeout,
+			TLSConfig:    o.TLSConfig,
+			PoolSize:     max(5*runtime.GOMAXPROCS(0), httpapi.MaxLiveStreams+16),
+		})
+	default:
+		client = o.MakeRedisClient()
 	}
-	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
+	rdb, ok := client.(redis.UniversalClient)
 	if !ok {
-		return nil, fmt.Errorf("redis: unexpected client type %T", opt.MakeRedisClient())
+		return nil, fmt.Errorf("redis: unexpected client type %T", client)
 	}
 	d.rdb = rdb
 	return d, nil

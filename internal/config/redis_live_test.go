@@ -25,7 +25,26 @@ func TestRedisStandaloneLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enqueueAndCount(t, o, o.Addrs[0], o.DB)
+	enqueueAndCount(t, o, o.Addrs, o.DB)
+}
+
+// TestRedisClusterLive checks that the redis-cluster:// form reaches a real
+// three-master cluster: asynq's cluster client and go-redis's both follow
+// its slots, and the keys land on its nodes.
+func TestRedisClusterLive(t *testing.T) {
+	o, err := config.ParseRedisURL(testenv.RedisClusterURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Mode != config.RedisCluster || len(o.Addrs) != 3 {
+		t.Fatalf("parsed %+v, want the three nodes of a cluster", o)
+	}
+	uc := redis.NewUniversalClient(o.UniversalOptions())
+	defer uc.Close()
+	if _, ok := uc.(*redis.ClusterClient); !ok {
+		t.Fatalf("UniversalOptions make a %T, want a cluster client", uc)
+	}
+	enqueueAndCount(t, o, o.Addrs, 0)
 }
 
 // TestRedisSentinelLive runs a real sentinel in front of a private Redis
@@ -56,7 +75,7 @@ func TestRedisSentinelLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPing(t, o)
-	enqueueAndCount(t, o, master.Host, 2)
+	enqueueAndCount(t, o, []string{master.Host}, 2)
 }
 
 func waitPing(t *testing.T, o config.RedisOptions) {
@@ -80,8 +99,8 @@ func waitPing(t *testing.T, o config.RedisOptions) {
 
 // enqueueAndCount enqueues through asynq with ConnOpt, lists the queue
 // through go-redis with UniversalOptions, and checks that the keys landed in
-// database db of the server at addr.
-func enqueueAndCount(t *testing.T, o config.RedisOptions, addr string, db int) {
+// database db of the servers at addrs (all the nodes of a cluster).
+func enqueueAndCount(t *testing.T, o config.RedisOptions, addrs []string, db int) {
 	t.Helper()
 	client := asynq.NewClient(o.ConnOpt())
 	defer client.Close()
@@ -99,20 +118,30 @@ func enqueueAndCount(t *testing.T, o config.RedisOptions, addr string, db int) {
 		t.Errorf("queues seen through UniversalOptions: %v, want [cfgtest]", qs)
 	}
 
-	direct := redis.NewClient(&redis.Options{Addr: addr, DB: db})
-	defer direct.Close()
-	n, err := direct.DBSize(context.Background()).Result()
-	if err != nil {
-		t.Fatal(err)
+	if info, err := asynq.NewInspectorFromRedisClient(uc).GetQueueInfo("cfgtest"); err != nil || info.Pending != 1 {
+		t.Errorf("queue cfgtest through UniversalOptions: %+v, %v; want one pending task", info, err)
+	}
+
+	var n int64
+	for _, addr := range addrs {
+		direct := redis.NewClient(&redis.Options{Addr: addr, DB: db})
+		defer direct.Close()
+		k, err := direct.DBSize(context.Background()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += k
 	}
 	if n == 0 {
-		t.Errorf("nothing in database %d of %s", db, addr)
+		t.Errorf("nothing in database %d of %v", db, addrs)
 	}
 	if db != 0 {
-		zero := redis.NewClient(&redis.Options{Addr: addr})
-		defer zero.Close()
-		if n, _ := zero.DBSize(context.Background()).Result(); n != 0 {
-			t.Errorf("%d keys in database 0, want all in database %d", n, db)
+		for _, addr := range addrs {
+			zero := redis.NewClient(&redis.Options{Addr: addr})
+			defer zero.Close()
+			if n, _ := zero.DBSize(context.Background()).Result(); n != 0 {
+				t.Errorf("%d keys in database 0 of %s, want all in database %d", n, addr, db)
+			}
 		}
 	}
 }

@@ -6,18 +6,31 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 	"github.com/redis/go-redis/v9"
 )
 
-// backends runs fn against a real redis-server and against miniredis (what
-// embedded mode uses), each behind a proxy the test can pause.
+// cluster is the Redis Cluster the Cluster backend runs on: one for the
+// package, as a cluster takes seconds to start; each test gets it empty.
+var cluster testenv.SharedRedisCluster
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	cluster.Close()
+	os.Exit(code)
+}
+
+// backends runs fn against a real redis-server, a real three-master Redis
+// Cluster and miniredis (what embedded mode uses), each behind a proxy the
+// test can pause.
 func backends(t *testing.T, fn func(t *testing.T, rdb redis.UniversalClient, px *proxy)) {
 	t.Run("Redis", func(t *testing.T) {
 		t.Parallel()
@@ -25,15 +38,46 @@ func backends(t *testing.T, fn func(t *testing.T, rdb redis.UniversalClient, px 
 		if err != nil {
 			t.Fatal(err)
 		}
-		px := newProxy(t, opt.Addr)
-		opt.Addr = px.addr
+		px := newProxy(t)
+		if opt.Addr, err = px.to(opt.Addr); err != nil {
+			t.Fatal(err)
+		}
 		fn(t, client(t, opt), px)
+	})
+	t.Run("Cluster", func(t *testing.T) {
+		t.Parallel()
+		o, err := config.ParseRedisURL(cluster.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The cluster's slot map and MOVED replies name the nodes' own
+		// addresses, so the proxy cannot stand in front of one seed
+		// address; the client's dialer sends every connection, to
+		// whichever node, through the proxy instead.
+		px := newProxy(t)
+		c := redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: o.Addrs,
+			Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				a, err := px.to(addr)
+				if err != nil {
+					return nil, err
+				}
+				return (&net.Dialer{}).DialContext(ctx, network, a)
+			},
+			ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
+		})
+		t.Cleanup(func() { c.Close() })
+		fn(t, c, px)
 	})
 	t.Run("Miniredis", func(t *testing.T) {
 		t.Parallel()
 		m := miniredis.RunT(t)
-		px := newProxy(t, m.Addr())
-		fn(t, client(t, &redis.Options{Addr: px.addr}), px)
+		px := newProxy(t)
+		addr, err := px.to(m.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(t, client(t, &redis.Options{Addr: addr}), px)
 	})
 }
 
@@ -277,23 +321,44 @@ func TestMaxLen(t *testing.T) {
 	})
 }
 
-// proxy forwards TCP to a Redis server and can stop forwarding, to make
-// Redis look slow.
+// proxy forwards TCP to Redis servers and can stop forwarding, to make
+// Redis look slow. It listens on one address for each server (to).
 type proxy struct {
-	addr   string
 	mu     sync.Mutex
 	paused bool
 	cond   *sync.Cond
+	fwd    map[string]string // server address → proxy address
+	lns    []net.Listener
 }
 
-func newProxy(t *testing.T, target string) *proxy {
+func newProxy(t *testing.T) *proxy {
+	px := &proxy{fwd: map[string]string{}}
+	px.cond = sync.NewCond(&px.mu)
+	t.Cleanup(func() {
+		px.mu.Lock()
+		for _, ln := range px.lns {
+			ln.Close()
+		}
+		px.mu.Unlock()
+		px.resume()
+	})
+	return px
+}
+
+// to returns the address that forwards to target, listening on it first
+// if nothing asked for target yet.
+func (px *proxy) to(target string) (string, error) {
+	px.mu.Lock()
+	defer px.mu.Unlock()
+	if a, ok := px.fwd[target]; ok {
+		return a, nil
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	px := &proxy{addr: ln.Addr().String()}
-	px.cond = sync.NewCond(&px.mu)
-	t.Cleanup(func() { ln.Close(); px.resume() })
+	px.lns = append(px.lns, ln)
+	px.fwd[target] = ln.Addr().String()
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -309,7 +374,7 @@ func newProxy(t *testing.T, target string) *proxy {
 			go px.pipe(c, s)
 		}
 	}()
-	return px
+	return ln.Addr().String(), nil
 }
 
 func (px *proxy) pipe(dst, src net.Conn) {
