@@ -1,8 +1,12 @@
 package app
 
 import (
+	"github.com/auditsentinel/sentinel/internal/webhook"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
@@ -49,5 +53,62 @@ func TestRedisPoolFitsLiveStreams(t *testing.T) {
 				t.Fatalf("pool size %d; want more than %d", pool, httpapi.MaxLiveStreams)
 			}
 		})
+	}
+}
+
+// Embedded mode without SECRETS_KEY generates one beside the data (0600)
+// and keeps using it, so the secrets it sealed stay readable after a
+// restart; a distributed deployment without it seals nothing.
+func TestSealSecretsKeyFile(t *testing.T) {
+	cfg := config.Default()
+	cfg.DatabaseKind, cfg.DatabaseDSN = "sqlite", filepath.Join(t.TempDir(), "sentinel.db")
+	var boxes []string
+	for range 2 {
+		db, err := OpenStore(t.Context(), cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sealSecrets(t.Context(), cfg, true, db, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.PutTenantWebhookSecret(t.Context(), webhook.TenantSecret{TenantID: "acme", Secret: "whsec_x", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.GetTenantWebhookSecret(t.Context(), "acme")
+		if err != nil || got.Secret != "whsec_x" {
+			t.Fatalf("after a restart: %+v, %v", got, err)
+		}
+		db.SealSecretsWith(nil)
+		if _, err := db.GetTenantWebhookSecret(t.Context(), "acme"); err == nil {
+			t.Fatal("the secret was stored unsealed")
+		}
+		b, err := os.ReadFile(filepath.Join(DataDir(cfg), secretsKeyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		boxes = append(boxes, string(b))
+		db.Close()
+	}
+	if boxes[0] != boxes[1] {
+		t.Fatal("the second start made a new key")
+	}
+	fi, err := os.Stat(filepath.Join(DataDir(cfg), secretsKeyFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+
+	db, err := OpenStore(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := sealSecrets(t.Context(), cfg, false, db, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutTenantWebhookSecret(t.Context(), webhook.TenantSecret{TenantID: "b", Secret: "whsec_y", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.GetTenantWebhookSecret(t.Context(), "b"); err != nil || got.Secret != "whsec_y" {
+		t.Fatalf("distributed without a key: %+v, %v", got, err)
 	}
 }

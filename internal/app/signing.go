@@ -39,42 +39,62 @@ func EnsureSigningKey(cfg config.Config, embedded bool, logger *slog.Logger) (ed
 		logger.Warn("SIGNING_KEY is unset: export manifests are disabled (GET …/manifest answers 501)")
 		return nil, nil
 	}
-	dir := DataDir(cfg)
-	path := filepath.Join(dir, signingKeyFile)
-	b, err := os.ReadFile(path)
+	var k ed25519.PrivateKey
+	path, created, err := keyFile(DataDir(cfg), signingKeyFile, func() (string, error) {
+		_, seed, err := manifest.GenerateKey()
+		return seed, err
+	})
 	if err == nil {
-		k, err := config.ParseSigningKey(string(b))
-		if err != nil {
-			return nil, fmt.Errorf("signing key %s: %w", path, err)
-		}
-		return k, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
-	k, seed, err := manifest.GenerateKey()
-	if err != nil {
-		return nil, err
-	}
-	// O_EXCL: two processes starting at once must not each write a key.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return EnsureSigningKey(cfg, embedded, logger)
+		k, err = config.ParseSigningKey(path.contents)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
+		return nil, fmt.Errorf("signing key %s: %w", path.name, err)
 	}
-	if _, err := f.WriteString(seed + "\n"); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("signing key: %w", err)
+	if created {
+		logger.Info("embedded mode: generated a manifest signing key; set SIGNING_KEY in production",
+			"path", path.name, "key_id", manifest.KeyID(k.Public().(ed25519.PublicKey)))
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
-	logger.Info("embedded mode: generated a manifest signing key; set SIGNING_KEY in production",
-		"path", path, "key_id", manifest.KeyID(k.Public().(ed25519.PublicKey)))
 	return k, nil
+}
+
+// keyFileContents is a key file's path and what it holds.
+type keyFileContents struct{ name, contents string }
+
+// keyFile returns what file name in dir holds, creating it (mode 0600) with
+// newValue's value first when it does not exist. O_EXCL: two processes
+// starting at once must not each write a key; the loser reads the winner's.
+func keyFile(dir, name string, newValue func() (string, error)) (f keyFileContents, created bool, err error) {
+	f.name = filepath.Join(dir, name)
+	for {
+		b, err := os.ReadFile(f.name)
+		if err == nil {
+			f.contents = string(b)
+			return f, created, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return f, false, err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return f, false, err
+		}
+		v, err := newValue()
+		if err != nil {
+			return f, false, err
+		}
+		w, err := os.OpenFile(f.name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return f, false, err
+		}
+		_, werr := w.WriteString(v + "\n")
+		if cerr := w.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return f, false, werr
+		}
+		created = true
+	}
 }

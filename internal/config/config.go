@@ -28,6 +28,8 @@
 //	SIGNING_KEYS_RETIRED  KEY_ID:PUBLIC_KEY,… of earlier           optional
 //	                      SIGNING_KEYs (from GET /signing-keys),
 //	                      still published
+//	SECRETS_KEY           base64 of 32 random bytes: seals the     optional
+//	                      webhook secrets the database keeps
 //	WEBHOOK_ALLOW_PRIVATE bool                                     default false
 //	PUBLIC_BASE_URL       absolute http(s) URL                     optional
 //
@@ -143,6 +145,9 @@ type Config struct {
 	// (SIGNING_KEYS_RETIRED): after a rotation they stay published at
 	// /signing-keys, so manifests signed before it keep verifying.
 	RetiredSigningKeys []ed25519.PublicKey
+	// SecretsKey seals the webhook secrets the database keeps
+	// (SECRETS_KEY, package secretbox); nil stores them unsealed.
+	SecretsKey []byte
 
 	// WebhookAllowPrivate lets webhooks target loopback, private and
 	// link-local addresses (WEBHOOK_ALLOW_PRIVATE); off by default so a
@@ -224,6 +229,7 @@ const (
 	allowLogLevel     = "debug, info, warn or error"
 	allowLogFormat    = "json, text or auto"
 	allowSigningKey   = "base64 (standard or URL alphabet) of an Ed25519 seed (32 bytes) or private key (64 bytes)"
+	allowSecretsKey   = "base64 (standard or URL alphabet) of 32 random bytes, e.g. `head -c 32 /dev/urandom | base64`"
 	allowRetiredKeys  = "comma-separated KEY_ID:PUBLIC_KEY pairs, the key_id and public_key of keys GET /signing-keys listed"
 	allowPublicBase   = "an absolute http:// or https:// URL without query or fragment, e.g. https://audit.example.com"
 	allowExportWait   = "a duration from 0s to 2m, e.g. 20s"
@@ -350,6 +356,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			c.RetiredSigningKeys = append(c.RetiredSigningKeys, k)
 		}
 	}
+	if v, ok := get("SECRETS_KEY"); ok {
+		k, err := ParseSecretsKey(v)
+		if err != nil {
+			bad("SECRETS_KEY", redactedPlacehold, allowSecretsKey, err)
+		} else {
+			c.SecretsKey = k
+		}
+	}
 	if v, ok := get("PUBLIC_BASE_URL"); ok {
 		c.PublicBaseURL = strings.TrimRight(v, "/")
 	}
@@ -464,6 +478,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.Bool("signing_key", c.SigningKey != nil),
 		slog.Int("signing_keys_retired", len(c.RetiredSigningKeys)),
+		slog.Bool("secrets_key", c.SecretsKey != nil),
 		slog.Bool("webhook_allow_private", c.WebhookAllowPrivate),
 		slog.String("public_base_url", c.PublicBaseURL),
 	)

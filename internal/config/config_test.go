@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"reflect"
@@ -325,11 +326,12 @@ func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
 		"DATABASE_URL": "mysql://root:hunter2@db/audit",
 		"REDIS_URL":    "redis-sentinel://:hunter2@s1,s2",
 		"SIGNING_KEY":  "aHVudGVyMmh1bnRlcjI=",
+		"SECRETS_KEY":  "aHVudGVyM2h1bnRlcjM=",
 	}))
-	if err == nil {
-		t.Fatal("no error")
+	if err == nil || !strings.Contains(err.Error(), "SECRETS_KEY") {
+		t.Fatalf("err = %v; want one naming SECRETS_KEY too", err)
 	}
-	for _, s := range []string{"hunter2", "aHVudGVyMmh1bnRlcjI"} {
+	for _, s := range []string{"hunter2", "aHVudGVyMmh1bnRlcjI", "aHVudGVyM2h1bnRlcjM"} {
 		if strings.Contains(err.Error(), s) {
 			t.Errorf("error leaks %q: %v", s, err)
 		}
@@ -339,18 +341,22 @@ func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
 		"DATABASE_URL": "postgres://u:hunter2@db/audit?password=hunter2",
 		"REDIS_URL":    "redis-sentinel://u:hunter2@s1/m?sentinel_password=hunter2",
 		"SIGNING_KEY":  testSeedB64,
+		"SECRETS_KEY":  secretsKeyB64,
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(c.SecretsKey) != 32 {
+		t.Fatalf("SecretsKey is %d bytes", len(c.SecretsKey))
+	}
 	var b strings.Builder
 	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)
-	for _, s := range []string{"hunter2", testSeedB64} {
+	for _, s := range []string{"hunter2", testSeedB64, secretsKeyB64} {
 		if strings.Contains(b.String(), s) {
 			t.Errorf("log line leaks %q: %s", s, b.String())
 		}
 	}
-	if !strings.Contains(b.String(), "signing_key=true") {
+	if !strings.Contains(b.String(), "signing_key=true") || !strings.Contains(b.String(), "secrets_key=true") {
 		t.Errorf("log line does not say a signing key is set: %s", b.String())
 	}
 }
@@ -408,3 +414,12 @@ func eq[T comparable](t *testing.T, got, want T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+// secretsKeyB64 is a fixed SECRETS_KEY (bytes 0x20..0x3f), base64.
+var secretsKeyB64 = func() string {
+	k := make([]byte, 32)
+	for i := range k {
+		k[i] = byte(0x20 + i)
+	}
+	return base64.StdEncoding.EncodeToString(k)
+}()

@@ -63,6 +63,19 @@ func ParseRetiredKey(s string) (ed25519.PublicKey, error) {
 	return ed25519.PublicKey(raw), nil
 }
 
+// ParseSecretsKey decodes SECRETS_KEY: base64 (any alphabet, padded or
+// not) of 32 random bytes. Errors never contain the key.
+func ParseSecretsKey(s string) ([]byte, error) {
+	raw, err := decodeBase64(strings.TrimSpace(s))
+	if err != nil {
+		return nil, errors.New("not base64")
+	}
+	if len(raw) != 32 {
+		return nil, fmt.Errorf("decodes to %d bytes, want 32", len(raw))
+	}
+	return raw, nil
+}
+
 func decodeBase64(s string) ([]byte, error) {
 	for _, enc := range []*base64.Encoding{
 		base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding,

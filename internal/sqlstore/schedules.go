@@ -28,10 +28,14 @@ func (db *DB) CreateSchedule(ctx context.Context, s schedule.Schedule) error {
 	if err != nil {
 		return err
 	}
+	secret, err := db.sealSecret(s.WebhookSecret, scheduleSecretContext(s.TenantID, s.ID))
+	if err != nil {
+		return err
+	}
 	_, err = db.w.ExecContext(ctx, `INSERT INTO schedules (`+scheduleColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		s.ID, s.TenantID, s.Name, s.Cron, s.Timezone, string(s.Window.Kind), s.Window.Hours, params, s.RetentionDays,
-		s.Enabled, s.WebhookURL, s.WebhookSecret, micros(s.CreatedAt), micros(s.UpdatedAt), nullMicros(s.LastFiredAt))
+		s.Enabled, s.WebhookURL, secret, micros(s.CreatedAt), micros(s.UpdatedAt), nullMicros(s.LastFiredAt))
 	return db.wrap("create schedule", err)
 }
 
@@ -52,7 +56,7 @@ func (db *DB) GetSchedule(ctx context.Context, tenantID, id string) (schedule.Sc
 }
 
 func (db *DB) getSchedule(ctx context.Context, q queryer, tenantID, id string) (schedule.Schedule, error) {
-	s, err := scanSchedule(q.QueryRowContext(ctx, `SELECT `+scheduleColumns+` FROM schedules WHERE tenant_id = $1 AND id = $2`,
+	s, err := db.scanSchedule(q.QueryRowContext(ctx, `SELECT `+scheduleColumns+` FROM schedules WHERE tenant_id = $1 AND id = $2`,
 		tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return schedule.Schedule{}, audit.NotFound("schedule %s not found", id)
@@ -78,7 +82,7 @@ func (db *DB) ListSchedules(ctx context.Context, f schedule.ListFilter) ([]sched
 	if f.Limit > 0 {
 		q += " LIMIT " + a.add(f.Limit)
 	}
-	return queryAll(ctx, db, "list schedules", q, scanSchedule, a.vals...)
+	return queryAll(ctx, db, "list schedules", q, db.scanSchedule, a.vals...)
 }
 
 // UpdateSchedule replaces the editable fields of s (see schedule.Store).
@@ -87,12 +91,16 @@ func (db *DB) UpdateSchedule(ctx context.Context, s schedule.Schedule) error {
 	if err != nil {
 		return err
 	}
+	secret, err := db.sealSecret(s.WebhookSecret, scheduleSecretContext(s.TenantID, s.ID))
+	if err != nil {
+		return err
+	}
 	res, err := db.w.ExecContext(ctx, `UPDATE schedules SET name = $3, cron = $4, timezone = $5, window_kind = $6,
 		window_hours = $7, params = $8, retention_days = $9, enabled = $10, webhook_url = $11, webhook_secret = $12,
 		updated_at = $13
 		WHERE tenant_id = $1 AND id = $2`,
 		s.TenantID, s.ID, s.Name, s.Cron, s.Timezone, string(s.Window.Kind), s.Window.Hours, params, s.RetentionDays,
-		s.Enabled, s.WebhookURL, s.WebhookSecret, micros(s.UpdatedAt))
+		s.Enabled, s.WebhookURL, secret, micros(s.UpdatedAt))
 	if err != nil {
 		return db.wrap("update schedule", err)
 	}
@@ -154,10 +162,10 @@ func (db *DB) EnabledSchedules(ctx context.Context, afterID string, limit int) (
 		limit = 500
 	}
 	return queryAll(ctx, db, "enabled schedules", `SELECT `+scheduleColumns+` FROM schedules
-		WHERE enabled AND id > $1 ORDER BY id LIMIT $2`, scanSchedule, afterID, limit)
+		WHERE enabled AND id > $1 ORDER BY id LIMIT $2`, db.scanSchedule, afterID, limit)
 }
 
-func scanSchedule(sc scanner) (schedule.Schedule, error) {
+func (db *DB) scanSchedule(sc scanner) (schedule.Schedule, error) {
 	var (
 		s                schedule.Schedule
 		kind, params     string
@@ -171,6 +179,9 @@ func scanSchedule(sc scanner) (schedule.Schedule, error) {
 	}
 	if err := json.Unmarshal([]byte(params), &s.Params); err != nil {
 		return schedule.Schedule{}, fmt.Errorf("decode params of schedule %s: %w", s.ID, err)
+	}
+	if s.WebhookSecret, err = db.openSecret(s.WebhookSecret, scheduleSecretContext(s.TenantID, s.ID)); err != nil {
+		return schedule.Schedule{}, fmt.Errorf("schedule %s: %w", s.ID, err)
 	}
 	s.Params.Filter.TenantID = s.TenantID
 	s.Window.Kind = schedule.WindowKind(kind)

@@ -77,6 +77,7 @@ type DB struct {
 	d          Dialect
 	log        *slog.Logger
 	bulkTxRows int
+	box        SecretBox // nil: secrets are stored as they are
 }
 
 var _ audit.Store = (*DB)(nil)

@@ -15,10 +15,14 @@ func (db *DB) PutTenantWebhookSecret(ctx context.Context, s webhook.TenantSecret
 	if s.TenantID == "" || s.Secret == "" {
 		return audit.Invalid("webhook_secret", "a webhook secret needs a tenant and a value")
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO tenant_webhook_secrets (tenant_id, secret, created_at)
+	sealed, err := db.sealSecret(s.Secret, tenantSecretContext(s.TenantID))
+	if err != nil {
+		return err
+	}
+	_, err = db.w.ExecContext(ctx, `INSERT INTO tenant_webhook_secrets (tenant_id, secret, created_at)
 		VALUES ($1, $2, $3)
 		ON CONFLICT (tenant_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at`,
-		s.TenantID, s.Secret, micros(s.CreatedAt))
+		s.TenantID, sealed, micros(s.CreatedAt))
 	return db.wrap("put tenant webhook secret", err)
 }
 
@@ -34,6 +38,9 @@ func (db *DB) GetTenantWebhookSecret(ctx context.Context, tenantID string) (webh
 	}
 	if err != nil {
 		return webhook.TenantSecret{}, db.wrap("get tenant webhook secret", err)
+	}
+	if s.Secret, err = db.openSecret(s.Secret, tenantSecretContext(tenantID)); err != nil {
+		return webhook.TenantSecret{}, err
 	}
 	s.CreatedAt = fromMicros(created)
 	return s, nil

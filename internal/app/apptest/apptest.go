@@ -6,6 +6,7 @@ package apptest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/app"
 	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/secretbox"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
@@ -61,6 +63,9 @@ func Boot(t testing.TB, o Options) *Env {
 		"LOG_LEVEL":   "warn",
 		"LOG_FORMAT":  "json",
 		"EXPORT_WAIT": "10s",
+		// Webhook secrets are sealed in every end-to-end test, as in
+		// production; a process that lacked the key could not sign.
+		"SECRETS_KEY": base64.StdEncoding.EncodeToString(secretbox.GenerateKey()),
 	}
 	switch o.Database {
 	case "postgres":

@@ -67,6 +67,7 @@ func Run(t *testing.T, open Open) {
 	runExports(t, open)
 	runSchedules(t, open)
 	runWebhookSecrets(t, open)
+	runSealedSecrets(t, open)
 }
 
 func requireCode(t *testing.T, err error, target error) {

@@ -1,0 +1,56 @@
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+
+	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/secretbox"
+	"github.com/auditsentinel/sentinel/internal/sqlstore"
+)
+
+// secretsKeyFile keeps embedded mode's generated SECRETS_KEY beside the data.
+const secretsKeyFile = "secrets-key"
+
+// sealSecrets makes store seal the webhook secrets it keeps under
+// SECRETS_KEY, and seals those stored before the key was set. Embedded mode
+// without SECRETS_KEY loads or generates a key in DataDir, as it does the
+// signing key; a distributed deployment without it stores them unsealed
+// and says so (one generated per process would not open the others' rows).
+func sealSecrets(ctx context.Context, cfg config.Config, embedded bool, store *sqlstore.DB, logger *slog.Logger) error {
+	key := cfg.SecretsKey
+	if key == nil && embedded {
+		f, created, err := keyFile(DataDir(cfg), secretsKeyFile, func() (string, error) {
+			return base64.StdEncoding.EncodeToString(secretbox.GenerateKey()), nil
+		})
+		if err == nil {
+			key, err = config.ParseSecretsKey(f.contents)
+		}
+		if err != nil {
+			return fmt.Errorf("secrets key %s: %w", f.name, err)
+		}
+		if created {
+			logger.Info("embedded mode: generated the key that seals webhook secrets; set SECRETS_KEY in production",
+				"path", f.name)
+		}
+	}
+	if key == nil {
+		logger.Warn("SECRETS_KEY is unset: webhook signing secrets are stored unsealed in the database")
+		return nil
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		return err
+	}
+	store.SealSecretsWith(box)
+	n, err := store.SealStoredSecrets(ctx)
+	if err != nil {
+		return fmt.Errorf("seal the webhook secrets stored before SECRETS_KEY: %w", err)
+	}
+	if n > 0 {
+		logger.Info("sealed webhook secrets stored before SECRETS_KEY was set", "count", n, "key_id", box.KeyID())
+	}
+	return nil
+}

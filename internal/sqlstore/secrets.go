@@ -1,0 +1,114 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/auditsentinel/sentinel/internal/secretbox"
+)
+
+// SecretBox seals the secrets the store keeps (the keys webhooks are signed
+// with) so that a copy of the database alone does not reveal them; see
+// package secretbox. Open returns a value stored unsealed as it is.
+type SecretBox interface {
+	Seal(plain, context string) (string, error)
+	Open(stored, context string) (string, error)
+}
+
+// SealSecretsWith makes db seal the secrets it writes from now on and open
+// those it reads. Call it once, before the store is used; nil stores them
+// as they are (and refuses to read sealed ones).
+func (db *DB) SealSecretsWith(b SecretBox) { db.box = b }
+
+// Row contexts: a sealed secret opens only in the row it was sealed for.
+func tenantSecretContext(tenantID string) string {
+	return "tenant_webhook_secrets\x00" + tenantID
+}
+
+func scheduleSecretContext(tenantID, scheduleID string) string {
+	return "schedules.webhook_secret\x00" + tenantID + "\x00" + scheduleID
+}
+
+func (db *DB) sealSecret(plain, context string) (string, error) {
+	if db.box == nil || plain == "" {
+		return plain, nil
+	}
+	s, err := db.box.Seal(plain, context)
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: seal secret: %w", err)
+	}
+	return s, nil
+}
+
+// errNoSecretsKey is returned for a sealed secret when no box is set.
+var errNoSecretsKey = errors.New("sqlstore: the secret is sealed and SECRETS_KEY is not configured")
+
+func (db *DB) openSecret(stored, context string) (string, error) {
+	if db.box == nil {
+		if secretbox.IsSealed(stored) {
+			return "", errNoSecretsKey
+		}
+		return stored, nil
+	}
+	s, err := db.box.Open(stored, context)
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: open secret: %w", err)
+	}
+	return s, nil
+}
+
+// SealStoredSecrets seals, in place, the secrets stored before a box was
+// set (SealSecretsWith), and returns how many it sealed. Each row is a
+// compare-and-set on the value it read, so processes starting together
+// seal every row once. It does nothing without a box.
+func (db *DB) SealStoredSecrets(ctx context.Context) (int, error) {
+	if db.box == nil {
+		return 0, nil
+	}
+	type row struct{ tenant, id, secret string }
+	var sealed int
+	for _, t := range []struct {
+		op, sel, upd string
+		context      func(row) string
+	}{
+		{
+			op:      "seal tenant webhook secrets",
+			sel:     `SELECT tenant_id, '', secret FROM tenant_webhook_secrets WHERE secret NOT LIKE 'sb1:%'`,
+			upd:     `UPDATE tenant_webhook_secrets SET secret = $1 WHERE tenant_id = $2 AND secret = $3`,
+			context: func(r row) string { return tenantSecretContext(r.tenant) },
+		},
+		{
+			op:      "seal schedule webhook secrets",
+			sel:     `SELECT tenant_id, id, webhook_secret FROM schedules WHERE webhook_secret <> '' AND webhook_secret NOT LIKE 'sb1:%'`,
+			upd:     `UPDATE schedules SET webhook_secret = $1 WHERE tenant_id = $2 AND webhook_secret = $3 AND id = $4`,
+			context: func(r row) string { return scheduleSecretContext(r.tenant, r.id) },
+		},
+	} {
+		rows, err := queryAll(ctx, db, t.op, t.sel, func(sc scanner) (row, error) {
+			var r row
+			return r, sc.Scan(&r.tenant, &r.id, &r.secret)
+		})
+		if err != nil {
+			return sealed, err
+		}
+		for _, r := range rows {
+			s, err := db.sealSecret(r.secret, t.context(r))
+			if err != nil {
+				return sealed, err
+			}
+			args := []any{s, r.tenant, r.secret}
+			if r.id != "" {
+				args = append(args, r.id)
+			}
+			res, err := db.w.ExecContext(ctx, t.upd, args...)
+			if err != nil {
+				return sealed, db.wrap(t.op, err)
+			}
+			if n, err := res.RowsAffected(); err == nil && n == 1 {
+				sealed++
+			}
+		}
+	}
+	return sealed, nil
+}

@@ -1,0 +1,103 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/auditsentinel/sentinel/internal/secretbox"
+	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/auditsentinel/sentinel/internal/webhook"
+)
+
+// secretSealer is how a store seals the webhook secrets it keeps.
+type secretSealer interface {
+	SealSecretsWith(sqlstore.SecretBox)
+	SealStoredSecrets(ctx context.Context) (int, error)
+}
+
+// The suite cannot read columns behind the store's back; it shows that a
+// secret is sealed at rest by taking the box away (the same handle, the
+// same rows): a sealed secret must then refuse to read, while with the box
+// it reads as it was written.
+func runSealedSecrets(t *testing.T, open Open) {
+	t.Run("SealedSecrets", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, open)
+		seal, ok := b.store.(secretSealer)
+		if !ok {
+			t.Fatalf("storetest: %T cannot seal secrets", b.store)
+		}
+		ws, ok := b.store.(webhookSecretStore)
+		if !ok {
+			t.Fatalf("storetest: %T does not store tenant webhook secrets", b.store)
+		}
+		ss := scheduleStore(t, b)
+		box, err := secretbox.New(secretbox.GenerateKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		// Written before a key was configured: stored as they are.
+		legacy := webhook.TenantSecret{TenantID: "t1", Secret: "whsec_legacy", CreatedAt: base}
+		if err := ws.PutTenantWebhookSecret(b.ctx, legacy); err != nil {
+			t.Fatal(err)
+		}
+		legacySched := newSchedule("t1", "s-legacy", base)
+		if err := ss.CreateSchedule(b.ctx, legacySched); err != nil {
+			t.Fatal(err)
+		}
+
+		// With the key, old rows still read, and new ones are sealed.
+		seal.SealSecretsWith(box)
+		if got, err := ws.GetTenantWebhookSecret(b.ctx, "t1"); err != nil || got.Secret != legacy.Secret {
+			t.Fatalf("legacy secret with a key = %+v, %v", got, err)
+		}
+		fresh := webhook.TenantSecret{TenantID: "t2", Secret: "whsec_fresh", CreatedAt: base}
+		if err := ws.PutTenantWebhookSecret(b.ctx, fresh); err != nil {
+			t.Fatal(err)
+		}
+		sched := newSchedule("t2", "s-fresh", base)
+		if err := ss.CreateSchedule(b.ctx, sched); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := ws.GetTenantWebhookSecret(b.ctx, "t2"); err != nil || !reflect.DeepEqual(got, fresh) {
+			t.Fatalf("sealed secret = %+v, %v; want %+v", got, err, fresh)
+		}
+		if got, err := ss.GetSchedule(b.ctx, "t2", "s-fresh"); err != nil || got.WebhookSecret != sched.WebhookSecret {
+			t.Fatalf("sealed schedule secret = %q, %v", got.WebhookSecret, err)
+		}
+
+		// Sealing what was stored before: both legacy rows, once.
+		if n, err := seal.SealStoredSecrets(b.ctx); err != nil || n != 2 {
+			t.Fatalf("SealStoredSecrets = %d, %v; want the 2 legacy rows", n, err)
+		}
+		if n, err := seal.SealStoredSecrets(b.ctx); err != nil || n != 0 {
+			t.Fatalf("second SealStoredSecrets = %d, %v; want 0", n, err)
+		}
+		if got, err := ss.GetSchedule(b.ctx, "t1", "s-legacy"); err != nil || got.WebhookSecret != legacySched.WebhookSecret {
+			t.Fatalf("legacy schedule secret after sealing = %q, %v", got.WebhookSecret, err)
+		}
+
+		// Without the key nothing sealed reads: every row is sealed at rest.
+		seal.SealSecretsWith(nil)
+		for _, tenant := range []string{"t1", "t2"} {
+			if got, err := ws.GetTenantWebhookSecret(b.ctx, tenant); err == nil {
+				t.Errorf("tenant %s's secret read without the key: %q (stored unsealed)", tenant, got.Secret)
+			}
+		}
+		for _, s := range [][2]string{{"t1", "s-legacy"}, {"t2", "s-fresh"}} {
+			if got, err := ss.GetSchedule(b.ctx, s[0], s[1]); err == nil {
+				t.Errorf("schedule %s's secret read without the key: %q (stored unsealed)", s[1], got.WebhookSecret)
+			}
+		}
+		// Nor under another key, which the error names.
+		other, _ := secretbox.New(secretbox.GenerateKey())
+		seal.SealSecretsWith(other)
+		if _, err := ws.GetTenantWebhookSecret(b.ctx, "t2"); !errors.Is(err, secretbox.ErrWrongKey) {
+			t.Errorf("read under another key: %v; want ErrWrongKey", err)
+		}
+		seal.SealSecretsWith(box)
+	})
+}
