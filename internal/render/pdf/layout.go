@@ -52,6 +52,12 @@ var (
 	stHead  = &style{"go", "B", bodySize, white}
 )
 
+// fontKey is the font fpdf has selected: a family, a face and a size.
+type fontKey struct {
+	family, face string
+	size         float64
+}
+
 // para is a paragraph of a cell; line is one wrapped line of it.
 type para struct {
 	text string
@@ -84,6 +90,7 @@ type doc struct {
 	pageW  float64
 	bottom float64 // rows end above this y
 	atTop  bool    // on a page of the table with no row yet
+	font   fontKey // fpdf's current font; zero before the first
 }
 
 func (r *Renderer) layout() (*fpdf.Fpdf, error) {
@@ -131,8 +138,7 @@ func (r *Renderer) layout() (*fpdf.Fpdf, error) {
 	f.AddPage()
 	d.titleBlock()
 	if len(r.events) == 0 {
-		d.use(stMuted)
-		f.SetFontSize(10)
+		d.useAt(stMuted, 10)
 		f.CellFormat(0, 8, cat.T("report.no_events"), "", 1, "L", false, 0, "")
 	} else {
 		d.table()
@@ -140,17 +146,29 @@ func (r *Renderer) layout() (*fpdf.Fpdf, error) {
 	return f, f.Error()
 }
 
-// use selects st. fpdf writes nothing when the font is already current.
-func (d *doc) use(st *style) {
-	d.f.SetFont(st.family, st.face, st.size)
+// use selects st.
+func (d *doc) use(st *style) { d.useAt(st, st.size) }
+
+// useAt selects st's font at size pt, and its colour. fpdf writes a font
+// selection into the page on every SetFont, even of the font in use, and
+// keeps every page's content in memory until Close; the table selects a
+// font for each line it measures or draws, and those repeats were half of
+// that content. So a selection that would change nothing is skipped.
+func (d *doc) useAt(st *style, pt float64) {
+	if k := (fontKey{st.family, st.face, pt}); k != d.font {
+		d.f.SetFont(st.family, st.face, pt)
+		d.font = k
+	}
 	d.f.SetTextColor(st.color[0], st.color[1], st.color[2])
 }
 
 func (d *doc) footer() {
+	// AddPage selects on the new page the font that was in use before the
+	// footer, so that is the current one again afterwards.
+	defer func(k fontKey) { d.font = k }(d.font)
 	f := d.f
 	f.SetY(-10)
-	d.use(stMuted)
-	f.SetFontSize(7)
+	d.useAt(stMuted, 7)
 	half := (d.pageW - 2*marginX) / 2
 	left := d.title + " · " + d.cat.T("report.tenant") + " " + printable(d.r.rep.TenantID)
 	if d.r.rep.ExportID != "" {
@@ -167,8 +185,7 @@ func (d *doc) footer() {
 // generated and how many events it holds.
 func (d *doc) titleBlock() {
 	f, cat, rep := d.f, d.cat, d.r.rep
-	d.use(stBold)
-	f.SetFontSize(16)
+	d.useAt(stBold, 16)
 	f.CellFormat(0, 9, d.title, "", 1, "L", false, 0, "")
 	f.Ln(2)
 
@@ -184,8 +201,7 @@ func (d *doc) titleBlock() {
 		{cat.T("report.events"), cat.T("report.event_count", len(d.r.events))},
 	}
 	labelW := 0.0
-	d.use(stBold)
-	f.SetFontSize(9)
+	d.useAt(stBold, 9)
 	for _, row := range rows {
 		labelW = max(labelW, f.GetStringWidth(row.label)+2*padX+2)
 	}
@@ -193,12 +209,10 @@ func (d *doc) titleBlock() {
 		if row.value == "" {
 			continue
 		}
-		d.use(stBold)
-		f.SetFontSize(9)
+		d.useAt(stBold, 9)
 		f.SetTextColor(muted[0], muted[1], muted[2])
 		f.CellFormat(labelW, 4.8, row.label, "", 0, "L", false, 0, "")
-		d.use(stBody)
-		f.SetFontSize(9)
+		d.useAt(stBody, 9)
 		f.MultiCell(0, 4.8, printable(row.value), "", "L", false)
 	}
 	f.Ln(3)
@@ -300,6 +314,9 @@ func (d *doc) table() {
 			lines[c] = d.wrap(cells[c], d.cols[c].width)
 		}
 		d.row(lines, i%2 == 1, cells[0][0].text)
+		// The page holds the event now. Letting its copy go as the pages
+		// fill keeps the events and the pages from peaking together.
+		d.r.events[i] = audit.Event{}
 	}
 }
 
@@ -422,7 +439,7 @@ func (d *doc) headerRow() {
 	f := d.f
 	y := f.GetY()
 	h := height(d.head)
-	f.SetFillColor(headFill[0], headFill[1], headFill[2])
+	d.fill(headFill)
 	f.Rect(marginX, y, d.pageW-2*marginX, h, "F")
 	d.drawCells(d.head, y)
 	f.SetY(y + h)
@@ -471,7 +488,7 @@ func (d *doc) row(cells [][]line, shade bool, num string) {
 func (d *doc) drawRow(cells [][]line, y, h float64, shade bool) {
 	f := d.f
 	if shade {
-		f.SetFillColor(zebra[0], zebra[1], zebra[2])
+		d.fill(zebra)
 		f.Rect(marginX, y, d.pageW-2*marginX, h, "F")
 	}
 	d.drawCells(cells, y)
@@ -489,9 +506,22 @@ func (d *doc) drawCells(cells [][]line, y float64) {
 		col := d.cols[i]
 		for j, l := range c {
 			d.use(l.st)
+			d.fill(l.st.color)
 			f.SetXY(x, y+padY+float64(j)*lineH)
 			f.CellFormat(col.width, lineH, l.text, "", 0, col.align, false, 0, "")
 		}
 		x += col.width
+	}
+}
+
+// fill makes c the fill colour. PDF paints text in the fill colour, so
+// fpdf wraps text of any other colour in a save, the colour and a restore;
+// on every line of the table that was a fifth of the page content fpdf
+// holds until Close. The table therefore draws its text with the fill
+// colour set to the text's. fpdf writes the colour on every SetFillColor,
+// so an unchanged one is skipped.
+func (d *doc) fill(c rgb) {
+	if r, g, b := d.f.GetFillColor(); (rgb{r, g, b}) != c {
+		d.f.SetFillColor(c[0], c[1], c[2])
 	}
 }
