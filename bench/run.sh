@@ -303,6 +303,13 @@ settle() {
 	sync
 }
 
+# quiesce: each side of the comparison starts on a quiet machine, not
+# while the kernel writes back what the run before it wrote.
+quiesce() {
+	sync
+	sleep 1
+}
+
 seed() { # seed TENANT EVENTS SEED
 	local t0 out
 	t0=$(now)
@@ -443,8 +450,10 @@ sed -i '$d' "$RESULTS"
 for i in $(seq 1 "$RUNS"); do
 	say "(a)/(b) run $i of $RUNS: 600,000 events (tenant big)"
 	start_worker
+	quiesce
 	export_cpu "csv-600k" "$i" "$KEY_BIG" "file_type=csv" 600000
 	rss csv-600k
+	quiesce
 	psql_copy "copy-600k" big 600000 "$i"
 done
 
