@@ -7,7 +7,7 @@
 //
 // The stream is a convenience, never the record: the stored object and the
 // export row stay the truth. The publisher never holds an export up for
-// long (when Redis stays behind for Stall it marks the stream broken and
+// long (when it has waited Stall in all for Redis it marks the stream broken and
 // stops), the stream is
 // capped (MaxLen entries) and expires, and a reader that misses bytes (it
 // fell behind, the stream broke, the worker died) finishes from the stored
@@ -44,7 +44,7 @@ const (
 	DefaultMaxLen    = 64 // entries kept: 16 MiB of a file at the default chunk size
 	DefaultTTL       = 10 * time.Minute
 	DefaultQueue     = 16 // chunks waiting for Redis before a write waits
-	DefaultStall     = 250 * time.Millisecond
+	DefaultStall     = time.Second
 	// maxBatch is how many queued chunks the sender hands Redis in one
 	// round trip when it is behind.
 	maxBatch = 8
@@ -82,12 +82,15 @@ type Publisher struct {
 	TTL time.Duration
 	// Queue is how many chunks may wait for Redis (DefaultQueue).
 	Queue int
-	// Stall is how long a write waits for room in a full queue before the
-	// stream is marked broken rather than slow the export down any further
-	// (DefaultStall). Without it a mere scheduling hiccup of the sender
-	// (two cores shared with the database) broke the stream: measured, the
-	// 600,000-event bench export lost its stream after 6 to 55 MB of 181,
-	// and its waiting GET finished from storage after the export completed.
+	// Stall is how long, in all, an attempt's writes may wait for room in
+	// a full queue; past it the stream is marked broken rather than slow
+	// the export down any further (DefaultStall). A budget, not a bound per
+	// write: a Redis that is slow but alive must not throttle a large
+	// export chunk after chunk. Without any wait a mere scheduling hiccup
+	// of the sender (two cores shared with the database) broke the stream:
+	// measured, the 600,000-event bench export lost its stream after 6 to
+	// 55 MB of 181, and its waiting GET finished from storage after the
+	// export completed.
 	Stall time.Duration
 }
 
@@ -193,6 +196,7 @@ type Feed struct {
 	off    int64 // offset of buf[0]
 	broken bool  // dropping: a chunk could not be queued
 	closed bool
+	waited time.Duration // spent waiting for room, of Publisher.Stall
 
 	mu     sync.Mutex
 	failed bool  // Redis refused a chunk: nothing after it is published
@@ -222,8 +226,9 @@ func (f *Feed) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// flush hands the buffered chunk to the sender, waiting up to Stall for
-// room, or breaks the feed when the sender stays too far behind.
+// flush hands the buffered chunk to the sender, waiting for room for what
+// is left of the Stall budget, or breaks the feed when the sender stays too
+// far behind.
 func (f *Feed) flush() {
 	if len(f.buf) == 0 {
 		return
@@ -232,10 +237,17 @@ func (f *Feed) flush() {
 	select {
 	case f.chunks <- c:
 	default:
-		t := time.NewTimer(f.p.stall())
+		left := f.p.stall() - f.waited
+		if left <= 0 {
+			f.broken = true
+			return
+		}
+		start := time.Now()
+		t := time.NewTimer(left)
 		select {
 		case f.chunks <- c:
 			t.Stop()
+			f.waited += time.Since(start)
 		case <-t.C:
 			f.broken = true
 			return

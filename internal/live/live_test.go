@@ -302,6 +302,47 @@ func TestBriefStallKeepsTheStream(t *testing.T) {
 	})
 }
 
+// Stall is a budget for the whole attempt, not a bound per write: after
+// the writer has waited most of it once, a second stall breaks the stream
+// within what is left, instead of throttling the export again and again.
+func TestStallIsABudget(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient, px *proxy) {
+		const stall, first = 2 * time.Second, 1200 * time.Millisecond
+		p := &live.Publisher{Redis: rdb, ChunkSize: 16 << 10, Queue: 2, MaxLen: 1000, Stall: stall}
+		wantLive(t, rdb, "exp6")
+		f := p.Start(t.Context(), "exp6", 1)
+		want := randomBytes(2 << 20)
+
+		px.pause()
+		done := make(chan struct{})
+		go func() {
+			writeOdd(f, want[:1<<20])
+			close(done)
+		}()
+		time.Sleep(first)
+		px.resume()
+		<-done // it waited about `first` of its budget, and went on
+
+		px.pause()
+		start := time.Now()
+		writeOdd(f, want[1<<20:])
+		el := time.Since(start)
+		px.resume()
+		if el >= stall-first/2 {
+			t.Fatalf("the second stall held the writer %v: a fresh Stall (%v) per write, not what was left of it", el, stall)
+		}
+		f.Close(t.Context())
+		p.End(t.Context(), "exp6")
+		var broken bool
+		for _, e := range readAll(t, &live.Reader{Redis: rdb, Count: 1000}, "exp6") {
+			broken = broken || e.Kind == live.KindBroken
+		}
+		if !broken {
+			t.Fatal("no broken entry: the stream was not given up")
+		}
+	})
+}
+
 // The stream keeps MaxLen entries: a reader that starts late sees the gap
 // (the first data entry it gets is past offset 0).
 func TestMaxLen(t *testing.T) {
