@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/auditsentinel/sentinel/internal/secretbox"
+	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/webhook"
 	"log/slog"
 	"os"
@@ -110,5 +112,41 @@ func TestSealSecretsKeyFile(t *testing.T) {
 	}
 	if got, err := db.GetTenantWebhookSecret(t.Context(), "b"); err != nil || got.Secret != "whsec_y" {
 		t.Fatalf("distributed without a key: %+v, %v", got, err)
+	}
+}
+
+// A SECRETS_KEY rotation: the next start with the old key in
+// SECRETS_KEYS_RETIRED seals every stored secret under the new key, after
+// which the new key alone reads them.
+func TestSecretsKeyRotation(t *testing.T) {
+	cfg := config.Default()
+	cfg.DatabaseKind, cfg.DatabaseDSN = "sqlite", filepath.Join(t.TempDir(), "sentinel.db")
+	oldKey, newKey := secretbox.GenerateKey(), secretbox.GenerateKey()
+	start := func(key []byte, retired ...[]byte) *sqlstore.DB {
+		t.Helper()
+		c := cfg
+		c.SecretsKey, c.RetiredSecretsKeys = key, retired
+		db, err := OpenStore(t.Context(), c, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if err := sealSecrets(t.Context(), c, false, db, slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := start(oldKey)
+	if err := db.PutTenantWebhookSecret(t.Context(), webhook.TenantSecret{TenantID: "acme", Secret: "whsec_x", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	// A start with only the new key still starts (exports do not depend
+	// on webhook secrets), but cannot read the old one's.
+	if _, err := start(newKey).GetTenantWebhookSecret(t.Context(), "acme"); err == nil {
+		t.Fatal("the new key alone read a secret sealed under the old one")
+	}
+	start(newKey, oldKey) // seals it again under the new key
+	if got, err := start(newKey).GetTenantWebhookSecret(t.Context(), "acme"); err != nil || got.Secret != "whsec_x" {
+		t.Fatalf("after the rotation, the new key alone: %+v, %v", got, err)
 	}
 }

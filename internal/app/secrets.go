@@ -15,7 +15,8 @@ import (
 const secretsKeyFile = "secrets-key"
 
 // sealSecrets makes store seal the webhook secrets it keeps under
-// SECRETS_KEY, and seals those stored before the key was set. Embedded mode
+// SECRETS_KEY, and seals those stored before the key was set or under a
+// key now in SECRETS_KEYS_RETIRED (a rotation). Embedded mode
 // without SECRETS_KEY loads or generates a key in DataDir, as it does the
 // signing key; a distributed deployment without it stores them unsealed
 // and says so (one generated per process would not open the others' rows).
@@ -40,17 +41,22 @@ func sealSecrets(ctx context.Context, cfg config.Config, embedded bool, store *s
 		logger.Warn("SECRETS_KEY is unset: webhook signing secrets are stored unsealed in the database")
 		return nil
 	}
-	box, err := secretbox.New(key)
+	box, err := secretbox.New(key, cfg.RetiredSecretsKeys...)
 	if err != nil {
 		return err
 	}
 	store.SealSecretsWith(box)
-	n, err := store.SealStoredSecrets(ctx)
+	n, unopened, err := store.SealStoredSecrets(ctx)
 	if err != nil {
 		return fmt.Errorf("seal the webhook secrets stored before SECRETS_KEY: %w", err)
 	}
+	if unopened > 0 {
+		logger.Error("webhook secrets sealed under a key neither SECRETS_KEY nor SECRETS_KEYS_RETIRED holds: "+
+			"their webhooks fail until that key is configured again or the secrets are rotated",
+			"count", unopened, "key_id", box.KeyID())
+	}
 	if n > 0 {
-		logger.Info("sealed webhook secrets stored before SECRETS_KEY was set", "count", n, "key_id", box.KeyID())
+		logger.Info("sealed webhook secrets stored unsealed or under a retired key", "count", n, "key_id", box.KeyID())
 	}
 	return nil
 }

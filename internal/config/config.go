@@ -30,6 +30,9 @@
 //	                      still published
 //	SECRETS_KEY           base64 of 32 random bytes: seals the     optional
 //	                      webhook secrets the database keeps
+//	SECRETS_KEYS_RETIRED  earlier SECRETS_KEYs, comma-separated:   optional
+//	                      opened, and sealed again under the
+//	                      current key at start-up
 //	WEBHOOK_ALLOW_PRIVATE bool                                     default false
 //	PUBLIC_BASE_URL       absolute http(s) URL                     optional
 //
@@ -148,6 +151,9 @@ type Config struct {
 	// SecretsKey seals the webhook secrets the database keeps
 	// (SECRETS_KEY, package secretbox); nil stores them unsealed.
 	SecretsKey []byte
+	// RetiredSecretsKeys are earlier SECRETS_KEYs (SECRETS_KEYS_RETIRED):
+	// what they sealed still opens, and is sealed again under SecretsKey.
+	RetiredSecretsKeys [][]byte
 
 	// WebhookAllowPrivate lets webhooks target loopback, private and
 	// link-local addresses (WEBHOOK_ALLOW_PRIVATE); off by default so a
@@ -230,6 +236,7 @@ const (
 	allowLogFormat    = "json, text or auto"
 	allowSigningKey   = "base64 (standard or URL alphabet) of an Ed25519 seed (32 bytes) or private key (64 bytes)"
 	allowSecretsKey   = "base64 (standard or URL alphabet) of 32 random bytes, e.g. `head -c 32 /dev/urandom | base64`"
+	allowSecretsKeys  = "comma-separated earlier SECRETS_KEY values (base64 of 32 bytes each)"
 	allowRetiredKeys  = "comma-separated KEY_ID:PUBLIC_KEY pairs, the key_id and public_key of keys GET /signing-keys listed"
 	allowPublicBase   = "an absolute http:// or https:// URL without query or fragment, e.g. https://audit.example.com"
 	allowExportWait   = "a duration from 0s to 2m, e.g. 20s"
@@ -364,6 +371,16 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			c.SecretsKey = k
 		}
 	}
+	if v, ok := get("SECRETS_KEYS_RETIRED"); ok {
+		for i, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
+			k, err := ParseSecretsKey(f)
+			if err != nil {
+				bad("SECRETS_KEYS_RETIRED", redactedPlacehold, allowSecretsKeys, fmt.Errorf("entry %d: %w", i+1, err))
+				continue
+			}
+			c.RetiredSecretsKeys = append(c.RetiredSecretsKeys, k)
+		}
+	}
 	if v, ok := get("PUBLIC_BASE_URL"); ok {
 		c.PublicBaseURL = strings.TrimRight(v, "/")
 	}
@@ -479,6 +496,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("signing_key", c.SigningKey != nil),
 		slog.Int("signing_keys_retired", len(c.RetiredSigningKeys)),
 		slog.Bool("secrets_key", c.SecretsKey != nil),
+		slog.Int("secrets_keys_retired", len(c.RetiredSecretsKeys)),
 		slog.Bool("webhook_allow_private", c.WebhookAllowPrivate),
 		slog.String("public_base_url", c.PublicBaseURL),
 	)

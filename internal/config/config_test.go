@@ -323,31 +323,36 @@ func TestFromEnvReportsEveryBadVariable(t *testing.T) {
 
 func TestSecretsStayOutOfErrorsAndLogs(t *testing.T) {
 	_, err := FromEnv(env(map[string]string{
-		"DATABASE_URL": "mysql://root:hunter2@db/audit",
-		"REDIS_URL":    "redis-sentinel://:hunter2@s1,s2",
-		"SIGNING_KEY":  "aHVudGVyMmh1bnRlcjI=",
-		"SECRETS_KEY":  "aHVudGVyM2h1bnRlcjM=",
+		"DATABASE_URL":         "mysql://root:hunter2@db/audit",
+		"REDIS_URL":            "redis-sentinel://:hunter2@s1,s2",
+		"SIGNING_KEY":          "aHVudGVyMmh1bnRlcjI=",
+		"SECRETS_KEY":          "aHVudGVyM2h1bnRlcjM=",
+		"SECRETS_KEYS_RETIRED": secretsKeyB64 + ",aHVudGVyNGh1bnRlcjQ=",
 	}))
 	if err == nil || !strings.Contains(err.Error(), "SECRETS_KEY") {
 		t.Fatalf("err = %v; want one naming SECRETS_KEY too", err)
 	}
-	for _, s := range []string{"hunter2", "aHVudGVyMmh1bnRlcjI", "aHVudGVyM2h1bnRlcjM"} {
+	if !strings.Contains(err.Error(), "SECRETS_KEYS_RETIRED") {
+		t.Errorf("err = %v; want one naming SECRETS_KEYS_RETIRED too", err)
+	}
+	for _, s := range []string{"hunter2", "aHVudGVyMmh1bnRlcjI", "aHVudGVyM2h1bnRlcjM", "aHVudGVyNGh1bnRlcjQ", secretsKeyB64} {
 		if strings.Contains(err.Error(), s) {
 			t.Errorf("error leaks %q: %v", s, err)
 		}
 	}
 
 	c, err := FromEnv(env(map[string]string{
-		"DATABASE_URL": "postgres://u:hunter2@db/audit?password=hunter2",
-		"REDIS_URL":    "redis-sentinel://u:hunter2@s1/m?sentinel_password=hunter2",
-		"SIGNING_KEY":  testSeedB64,
-		"SECRETS_KEY":  secretsKeyB64,
+		"DATABASE_URL":         "postgres://u:hunter2@db/audit?password=hunter2",
+		"REDIS_URL":            "redis-sentinel://u:hunter2@s1/m?sentinel_password=hunter2",
+		"SIGNING_KEY":          testSeedB64,
+		"SECRETS_KEY":          secretsKeyB64,
+		"SECRETS_KEYS_RETIRED": testSeedB64,
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.SecretsKey) != 32 {
-		t.Fatalf("SecretsKey is %d bytes", len(c.SecretsKey))
+	if len(c.SecretsKey) != 32 || len(c.RetiredSecretsKeys) != 1 || len(c.RetiredSecretsKeys[0]) != 32 {
+		t.Fatalf("SecretsKey is %d bytes, %d retired keys", len(c.SecretsKey), len(c.RetiredSecretsKeys))
 	}
 	var b strings.Builder
 	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "config", c)

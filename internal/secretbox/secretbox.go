@@ -11,7 +11,8 @@
 //
 // where KEYID names the key (the first 8 bytes of its SHA-256, in hex), so
 // a value sealed under another key fails with an error that says so rather
-// than as a mere authentication failure.
+// than as a mere authentication failure, and so that keys can rotate: a box
+// seals under its current key and opens under any of its retired ones too.
 package secretbox
 
 import (
@@ -31,27 +32,48 @@ const KeySize = 32
 
 const prefix = "sb1:"
 
-// Box seals and opens secrets under one key. It is safe for concurrent use.
+// Box seals secrets under its current key and opens them under that key or
+// a retired one. It is safe for concurrent use.
 type Box struct {
 	aead cipher.AEAD
 	id   string
+	keys map[string]cipher.AEAD // by key id: the current key and the retired ones
 }
 
-// New returns a Box for key, which must be KeySize random bytes.
-func New(key []byte) (*Box, error) {
+// New returns a Box that seals under key and also opens values sealed
+// under the retired keys. Every key must be KeySize random bytes.
+func New(key []byte, retired ...[]byte) (*Box, error) {
+	b := &Box{keys: map[string]cipher.AEAD{}}
+	for i, k := range append([][]byte{key}, retired...) {
+		id, aead, err := newAEAD(k)
+		if err != nil {
+			if i > 0 {
+				return nil, fmt.Errorf("secretbox: retired key %d: %w", i, err)
+			}
+			return nil, fmt.Errorf("secretbox: %w", err)
+		}
+		if i == 0 {
+			b.id, b.aead = id, aead
+		}
+		b.keys[id] = aead
+	}
+	return b, nil
+}
+
+func newAEAD(key []byte) (string, cipher.AEAD, error) {
 	if len(key) != KeySize {
-		return nil, fmt.Errorf("secretbox: key is %d bytes, want %d", len(key), KeySize)
+		return "", nil, fmt.Errorf("key is %d bytes, want %d", len(key), KeySize)
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
-		return nil, fmt.Errorf("secretbox: %w", err)
+		return "", nil, err
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, fmt.Errorf("secretbox: %w", err)
+		return "", nil, err
 	}
 	sum := sha256.Sum256(key)
-	return &Box{aead: aead, id: hex.EncodeToString(sum[:8])}, nil
+	return hex.EncodeToString(sum[:8]), aead, nil
 }
 
 // GenerateKey returns a new random key.
@@ -61,8 +83,13 @@ func GenerateKey() []byte {
 	return k
 }
 
-// KeyID names the box's key without revealing it.
+// KeyID names the box's current key without revealing it.
 func (b *Box) KeyID() string { return b.id }
+
+// SealedPrefix is how every value sealed under the current key begins; a
+// stored value without it is one to seal again (unsealed, or under a
+// retired key).
+func (b *Box) SealedPrefix() string { return prefix + b.id + ":" }
 
 // IsSealed reports whether s is in the sealed form (a value stored before
 // sealing was configured is not).
@@ -91,15 +118,17 @@ func (b *Box) Open(s, context string) (string, error) {
 	if !ok {
 		return "", errors.New("secretbox: malformed sealed value")
 	}
-	if id != b.id {
-		return "", fmt.Errorf("%w: %s, this one is %s (is SECRETS_KEY the key it was sealed with?)", ErrWrongKey, id, b.id)
+	aead, ok := b.keys[id]
+	if !ok {
+		return "", fmt.Errorf("%w: %s, this box has %s (is it a SECRETS_KEY, or SECRETS_KEYS_RETIRED, that sealed it?)",
+			ErrWrongKey, id, b.id)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(body)
-	if err != nil || len(raw) < b.aead.NonceSize()+b.aead.Overhead() {
+	if err != nil || len(raw) < aead.NonceSize()+aead.Overhead() {
 		return "", errors.New("secretbox: malformed sealed value")
 	}
-	n := b.aead.NonceSize()
-	plain, err := b.aead.Open(nil, raw[:n], raw[n:], []byte(context))
+	n := aead.NonceSize()
+	plain, err := aead.Open(nil, raw[:n], raw[n:], []byte(context))
 	if err != nil {
 		// Tampered with, or moved from another row.
 		return "", errors.New("secretbox: the sealed value does not open for this row")

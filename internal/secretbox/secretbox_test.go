@@ -78,3 +78,32 @@ func TestNewRejectsBadKeys(t *testing.T) {
 		}
 	}
 }
+
+// After a rotation the box seals under the new key and still opens what the
+// retired one sealed; without the retired key those values do not open.
+func TestRotation(t *testing.T) {
+	oldKey, newKey := secretbox.GenerateKey(), secretbox.GenerateKey()
+	old, _ := secretbox.New(oldKey)
+	sealedOld, _ := old.Seal("whsec_abc", "row")
+	rotated, err := secretbox.New(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rotated.Open(sealedOld, "row"); err != nil || got != "whsec_abc" {
+		t.Fatalf("a value of the retired key: %q, %v", got, err)
+	}
+	sealedNew, _ := rotated.Seal("whsec_abc", "row")
+	if strings.HasPrefix(sealedOld, rotated.SealedPrefix()) || !strings.HasPrefix(sealedNew, rotated.SealedPrefix()) {
+		t.Fatalf("SealedPrefix %q: old %q, new %q", rotated.SealedPrefix(), sealedOld, sealedNew)
+	}
+	if _, err := old.Open(sealedNew, "row"); !errors.Is(err, secretbox.ErrWrongKey) {
+		t.Errorf("the retired key alone opened a value of the new one: %v", err)
+	}
+	alone, _ := secretbox.New(newKey)
+	if _, err := alone.Open(sealedOld, "row"); !errors.Is(err, secretbox.ErrWrongKey) {
+		t.Errorf("the new key alone opened a value of the retired one: %v", err)
+	}
+	if _, err := secretbox.New(newKey, oldKey[:16]); err == nil {
+		t.Error("a short retired key was accepted")
+	}
+}

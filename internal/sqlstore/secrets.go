@@ -14,6 +14,8 @@ import (
 type SecretBox interface {
 	Seal(plain, context string) (string, error)
 	Open(stored, context string) (string, error)
+	// SealedPrefix begins every value sealed under the current key.
+	SealedPrefix() string
 }
 
 // SealSecretsWith makes db seal the secrets it writes from now on and open
@@ -59,28 +61,31 @@ func (db *DB) openSecret(stored, context string) (string, error) {
 }
 
 // SealStoredSecrets seals, in place, the secrets stored before a box was
-// set (SealSecretsWith), and returns how many it sealed. Each row is a
-// compare-and-set on the value it read, so processes starting together
-// seal every row once. It does nothing without a box.
-func (db *DB) SealStoredSecrets(ctx context.Context) (int, error) {
+// set (SealSecretsWith) or sealed under a key the box holds as retired,
+// and returns how many it sealed and how many it could not open (sealed
+// under a key the box does not hold: they are left as they are, and their
+// webhooks fail visibly until that key is configured or the secrets are
+// rotated; one such row must not keep the service from starting). Each
+// row is a compare-and-set on the value it read, so processes starting
+// together seal every row once. It does nothing without a box.
+func (db *DB) SealStoredSecrets(ctx context.Context) (sealed, unopened int, err error) {
 	if db.box == nil {
-		return 0, nil
+		return 0, 0, nil
 	}
 	type row struct{ tenant, id, secret string }
-	var sealed int
 	for _, t := range []struct {
 		op, sel, upd string
 		context      func(row) string
 	}{
 		{
 			op:      "seal tenant webhook secrets",
-			sel:     `SELECT tenant_id, '', secret FROM tenant_webhook_secrets WHERE secret NOT LIKE 'sb1:%'`,
+			sel:     `SELECT tenant_id, '', secret FROM tenant_webhook_secrets WHERE secret NOT LIKE $1`,
 			upd:     `UPDATE tenant_webhook_secrets SET secret = $1 WHERE tenant_id = $2 AND secret = $3`,
 			context: func(r row) string { return tenantSecretContext(r.tenant) },
 		},
 		{
 			op:      "seal schedule webhook secrets",
-			sel:     `SELECT tenant_id, id, webhook_secret FROM schedules WHERE webhook_secret <> '' AND webhook_secret NOT LIKE 'sb1:%'`,
+			sel:     `SELECT tenant_id, id, webhook_secret FROM schedules WHERE webhook_secret <> '' AND webhook_secret NOT LIKE $1`,
 			upd:     `UPDATE schedules SET webhook_secret = $1 WHERE tenant_id = $2 AND webhook_secret = $3 AND id = $4`,
 			context: func(r row) string { return scheduleSecretContext(r.tenant, r.id) },
 		},
@@ -88,14 +93,19 @@ func (db *DB) SealStoredSecrets(ctx context.Context) (int, error) {
 		rows, err := queryAll(ctx, db, t.op, t.sel, func(sc scanner) (row, error) {
 			var r row
 			return r, sc.Scan(&r.tenant, &r.id, &r.secret)
-		})
+		}, db.box.SealedPrefix()+"%")
 		if err != nil {
-			return sealed, err
+			return sealed, unopened, err
 		}
 		for _, r := range rows {
-			s, err := db.sealSecret(r.secret, t.context(r))
+			plain, err := db.openSecret(r.secret, t.context(r))
 			if err != nil {
-				return sealed, err
+				unopened++
+				continue
+			}
+			s, err := db.sealSecret(plain, t.context(r))
+			if err != nil {
+				return sealed, unopened, err
 			}
 			args := []any{s, r.tenant, r.secret}
 			if r.id != "" {
@@ -103,12 +113,12 @@ func (db *DB) SealStoredSecrets(ctx context.Context) (int, error) {
 			}
 			res, err := db.w.ExecContext(ctx, t.upd, args...)
 			if err != nil {
-				return sealed, db.wrap(t.op, err)
+				return sealed, unopened, db.wrap(t.op, err)
 			}
 			if n, err := res.RowsAffected(); err == nil && n == 1 {
 				sealed++
 			}
 		}
 	}
-	return sealed, nil
+	return sealed, unopened, nil
 }

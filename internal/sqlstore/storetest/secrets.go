@@ -14,7 +14,7 @@ import (
 // secretSealer is how a store seals the webhook secrets it keeps.
 type secretSealer interface {
 	SealSecretsWith(sqlstore.SecretBox)
-	SealStoredSecrets(ctx context.Context) (int, error)
+	SealStoredSecrets(ctx context.Context) (sealed, unopened int, err error)
 }
 
 // The suite cannot read columns behind the store's back; it shows that a
@@ -34,7 +34,8 @@ func runSealedSecrets(t *testing.T, open Open) {
 			t.Fatalf("storetest: %T does not store tenant webhook secrets", b.store)
 		}
 		ss := scheduleStore(t, b)
-		box, err := secretbox.New(secretbox.GenerateKey())
+		key := secretbox.GenerateKey()
+		box, err := secretbox.New(key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,11 +71,11 @@ func runSealedSecrets(t *testing.T, open Open) {
 		}
 
 		// Sealing what was stored before: both legacy rows, once.
-		if n, err := seal.SealStoredSecrets(b.ctx); err != nil || n != 2 {
-			t.Fatalf("SealStoredSecrets = %d, %v; want the 2 legacy rows", n, err)
+		if n, u, err := seal.SealStoredSecrets(b.ctx); err != nil || n != 2 || u != 0 {
+			t.Fatalf("SealStoredSecrets = %d, %d, %v; want the 2 legacy rows sealed", n, u, err)
 		}
-		if n, err := seal.SealStoredSecrets(b.ctx); err != nil || n != 0 {
-			t.Fatalf("second SealStoredSecrets = %d, %v; want 0", n, err)
+		if n, u, err := seal.SealStoredSecrets(b.ctx); err != nil || n != 0 || u != 0 {
+			t.Fatalf("second SealStoredSecrets = %d, %d, %v; want 0", n, u, err)
 		}
 		if got, err := ss.GetSchedule(b.ctx, "t1", "s-legacy"); err != nil || got.WebhookSecret != legacySched.WebhookSecret {
 			t.Fatalf("legacy schedule secret after sealing = %q, %v", got.WebhookSecret, err)
@@ -98,6 +99,38 @@ func runSealedSecrets(t *testing.T, open Open) {
 		if _, err := ws.GetTenantWebhookSecret(b.ctx, "t2"); !errors.Is(err, secretbox.ErrWrongKey) {
 			t.Errorf("read under another key: %v; want ErrWrongKey", err)
 		}
-		seal.SealSecretsWith(box)
+
+		// Rotation. A start with only the new key cannot open what the old
+		// one sealed: it leaves those rows as they are and says how many.
+		// With the old key retired it reads everything and seals every row
+		// under the new key, after which the new key alone reads them.
+		newKey := secretbox.GenerateKey()
+		onlyNew, _ := secretbox.New(newKey)
+		seal.SealSecretsWith(onlyNew)
+		if n, u, err := seal.SealStoredSecrets(b.ctx); err != nil || n != 0 || u != 4 {
+			t.Fatalf("SealStoredSecrets without the old key = %d sealed, %d unopened, %v; want 0, 4", n, u, err)
+		}
+		rotated, err := secretbox.New(newKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seal.SealSecretsWith(rotated)
+		if got, err := ws.GetTenantWebhookSecret(b.ctx, "t1"); err != nil || got.Secret != legacy.Secret {
+			t.Fatalf("with the old key retired: %+v, %v", got, err)
+		}
+		if n, u, err := seal.SealStoredSecrets(b.ctx); err != nil || n != 4 || u != 0 {
+			t.Fatalf("SealStoredSecrets after a rotation = %d, %d, %v; want all 4 rows", n, u, err)
+		}
+		if n, u, err := seal.SealStoredSecrets(b.ctx); err != nil || n != 0 || u != 0 {
+			t.Fatalf("second SealStoredSecrets after a rotation = %d, %d, %v; want 0", n, u, err)
+		}
+		alone, _ := secretbox.New(newKey)
+		seal.SealSecretsWith(alone)
+		if got, err := ws.GetTenantWebhookSecret(b.ctx, "t2"); err != nil || got.Secret != fresh.Secret {
+			t.Fatalf("the new key alone after re-sealing: %+v, %v", got, err)
+		}
+		if got, err := ss.GetSchedule(b.ctx, "t1", "s-legacy"); err != nil || got.WebhookSecret != legacySched.WebhookSecret {
+			t.Fatalf("schedule secret, the new key alone: %q, %v", got.WebhookSecret, err)
+		}
 	})
 }
