@@ -43,6 +43,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 	svc := &export.Service{
 		Store: deps.Store, Queue: a.queue, Logger: logger, Now: time.Now,
 		ReuseWindow: cfg.ExportReuseWindow, PDFMaxEvents: int64(cfg.PDFMaxEvents),
+		MaxActivePerTenant:  int64(cfg.ExportMaxActivePerTenant),
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 	}
 	checks := []httpapi.Check{

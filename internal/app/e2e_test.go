@@ -366,6 +366,38 @@ func TestConcurrentIdenticalRequestsMakeOneExport(t *testing.T) {
 	})
 }
 
+// A tenant at EXPORT_MAX_ACTIVE_PER_TENANT gets 429 with Retry-After for a
+// new export, and nothing is queued for it; identical requests still attach,
+// and other tenants are not affected.
+func TestTenantActiveExportLimit(t *testing.T) {
+	// No worker: the exports stay queued.
+	env := apptest.Boot(t, apptest.Options{NoWorker: true, Env: map[string]string{"EXPORT_MAX_ACTIVE_PER_TENANT": "2"}})
+	key, other := env.Key("acme"), env.Key("globex")
+	async := []string{"Prefer", "respond-async"}
+	for _, q := range []string{"?event_type=user", "?event_type=workflow"} {
+		if res, body := env.Do(http.MethodGet, exportPath+q, key, nil, async...); res.StatusCode != http.StatusAccepted {
+			t.Fatalf("%s under the limit: %d %s", q, res.StatusCode, body)
+		}
+	}
+	res, body := env.Do(http.MethodGet, exportPath+"?event_type=system", key, nil, async...)
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" ||
+		!strings.Contains(string(body), `"code":"too_many"`) {
+		t.Fatalf("at the limit: %d Retry-After %q %s; want 429 too_many with Retry-After", res.StatusCode,
+			res.Header.Get("Retry-After"), body)
+	}
+	list, err := env.Deps.Store.ListExports(t.Context(), audit.ExportListFilter{TenantID: "acme", Limit: 100})
+	apptest.Must(t, err)
+	if len(list) != 2 {
+		t.Fatalf("%d exports recorded; the refused one must not be", len(list))
+	}
+	if res, body := env.Do(http.MethodGet, exportPath+"?event_type=user", key, nil, async...); res.StatusCode != http.StatusAccepted {
+		t.Fatalf("identical request at the limit: %d %s; want it attached (202)", res.StatusCode, body)
+	}
+	if res, body := env.Do(http.MethodGet, exportPath+"?event_type=system", other, nil, async...); res.StatusCode != http.StatusAccepted {
+		t.Fatalf("another tenant: %d %s", res.StatusCode, body)
+	}
+}
+
 func attemptsOf(l []audit.Export) []int {
 	var out []int
 	for _, e := range l {

@@ -16,6 +16,7 @@ const (
 	ETOOLARGE       = "too_large"       // request body over the documented limit
 	ENOTIMPLEMENTED = "not_implemented" // valid, but this deployment cannot do it
 	EUNAVAILABLE    = "unavailable"     // a dependency is down; retry later
+	ETOOMANY        = "too_many"        // the tenant is at a limit of things in progress; retry later
 	EINTERNAL       = "internal"        // a bug or an unexpected failure; never shown in detail
 )
 
@@ -54,6 +55,7 @@ const sentinelMessage = "\x00sentinel"
 var (
 	ErrNotFound = &Error{Code: ENOTFOUND, Message: sentinelMessage}
 	ErrConflict = &Error{Code: ECONFLICT, Message: sentinelMessage}
+	ErrTooMany  = &Error{Code: ETOOMANY, Message: sentinelMessage}
 )
 
 // Errorf returns an *Error with the given code and formatted message.

@@ -79,7 +79,11 @@ type ExportStore interface {
 	// e.RequestHash that is queued or running, or completed at or after
 	// reuseSince; otherwise it inserts e (status queued) and returns it with
 	// created = true. Concurrent calls with the same hash create one export.
-	CreateOrAttachExport(ctx context.Context, e Export, reuseSince time.Time) (_ Export, created bool, _ error)
+	// With maxActive > 0 it inserts nothing while the tenant already has
+	// maxActive on-demand exports queued or running (ETOOMANY); attaching
+	// is always allowed. The limit is soft: requests racing for the last
+	// place may all get one.
+	CreateOrAttachExport(ctx context.Context, e Export, reuseSince time.Time, maxActive int64) (_ Export, created bool, _ error)
 	// CreateExport inserts e unconditionally (scheduled runs).
 	CreateExport(ctx context.Context, e Export) error
 	GetExport(ctx context.Context, tenantID, id string) (Export, error)

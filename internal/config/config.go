@@ -20,6 +20,7 @@
 //	EXPORT_LIVE           bool (stream CSVs while they render)     default true
 //	EXPORT_RETENTION      duration, 1s..3650d ("7d" allowed)       default 168h
 //	PDF_MAX_EVENTS        integer, 1..100000                       default 5000
+//	EXPORT_MAX_ACTIVE_PER_TENANT  integer, 0..100000 (0 = no cap)  default 20
 //	WORKER_CONCURRENCY    integer, 1..1024                         default 4
 //	LOG_LEVEL             debug | info | warn | error              default info
 //	LOG_FORMAT            json | text | auto                       default auto
@@ -80,6 +81,7 @@ const (
 	MinExportRetention   = time.Second
 	MaxExportRetention   = 3650 * 24 * time.Hour
 	MaxPDFMaxEvents      = 100_000
+	MaxActivePerTenant   = 100_000
 	MaxWorkerConcurrency = 1024
 )
 
@@ -135,6 +137,9 @@ type Config struct {
 	ExportRetention time.Duration
 	// PDFMaxEvents caps the events in one PDF export (PDF_MAX_EVENTS).
 	PDFMaxEvents int
+	// ExportMaxActivePerTenant caps a tenant's on-demand exports queued or
+	// running at once (EXPORT_MAX_ACTIVE_PER_TENANT); 0 does not cap.
+	ExportMaxActivePerTenant int
 	// WorkerConcurrency is the number of exports one worker process runs
 	// at once (WORKER_CONCURRENCY).
 	WorkerConcurrency int
@@ -198,9 +203,13 @@ func Default() Config {
 		ExportLive:        true,
 		ExportRetention:   7 * 24 * time.Hour,
 		PDFMaxEvents:      5000,
-		WorkerConcurrency: 4,
-		LogLevel:          slog.LevelInfo,
-		LogFormat:         LogFormatAuto,
+		// With four exports per worker, twenty keeps one tenant's burst
+		// from holding every worker of a small fleet for long, and is
+		// far above what a person or a scheduled job asks for at once.
+		ExportMaxActivePerTenant: 20,
+		WorkerConcurrency:        4,
+		LogLevel:                 slog.LevelInfo,
+		LogFormat:                LogFormatAuto,
 	}
 }
 
@@ -243,6 +252,7 @@ const (
 	allowReuseWindow  = "a duration from 0s to 30d, e.g. 10m (0 never reuses)"
 	allowRetention    = "a duration from 1s to 3650d, e.g. 168h or 7d"
 	allowPDFMax       = "an integer from 1 to 100000"
+	allowMaxActive    = "an integer from 0 (no cap) to 100000"
 	allowConcurrency  = "an integer from 1 to 1024"
 	redactedPlacehold = "<redacted>"
 )
@@ -332,6 +342,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	intVar("PDF_MAX_EVENTS", allowPDFMax, &c.PDFMaxEvents)
+	intVar("EXPORT_MAX_ACTIVE_PER_TENANT", allowMaxActive, &c.ExportMaxActivePerTenant)
 	intVar("WORKER_CONCURRENCY", allowConcurrency, &c.WorkerConcurrency)
 
 	if v, ok := get("LOG_LEVEL"); ok {
@@ -443,6 +454,9 @@ func (c Config) Validate() error {
 	durRange("EXPORT_REUSE_WINDOW", allowReuseWindow, c.ExportReuseWindow, 0, MaxExportReuseWindow)
 	durRange("EXPORT_RETENTION", allowRetention, c.ExportRetention, MinExportRetention, MaxExportRetention)
 
+	if c.ExportMaxActivePerTenant < 0 || c.ExportMaxActivePerTenant > MaxActivePerTenant {
+		bad("EXPORT_MAX_ACTIVE_PER_TENANT", strconv.Itoa(c.ExportMaxActivePerTenant), allowMaxActive, errors.New("out of range"))
+	}
 	if c.PDFMaxEvents < 1 || c.PDFMaxEvents > MaxPDFMaxEvents {
 		bad("PDF_MAX_EVENTS", strconv.Itoa(c.PDFMaxEvents), allowPDFMax, errors.New("out of range"))
 	}
@@ -490,6 +504,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("export_reuse_window", FormatDuration(c.ExportReuseWindow)),
 		slog.String("export_retention", FormatDuration(c.ExportRetention)),
 		slog.Int("pdf_max_events", c.PDFMaxEvents),
+		slog.Int("export_max_active_per_tenant", c.ExportMaxActivePerTenant),
 		slog.Int("worker_concurrency", c.WorkerConcurrency),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),

@@ -20,7 +20,7 @@ import (
 
 // Store is what the request side needs from the SQL store.
 type Store interface {
-	CreateOrAttachExport(ctx context.Context, e audit.Export, reuseSince time.Time) (audit.Export, bool, error)
+	CreateOrAttachExport(ctx context.Context, e audit.Export, reuseSince time.Time, maxActive int64) (audit.Export, bool, error)
 	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
 	CountEvents(ctx context.Context, f audit.Filter, limit int64) (int64, error)
 	// GetTenantWebhookSecret is audit.ErrNotFound when the tenant has none.
@@ -43,6 +43,10 @@ type Service struct {
 	ReuseWindow time.Duration
 	// PDFMaxEvents caps PDF exports (the reference doc's 5,000).
 	PDFMaxEvents int64
+	// MaxActivePerTenant caps a tenant's on-demand exports queued or
+	// running at once (EXPORT_MAX_ACTIVE_PER_TENANT; 0: no cap), so that
+	// one tenant's burst cannot occupy every worker for everyone else.
+	MaxActivePerTenant int64
 	// PollInterval bounds how often Wait re-reads the record.
 	PollInterval time.Duration
 	// WebhookAllowPrivate accepts webhook URLs on loopback, private and
@@ -99,8 +103,13 @@ func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportPa
 		CreatedAt:   now,
 		WebhookURL:  o.WebhookURL,
 	}
-	got, created, err := s.Store.CreateOrAttachExport(ctx, e, now.Add(-s.ReuseWindow))
+	got, created, err := s.Store.CreateOrAttachExport(ctx, e, now.Add(-s.ReuseWindow), s.MaxActivePerTenant)
 	if err != nil {
+		if ae := audit.AsError(err); ae != nil && ae.Code == audit.ETOOMANY {
+			s.Logger.WarnContext(ctx, "export refused: tenant at its limit of active exports", "tenant", tenantID,
+				"limit", s.MaxActivePerTenant)
+			return audit.Export{}, false, err
+		}
 		return audit.Export{}, false, fmt.Errorf("export: create or attach: %w", err)
 	}
 	// Enqueue whenever the export still waits for a worker, not only when we

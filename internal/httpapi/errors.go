@@ -18,6 +18,7 @@ var statusOf = map[string]int{
 	audit.ETOOLARGE:       http.StatusRequestEntityTooLarge,
 	audit.ENOTIMPLEMENTED: http.StatusNotImplemented,
 	audit.EUNAVAILABLE:    http.StatusServiceUnavailable,
+	audit.ETOOMANY:        http.StatusTooManyRequests,
 	audit.EINTERNAL:       http.StatusInternalServerError,
 }
 
@@ -56,10 +57,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 		body.Code, body.Message, body.Param, body.Allowed, body.Details =
 			ae.Code, audit.ErrorMessage(ae), ae.Param, ae.Allowed, ae.Details
-		if ae.Code == audit.EUNAVAILABLE {
+		switch ae.Code {
+		case audit.EUNAVAILABLE:
 			// Whatever was unavailable is expected back soon; say when to
 			// try again rather than leave clients to guess.
 			c.Response().Header().Set("Retry-After", "1")
+		case audit.ETOOMANY:
+			// A place frees when one of the tenant's exports finishes:
+			// seconds for most, more for large ones.
+			c.Response().Header().Set("Retry-After", "5")
 		}
 	} else if errors.As(err, &he) && he.Code < 500 {
 		status = he.Code

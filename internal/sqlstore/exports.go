@@ -33,7 +33,7 @@ const createOrAttachAttempts = 5
 // concurrent calls converge on one row: the loser's INSERT … ON CONFLICT DO
 // NOTHING inserts nothing (PostgreSQL waits for the winner's commit; SQLite
 // writers are serialised) and its next SELECT finds the winner.
-func (db *DB) CreateOrAttachExport(ctx context.Context, e audit.Export, reuseSince time.Time) (audit.Export, bool, error) {
+func (db *DB) CreateOrAttachExport(ctx context.Context, e audit.Export, reuseSince time.Time, maxActive int64) (audit.Export, bool, error) {
 	if err := checkNewExport(e); err != nil {
 		return audit.Export{}, false, err
 	}
@@ -49,6 +49,19 @@ func (db *DB) CreateOrAttachExport(ctx context.Context, e audit.Export, reuseSin
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return audit.Export{}, false, db.wrap("create or attach export: find", err)
+		}
+		if maxActive > 0 {
+			var n int64
+			if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM exports
+				WHERE tenant_id = $1 AND status IN `+active+` AND schedule_id IS NULL LIMIT $2) AS capped`,
+				e.TenantID, maxActive).Scan(&n); err != nil {
+				return audit.Export{}, false, db.wrap("create or attach export: count active", err)
+			}
+			if n >= maxActive {
+				return audit.Export{}, false, &audit.Error{Code: audit.ETOOMANY, Message: fmt.Sprintf(
+					"%d exports of this tenant are queued or running, the most allowed at once; "+
+						"request this one again when one has finished (identical requests still attach to theirs)", n)}
+			}
 		}
 		n, err := db.insertExport(ctx, e, " ON CONFLICT DO NOTHING")
 		if err != nil {

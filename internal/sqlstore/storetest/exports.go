@@ -85,7 +85,7 @@ func runExports(t *testing.T, open Open) {
 			b := setup(t, open)
 			coa := func(e audit.Export, reuseSince time.Time) (audit.Export, bool) {
 				t.Helper()
-				got, created, err := b.store.CreateOrAttachExport(b.ctx, e, reuseSince)
+				got, created, err := b.store.CreateOrAttachExport(b.ctx, e, reuseSince, 0)
 				if err != nil {
 					t.Fatalf("CreateOrAttachExport(%s): %v", e.ID, err)
 				}
@@ -152,8 +152,44 @@ func runExports(t *testing.T, open Open) {
 			if err := b.store.CreateExport(b.ctx, sched2); err != nil {
 				t.Fatalf("second scheduled run with one hash: %v", err)
 			}
-			_, _, err := b.store.CreateOrAttachExport(b.ctx, audit.Export{ID: "x", RequestHash: "h"}, window)
+			_, _, err := b.store.CreateOrAttachExport(b.ctx, audit.Export{ID: "x", RequestHash: "h"}, window, 0)
 			requireInvalid(t, err)
+		})
+
+		t.Run("CreateOrAttachMaxActive", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, open)
+			window := base.Add(-time.Hour)
+			for _, id := range []string{"x1", "x2"} {
+				if _, created, err := b.store.CreateOrAttachExport(b.ctx, newExport("t1", id, "h-"+id, base), window, 2); err != nil || !created {
+					t.Fatalf("%s under the limit: created %v, %v", id, created, err)
+				}
+			}
+			// At the limit: a new export is refused, an identical request
+			// still attaches, another tenant and scheduled runs are apart.
+			_, _, err := b.store.CreateOrAttachExport(b.ctx, newExport("t1", "x3", "h-x3", base), window, 2)
+			requireCode(t, err, audit.ErrTooMany)
+			if got, created, err := b.store.CreateOrAttachExport(b.ctx, newExport("t1", "x4", "h-x1", base), window, 2); err != nil || created || got.ID != "x1" {
+				t.Fatalf("identical request at the limit: %s created %v, %v; want x1 attached", got.ID, created, err)
+			}
+			if _, created, err := b.store.CreateOrAttachExport(b.ctx, newExport("t2", "y1", "h-x3", base), window, 2); err != nil || !created {
+				t.Fatalf("another tenant: created %v, %v", created, err)
+			}
+			sched := newExport("t1", "s1", "h-s1", base)
+			sched.ScheduleID = "sch"
+			if err := b.store.CreateExport(b.ctx, sched); err != nil {
+				t.Fatal(err)
+			}
+			// A finished export frees its place; scheduled runs never took one.
+			if _, err := b.store.StartExport(b.ctx, "t1", "x1", base, -1); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.store.FailExport(b.ctx, "t1", "x1", "internal", "boom", base); err != nil {
+				t.Fatal(err)
+			}
+			if _, created, err := b.store.CreateOrAttachExport(b.ctx, newExport("t1", "x3", "h-x3", base), window, 2); err != nil || !created {
+				t.Fatalf("after one finished: created %v, %v", created, err)
+			}
 		})
 
 		t.Run("CreateOrAttachConcurrent", func(t *testing.T) {
@@ -174,7 +210,7 @@ func runExports(t *testing.T, open Open) {
 					wg.Go(func() {
 						<-start
 						e, c, err := b.store.CreateOrAttachExport(b.ctx,
-							newExport("t1", fmt.Sprintf("r%d-%d", round, i), hash, base), base.Add(-time.Hour))
+							newExport("t1", fmt.Sprintf("r%d-%d", round, i), hash, base), base.Add(-time.Hour), 0)
 						mu.Lock()
 						defer mu.Unlock()
 						if err != nil {
