@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -429,5 +430,45 @@ func TestClientErrors(t *testing.T) {
 		if code != 0 || !strings.Contains(stderr, "Usage: sentinelctl "+strings.Join(args[:len(args)-1], " ")) {
 			t.Errorf("%v: exit %d\n%s", args, code, stderr)
 		}
+	}
+}
+
+// A tenant at its limit of active exports gets 429 with Retry-After;
+// `sentinelctl export` says so, waits as told and asks again instead of
+// failing. A proxy in front of the real server answers the first export
+// request with the server's own 429 body.
+func TestExportWaitsWhenTheTenantIsAtItsLimit(t *testing.T) {
+	env, key := server(t, apptest.Options{})
+	target, err := url.Parse(env.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused atomic.Int32
+	rp := httputil.NewSingleHostReverseProxy(target)
+	px := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/events/export") && refused.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"error":{"code":"too_many","message":"20 exports of this tenant are queued or running","request_id":"r1"}}`)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(px.Close)
+	out := filepath.Join(t.TempDir(), "tasks.csv")
+	start := time.Now()
+	code, stdout, stderr := cli(t, map[string]string{"SENTINEL_URL": px.URL, "SENTINEL_API_KEY": key},
+		"export", "--event-type", "task", "--poll", "50ms", "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if refused.Load() < 2 || time.Since(start) < time.Second || !strings.Contains(stderr, "limit of exports in progress") {
+		t.Fatalf("requests %d after %v; stderr: %s\nwant a second request after Retry-After, announced", refused.Load(),
+			time.Since(start), stderr)
+	}
+	var sum downloadSummary
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil || sum.Rows != 200 {
+		t.Fatalf("summary %s: %+v, %v", stdout, sum, err)
 	}
 }

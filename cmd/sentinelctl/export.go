@@ -103,6 +103,9 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	c.Throttled = func(wait time.Duration, err *client.Error) {
+		fmt.Fprintf(e.stderr, "the tenant is at its limit of exports in progress; asking again in %s\n", wait)
+	}
 	st, err := c.RequestExport(ctx, q)
 	if err != nil {
 		return err

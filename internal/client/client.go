@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,9 @@ type Client struct {
 	// be long, so it should not have an overall Timeout.
 	HTTP      *http.Client
 	UserAgent string
+	// Throttled, when set, is told each time RequestExport waits because
+	// the tenant is at its limit of active exports (429), and for how long.
+	Throttled func(wait time.Duration, err *Error)
 }
 
 // Error is an error answer of the API.
@@ -39,6 +43,8 @@ type Error struct {
 	Param     string
 	Allowed   []string
 	RequestID string
+	// RetryAfter is the server's Retry-After (seconds form); 0 when absent.
+	RetryAfter time.Duration
 }
 
 // Error reads "param: message", the way the API reports a bad parameter.
@@ -142,26 +148,51 @@ func (c *Client) getJSON(req *http.Request, out any) (*http.Response, error) {
 // API's JSON (a proxy's HTML page) still give a readable message.
 func readError(res *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	var retry time.Duration
+	if n, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && n >= 0 {
+		retry = time.Duration(n) * time.Second
+	}
 	var body httpapi.ErrorBody
 	if json.Unmarshal(b, &body) == nil && body.Error.Message != "" {
 		d := body.Error
 		return &Error{Status: res.StatusCode, Code: d.Code, Message: d.Message, Param: d.Param, Allowed: d.Allowed,
-			RequestID: d.RequestID}
+			RequestID: d.RequestID, RetryAfter: retry}
 	}
 	msg := http.StatusText(res.StatusCode)
 	if t := strings.TrimSpace(string(bytes.ToValidUTF8(b, nil))); t != "" {
 		msg += ": " + t[:min(len(t), 200)]
 	}
 	return &Error{Status: res.StatusCode, Message: fmt.Sprintf("HTTP %d %s", res.StatusCode, msg),
-		RequestID: res.Header.Get("X-Request-Id")}
+		RequestID: res.Header.Get("X-Request-Id"), RetryAfter: retry}
 }
 
 // RequestExport asks for an export of the events q selects (the export
 // endpoint's parameters) without waiting for it (Prefer: respond-async),
 // and returns its status. An identical export finished recently is reused
 // by the server, which then answers with the file at once; RequestExport
-// returns that export's status all the same.
+// returns that export's status all the same. While the tenant is at its
+// limit of active exports (429) it waits as the server says and asks
+// again, until ctx ends.
 func (c *Client) RequestExport(ctx context.Context, q url.Values) (httpapi.ExportStatus, error) {
+	for {
+		st, err := c.requestExport(ctx, q)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Status != http.StatusTooManyRequests {
+			return st, err
+		}
+		wait := min(max(ce.RetryAfter, time.Second), time.Minute)
+		if c.Throttled != nil {
+			c.Throttled(wait, ce)
+		}
+		select {
+		case <-ctx.Done():
+			return st, fmt.Errorf("%w (gave up waiting: %w)", err, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (c *Client) requestExport(ctx context.Context, q url.Values) (httpapi.ExportStatus, error) {
 	var st httpapi.ExportStatus
 	req, err := c.newRequest(ctx, http.MethodGet, httpapi.Prefix+"/events/export", q)
 	if err != nil {
