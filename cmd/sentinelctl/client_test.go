@@ -324,7 +324,7 @@ func TestVerifyCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m.ExportID != sum.ExportID || m.TenantID != "acme" || m.SHA256 != sum.SHA256 || m.RowCount != 400 ||
-		m.FirstEventID != "evt-0000" || m.LastEventID != "evt-0399" || m.ServiceVersion == "" ||
+		m.FirstEventID != "evt-0000" || m.LastEventID != "evt-0399" || m.ServiceVersion == "" || m.ProducerVersion == "" ||
 		m.KeyID != manifest.KeyID(ed25519.NewKeyFromSeed(testSeed).Public().(ed25519.PublicKey)) {
 		t.Fatalf("manifest: %+v", m)
 	}

@@ -158,7 +158,7 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 	runner := &exporter.Runner{
 		Store: deps.Store, Bucket: deps.Bucket, Renderers: Renderers(cfg.PDFMaxEvents), Logger: logger,
 		Now: time.Now, Retention: cfg.ExportRetention, PDFMaxEvents: int64(cfg.PDFMaxEvents),
-		Live: deps.LivePublisher(cfg, logger),
+		Live: deps.LivePublisher(cfg, logger), Version: version.Get(),
 	}
 	notifier := newNotifier(cfg, logger, deps, queue)
 	exportDone := notifier.ExportDone

@@ -80,17 +80,21 @@ type Export struct {
 	ExpiresAt   *time.Time
 	// RetentionDays overrides the service's default retention when > 0.
 	RetentionDays int
+	// ProducerVersion is the version of the worker that rendered the file
+	// ("" before it was recorded).
+	ProducerVersion string
 }
 
 // ExportResult is what a finished run records.
 type ExportResult struct {
-	Rows         int64
-	SizeBytes    int64
-	SHA256       string
-	ObjectKey    string
-	ContentType  string
-	FirstEventID string
-	LastEventID  string
+	ProducerVersion string
+	Rows            int64
+	SizeBytes       int64
+	SHA256          string
+	ObjectKey       string
+	ContentType     string
+	FirstEventID    string
+	LastEventID     string
 }
 
 // Canonical returns p in canonical form (see ExportParams).

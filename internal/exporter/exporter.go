@@ -71,6 +71,9 @@ type Runner struct {
 	// (package live), so a waiting GET can answer before the file is
 	// stored.
 	Live *live.Publisher
+	// Version is this worker's version, recorded with each file it makes
+	// (the manifest names it as the file's producer).
+	Version string
 }
 
 // ObjectKey is where an export's file lives. The tenant is part of the key
@@ -262,7 +265,7 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 		GeneratedAt: r.Now().UTC(),
 		EventCount:  total,
 	}
-	res := audit.ExportResult{ObjectKey: key, ContentType: contentType}
+	res := audit.ExportResult{ObjectKey: key, ContentType: contentType, ProducerVersion: r.Version}
 	renderErr := r.pipeline(ctx, e, p.Filter, rep, cw, &res, rows, log)
 	if feed != nil {
 		// Every byte is rendered: readers get the last of them now, not

@@ -39,6 +39,11 @@ type Manifest struct {
 	CreatedAt      time.Time `json:"created_at"`
 	CompletedAt    time.Time `json:"completed_at"`
 	ServiceVersion string    `json:"service_version"`
+	// ProducerVersion is the version of the worker that rendered the
+	// file; ServiceVersion is the signer's. They differ during a rolling
+	// deployment. Absent from manifests of files made before it was
+	// recorded (omitempty keeps those manifests' signed bytes as they were).
+	ProducerVersion string `json:"producer_version,omitempty"`
 	// KeyID names the public key that checks Signature (see KeyID).
 	KeyID string `json:"key_id"`
 	// Signature is the standard base64 Ed25519 signature of
@@ -53,20 +58,21 @@ func New(e audit.Export, serviceVersion string) (Manifest, error) {
 	}
 	p := e.Params.Canonical()
 	return Manifest{
-		Version:        Version,
-		ExportID:       e.ID,
-		TenantID:       e.TenantID,
-		Filters:        p,
-		RangeStart:     p.Filter.RangeStart,
-		RangeEnd:       p.Filter.RangeEnd,
-		RowCount:       e.RowsWritten,
-		ByteSize:       e.SizeBytes,
-		SHA256:         e.SHA256,
-		FirstEventID:   e.FirstEventID,
-		LastEventID:    e.LastEventID,
-		CreatedAt:      e.CreatedAt,
-		CompletedAt:    *e.CompletedAt,
-		ServiceVersion: serviceVersion,
+		Version:         Version,
+		ExportID:        e.ID,
+		TenantID:        e.TenantID,
+		Filters:         p,
+		RangeStart:      p.Filter.RangeStart,
+		RangeEnd:        p.Filter.RangeEnd,
+		RowCount:        e.RowsWritten,
+		ByteSize:        e.SizeBytes,
+		SHA256:          e.SHA256,
+		FirstEventID:    e.FirstEventID,
+		LastEventID:     e.LastEventID,
+		CreatedAt:       e.CreatedAt,
+		CompletedAt:     *e.CompletedAt,
+		ServiceVersion:  serviceVersion,
+		ProducerVersion: e.ProducerVersion,
 	}, nil
 }
 

@@ -14,7 +14,8 @@ import (
 
 const exportColumns = `id, tenant_id, params, request_hash, status, rows_written, rows_total, size_bytes, sha256,
 	object_key, content_type, first_event_id, last_event_id, error_code, error_message, attempts,
-	schedule_id, occurrence, webhook_url, retention_days, created_at, started_at, completed_at, expires_at, heartbeat_at`
+	schedule_id, occurrence, webhook_url, retention_days, created_at, started_at, completed_at, expires_at, heartbeat_at,
+	producer_version`
 
 // active is the SQL list of states that the one-per-request unique index
 // covers.
@@ -103,12 +104,12 @@ func (db *DB) insertExport(ctx context.Context, e audit.Export, onConflict strin
 		return 0, fmt.Errorf("encode params: %w", err)
 	}
 	res, err := db.w.ExecContext(ctx, `INSERT INTO exports (`+exportColumns+`, file_type)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`+onConflict,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`+onConflict,
 		e.ID, e.TenantID, string(params), e.RequestHash, string(e.Status), e.RowsWritten, e.RowsTotal, e.SizeBytes, e.SHA256,
 		nullString(e.ObjectKey), e.ContentType, e.FirstEventID, e.LastEventID, e.ErrorCode, e.ErrorMessage, e.Attempts,
 		nullString(e.ScheduleID), nullMicros(e.Occurrence), e.WebhookURL, e.RetentionDays, micros(e.CreatedAt),
 		nullMicros(e.StartedAt), nullMicros(e.CompletedAt), nullMicros(e.ExpiresAt), nullMicros(e.HeartbeatAt),
-		string(e.Params.FileType))
+		e.ProducerVersion, string(e.Params.FileType))
 	if err != nil {
 		return 0, err
 	}
@@ -202,9 +203,9 @@ func (db *DB) CompleteExport(ctx context.Context, tenantID, id string, r audit.E
 	return db.transition(ctx, "complete export", tenantID, id, `status IN `+active, nil,
 		`status = 'completed', rows_written = $3, rows_total = $3, size_bytes = $4, sha256 = $5, object_key = $6,
 		 content_type = $7, first_event_id = $8, last_event_id = $9, completed_at = $10, expires_at = $11,
-		 error_code = '', error_message = ''`,
+		 error_code = '', error_message = '', producer_version = $12`,
 		r.Rows, r.SizeBytes, r.SHA256, nullString(r.ObjectKey), r.ContentType, r.FirstEventID, r.LastEventID,
-		micros(at), micros(expiresAt))
+		micros(at), micros(expiresAt), r.ProducerVersion)
 }
 
 // FailExport marks a queued or running export failed. Failing a failed
@@ -395,7 +396,8 @@ func scanExport(s scanner) (audit.Export, error) {
 	)
 	err := s.Scan(&e.ID, &e.TenantID, &params, &e.RequestHash, &status, &e.RowsWritten, &e.RowsTotal, &e.SizeBytes, &e.SHA256,
 		&objectKey, &e.ContentType, &e.FirstEventID, &e.LastEventID, &e.ErrorCode, &e.ErrorMessage, &e.Attempts,
-		&scheduleID, &occurrence, &e.WebhookURL, &e.RetentionDays, &created, &started, &completed, &exp, &heartbeat)
+		&scheduleID, &occurrence, &e.WebhookURL, &e.RetentionDays, &created, &started, &completed, &exp, &heartbeat,
+		&e.ProducerVersion)
 	if err != nil {
 		return audit.Export{}, err
 	}

@@ -288,7 +288,7 @@ func runExports(t *testing.T, open Open) {
 			}
 			done, expires := base.Add(3*time.Second), base.Add(24*time.Hour)
 			res := audit.ExportResult{Rows: 101, SizeBytes: 2048, SHA256: "beef", ObjectKey: "tenants/t1/x1.csv",
-				ContentType: "text/csv", FirstEventID: "a", LastEventID: "z"}
+				ContentType: "text/csv", FirstEventID: "a", LastEventID: "z", ProducerVersion: "1.4.2"}
 			if err := b.store.CompleteExport(b.ctx, "t1", "x1", res, done, expires); err != nil {
 				t.Fatal(err)
 			}
@@ -296,7 +296,7 @@ func runExports(t *testing.T, open Open) {
 			want := e
 			want.Status, want.RowsWritten, want.RowsTotal, want.SizeBytes, want.SHA256 = audit.StatusCompleted, 101, 101, 2048, "beef"
 			want.ObjectKey, want.ContentType, want.FirstEventID, want.LastEventID = res.ObjectKey, res.ContentType, "a", "z"
-			want.CompletedAt, want.ExpiresAt = &done, &expires
+			want.CompletedAt, want.ExpiresAt, want.ProducerVersion = &done, &expires, "1.4.2"
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("completed\n got %+v\nwant %+v", got, want)
 			}
