@@ -356,6 +356,19 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v, ok := get("LOG_FORMAT"); ok {
 		c.LogFormat = strings.ToLower(v)
 	}
+	// secretList reads a comma-separated list of keys, each through parse;
+	// errors name the entry, never its value.
+	secretList := func(name, allowed string, parse func(string) error) {
+		v, ok := get(name)
+		if !ok {
+			return
+		}
+		for i, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
+			if err := parse(f); err != nil {
+				bad(name, redactedPlacehold, allowed, fmt.Errorf("entry %d: %w", i+1, err))
+			}
+		}
+	}
 	if v, ok := get("SIGNING_KEY"); ok {
 		k, err := ParseSigningKey(v)
 		if err != nil {
@@ -364,16 +377,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			c.SigningKey = k
 		}
 	}
-	if v, ok := get("SIGNING_KEYS_RETIRED"); ok {
-		for i, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
-			k, err := ParseRetiredKey(f)
-			if err != nil {
-				bad("SIGNING_KEYS_RETIRED", redactedPlacehold, allowRetiredKeys, fmt.Errorf("entry %d: %w", i+1, err))
-				continue
-			}
+	secretList("SIGNING_KEYS_RETIRED", allowRetiredKeys, func(f string) error {
+		k, err := ParseRetiredKey(f)
+		if err == nil {
 			c.RetiredSigningKeys = append(c.RetiredSigningKeys, k)
 		}
-	}
+		return err
+	})
 	if v, ok := get("SECRETS_KEY"); ok {
 		k, err := ParseSecretsKey(v)
 		if err != nil {
@@ -382,16 +392,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			c.SecretsKey = k
 		}
 	}
-	if v, ok := get("SECRETS_KEYS_RETIRED"); ok {
-		for i, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
-			k, err := ParseSecretsKey(f)
-			if err != nil {
-				bad("SECRETS_KEYS_RETIRED", redactedPlacehold, allowSecretsKeys, fmt.Errorf("entry %d: %w", i+1, err))
-				continue
-			}
+	secretList("SECRETS_KEYS_RETIRED", allowSecretsKeys, func(f string) error {
+		k, err := ParseSecretsKey(f)
+		if err == nil {
 			c.RetiredSecretsKeys = append(c.RetiredSecretsKeys, k)
 		}
-	}
+		return err
+	})
 	if v, ok := get("PUBLIC_BASE_URL"); ok {
 		c.PublicBaseURL = strings.TrimRight(v, "/")
 	}
