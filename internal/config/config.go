@@ -369,14 +369,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			}
 		}
 	}
-	if v, ok := get("SIGNING_KEY"); ok {
-		k, err := ParseSigningKey(v)
-		if err != nil {
-			bad("SIGNING_KEY", redactedPlacehold, allowSigningKey, err)
-		} else {
-			c.SigningKey = k
+	// secretVar reads one key through parse; errors never show its value.
+	secretVar := func(name, allowed string, parse func(string) error) {
+		if v, ok := get(name); ok {
+			if err := parse(v); err != nil {
+				bad(name, redactedPlacehold, allowed, err)
+			}
 		}
 	}
+	secretVar("SIGNING_KEY", allowSigningKey, func(v string) (err error) {
+		c.SigningKey, err = ParseSigningKey(v)
+		return err
+	})
 	secretList("SIGNING_KEYS_RETIRED", allowRetiredKeys, func(f string) error {
 		k, err := ParseRetiredKey(f)
 		if err == nil {
@@ -384,14 +388,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		return err
 	})
-	if v, ok := get("SECRETS_KEY"); ok {
-		k, err := ParseSecretsKey(v)
-		if err != nil {
-			bad("SECRETS_KEY", redactedPlacehold, allowSecretsKey, err)
-		} else {
-			c.SecretsKey = k
-		}
-	}
+	secretVar("SECRETS_KEY", allowSecretsKey, func(v string) (err error) {
+		c.SecretsKey, err = ParseSecretsKey(v)
+		return err
+	})
 	secretList("SECRETS_KEYS_RETIRED", allowSecretsKeys, func(f string) error {
 		k, err := ParseSecretsKey(f)
 		if err == nil {
