@@ -13,8 +13,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/exporter"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
-	"github.com/auditsentinel/sentinel/internal/sqlite"
-	"github.com/auditsentinel/sentinel/internal/testenv"
+	"github.com/auditsentinel/sentinel/internal/sqlite/sqlitetest"
 )
 
 // gatedBucket holds every upload until release is closed, so a run stays
@@ -47,11 +46,7 @@ func TestCountBeside(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
 			logger := slog.New(slog.DiscardHandler)
-			db, err := sqlite.Open(ctx, testenv.SQLitePath(t), logger)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
+			db := sqlitetest.Open(t)
 			fs, err := filesystem.New(t.TempDir())
 			if err != nil {
 				t.Fatal(err)

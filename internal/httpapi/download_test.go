@@ -21,9 +21,8 @@ import (
 	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
 	"github.com/auditsentinel/sentinel/internal/objstore/objstoretest"
-	"github.com/auditsentinel/sentinel/internal/sqlite"
+	"github.com/auditsentinel/sentinel/internal/sqlite/sqlitetest"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
-	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
 // bundle is a server on a real SQLite store and a real directory, with the
@@ -40,11 +39,7 @@ type bundle struct {
 func setup(t *testing.T, writeTimeout time.Duration, wrap func(*sqlstore.DB) httpapi.Store) *bundle {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := sqlite.Open(t.Context(), testenv.SQLitePath(t), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := sqlitetest.Open(t)
 	fs, err := filesystem.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -18,9 +18,8 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
-	"github.com/auditsentinel/sentinel/internal/sqlite"
+	"github.com/auditsentinel/sentinel/internal/sqlite/sqlitetest"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
-	"github.com/auditsentinel/sentinel/internal/testenv"
 	"github.com/labstack/echo/v4"
 )
 
@@ -78,11 +77,7 @@ type liveBundle struct {
 func liveSetup(t *testing.T, script *scriptedLive) *liveBundle {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := sqlite.Open(t.Context(), testenv.SQLitePath(t), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := sqlitetest.Open(t)
 	fs, err := filesystem.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
