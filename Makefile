@@ -32,10 +32,8 @@ bench: ## Run the benchmarks (bench/run.sh)
 	else echo "make bench: bench/run.sh does not exist yet" >&2; exit 1; fi
 
 .PHONY: lint
-lint: ## go vet and a gofmt check
-	$(GO) vet ./...
-	@out=$$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l); \
-	if [ -n "$$out" ]; then echo "gofmt: these files need formatting (make fmt):"; echo "$$out"; exit 1; fi
+lint: ## go vet, gofmt check and golangci-lint (.golangci.yml; builds bin/golangci-lint)
+	bash scripts/lint.sh $(PKGS)
 
 .PHONY: fmt
 fmt: ## Format all Go files
