@@ -57,6 +57,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/redisconn"
 )
 
@@ -380,7 +381,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	secretVar("SIGNING_KEY", allowSigningKey, func(v string) (err error) {
-		c.SigningKey, err = ParseSigningKey(v)
+		c.SigningKey, err = manifest.ParseKey(v)
 		return err
 	})
 	secretList("SIGNING_KEYS_RETIRED", allowRetiredKeys, func(f string) error {
