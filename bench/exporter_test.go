@@ -26,10 +26,10 @@ import (
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/exporter"
 	"github.com/auditsentinel/sentinel/internal/objstore"
-	"github.com/auditsentinel/sentinel/internal/postgres"
 	"github.com/auditsentinel/sentinel/internal/render"
 	csvrender "github.com/auditsentinel/sentinel/internal/render/csv"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 	"github.com/google/uuid"
 )

@@ -15,6 +15,7 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/app"
 	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/redisconn"
 )
 
 const usage = `Usage: worker
@@ -35,7 +36,7 @@ func main() {
 		os.Exit(2)
 	}
 	cfg, err := config.FromEnv(os.Getenv)
-	if err == nil && cfg.Redis.Mode == config.RedisEmbedded {
+	if err == nil && cfg.Redis.Mode == redisconn.Embedded {
 		err = fmt.Errorf("REDIS_URL: must be set for a separate worker process (redis://HOST:PORT/DB)")
 	}
 	if err != nil {

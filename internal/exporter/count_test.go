@@ -13,7 +13,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/exporter"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
-	"github.com/auditsentinel/sentinel/internal/sqlite/sqlitetest"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
 )
 
 // gatedBucket holds every upload until release is closed, so a run stays

@@ -22,9 +22,9 @@ import (
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
 	s3store "github.com/auditsentinel/sentinel/internal/objstore/s3"
-	"github.com/auditsentinel/sentinel/internal/postgres"
-	"github.com/auditsentinel/sentinel/internal/sqlite"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 

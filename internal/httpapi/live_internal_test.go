@@ -18,8 +18,8 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
-	"github.com/auditsentinel/sentinel/internal/sqlite/sqlitetest"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
 	"github.com/labstack/echo/v4"
 )
 

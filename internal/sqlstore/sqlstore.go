@@ -1,7 +1,8 @@
 // Package sqlstore implements audit.Store on database/sql. What differs
 // between SQL engines (migrations, error codes, bulk loading, parameter
-// limits) sits behind the small Dialect interface; internal/postgres and
-// internal/sqlite each provide one and an Open that wires it up.
+// limits) sits behind the small Dialect interface; the backends beneath it,
+// sqlstore/postgres and sqlstore/sqlite, each provide one and an Open that
+// wires it up, and sqlstore/storetest is the contract both pass.
 //
 // Every timestamp is stored as BIGINT unix microseconds, so both engines keep
 // audit.TimePrecision exactly and order by a plain integer.

@@ -13,15 +13,6 @@ import (
 	"github.com/auditsentinel/sentinel/internal/webhook"
 )
 
-func scheduleStore(t *testing.T, b *testBundle) schedule.Store {
-	t.Helper()
-	ss, ok := b.store.(schedule.Store)
-	if !ok {
-		t.Fatalf("storetest: %T does not implement schedule.Store", b.store)
-	}
-	return ss
-}
-
 // newSchedule is a valid schedule as the API builds it.
 func newSchedule(tenantID, id string, created time.Time) schedule.Schedule {
 	return schedule.Schedule{
@@ -50,7 +41,7 @@ func runSchedules(t *testing.T, open Open) {
 		t.Run("CRUD", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, open)
-			ss := scheduleStore(t, b)
+			ss := b.store
 			s := newSchedule("t1", "s1", base)
 			if err := ss.CreateSchedule(b.ctx, s); err != nil {
 				t.Fatal(err)
@@ -101,7 +92,7 @@ func runSchedules(t *testing.T, open Open) {
 		t.Run("ListPaginated", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, open)
-			ss := scheduleStore(t, b)
+			ss := b.store
 			// s2 and s3 share a creation time: the id breaks the tie.
 			for _, s := range []schedule.Schedule{
 				newSchedule("t1", "s1", base), newSchedule("t1", "s2", base.Add(time.Second)),
@@ -147,7 +138,7 @@ func runSchedules(t *testing.T, open Open) {
 		t.Run("EnabledAcrossTenants", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, open)
-			ss := scheduleStore(t, b)
+			ss := b.store
 			for i, id := range []string{"a", "b", "c", "d", "e"} {
 				s := newSchedule(fmt.Sprintf("t%d", i%2), id, base)
 				s.Enabled = id != "c"
@@ -176,7 +167,7 @@ func runSchedules(t *testing.T, open Open) {
 		t.Run("MarkFiredIsCompareAndSet", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, open)
-			ss := scheduleStore(t, b)
+			ss := b.store
 			if err := ss.CreateSchedule(b.ctx, newSchedule("t1", "s1", base)); err != nil {
 				t.Fatal(err)
 			}
@@ -257,7 +248,7 @@ func runSchedules(t *testing.T, open Open) {
 		t.Run("Deliveries", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, open)
-			ss := scheduleStore(t, b)
+			ss := b.store
 			if err := ss.CreateSchedule(b.ctx, newSchedule("t1", "s1", base)); err != nil {
 				t.Fatal(err)
 			}

@@ -1,45 +1,47 @@
-package config
+package redisconn
 
 import (
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
-func TestParseRedisURL(t *testing.T) {
+func TestParseURL(t *testing.T) {
 	tests := []struct {
 		in   string
-		want RedisOptions
+		want Config
 	}{
-		{"", RedisOptions{Mode: RedisEmbedded}},
-		{"redis://localhost", RedisOptions{Mode: RedisStandalone, Addrs: []string{"localhost:6379"}}},
-		{"redis://redis:6379/0", RedisOptions{Mode: RedisStandalone, Addrs: []string{"redis:6379"}}},
-		{"redis://:pw@10.0.0.5:6380/3", RedisOptions{Mode: RedisStandalone, Addrs: []string{"10.0.0.5:6380"},
+		{"", Config{Mode: Embedded}},
+		{"redis://localhost", Config{Mode: Standalone, Addrs: []string{"localhost:6379"}}},
+		{"redis://redis:6379/0", Config{Mode: Standalone, Addrs: []string{"redis:6379"}}},
+		{"redis://:pw@10.0.0.5:6380/3", Config{Mode: Standalone, Addrs: []string{"10.0.0.5:6380"},
 			Password: "pw", DB: 3}},
-		{"redis://app:p%40ss@h:1/1", RedisOptions{Mode: RedisStandalone, Addrs: []string{"h:1"},
+		{"redis://app:p%40ss@h:1/1", Config{Mode: Standalone, Addrs: []string{"h:1"},
 			Username: "app", Password: "p@ss", DB: 1}},
-		{"rediss://cache.example.com:6380", RedisOptions{Mode: RedisStandalone,
+		{"rediss://cache.example.com:6380", Config{Mode: Standalone,
 			Addrs: []string{"cache.example.com:6380"}, TLS: true}},
-		{"redis://[::1]:6379", RedisOptions{Mode: RedisStandalone, Addrs: []string{"[::1]:6379"}}},
-		{"redis-sentinel://s1:26379,s2:26379,s3/mymaster", RedisOptions{Mode: RedisSentinel,
+		{"redis://[::1]:6379", Config{Mode: Standalone, Addrs: []string{"[::1]:6379"}}},
+		{"redis-sentinel://s1:26379,s2:26379,s3/mymaster", Config{Mode: Sentinel,
 			Addrs: []string{"s1:26379", "s2:26379", "s3:26379"}, MasterName: "mymaster"}},
-		{"redis-sentinel://:pw@s1,s2/mymaster?db=2", RedisOptions{Mode: RedisSentinel,
+		{"redis-sentinel://:pw@s1,s2/mymaster?db=2", Config{Mode: Sentinel,
 			Addrs: []string{"s1:26379", "s2:26379"}, MasterName: "mymaster", Password: "pw", DB: 2}},
-		{"redis-sentinel://app:pw@s1?master=m&sentinel_username=su&sentinel_password=sp", RedisOptions{
-			Mode: RedisSentinel, Addrs: []string{"s1:26379"}, MasterName: "m", Username: "app", Password: "pw",
+		{"redis-sentinel://app:pw@s1?master=m&sentinel_username=su&sentinel_password=sp", Config{
+			Mode: Sentinel, Addrs: []string{"s1:26379"}, MasterName: "m", Username: "app", Password: "pw",
 			SentinelUsername: "su", SentinelPassword: "sp"}},
-		{"rediss-sentinel://s1:26380/m", RedisOptions{Mode: RedisSentinel, Addrs: []string{"s1:26380"},
+		{"rediss-sentinel://s1:26380/m", Config{Mode: Sentinel, Addrs: []string{"s1:26380"},
 			MasterName: "m", TLS: true}},
-		{"redis-cluster://n1:7000,n2:7001,n3", RedisOptions{Mode: RedisCluster,
+		{"redis-cluster://n1:7000,n2:7001,n3", Config{Mode: Cluster,
 			Addrs: []string{"n1:7000", "n2:7001", "n3:6379"}}},
-		{"rediss-cluster://:pw@cfg.example.com:6379/", RedisOptions{Mode: RedisCluster,
+		{"rediss-cluster://:pw@cfg.example.com:6379/", Config{Mode: Cluster,
 			Addrs: []string{"cfg.example.com:6379"}, Password: "pw", TLS: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseRedisURL(tt.in)
+			got, err := ParseURL(tt.in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,7 +52,7 @@ func TestParseRedisURL(t *testing.T) {
 	}
 }
 
-func TestParseRedisURLBad(t *testing.T) {
+func TestParseURLBad(t *testing.T) {
 	for _, in := range []string{
 		"localhost:6379",
 		"http://h",
@@ -72,14 +74,14 @@ func TestParseRedisURLBad(t *testing.T) {
 		"redis-cluster://n1:port",          // bad port
 		"redis-cluster://",                 // no hosts
 	} {
-		if o, err := ParseRedisURL(in); err == nil {
-			t.Errorf("ParseRedisURL(%q) = %+v, want an error", in, o)
+		if o, err := ParseURL(in); err == nil {
+			t.Errorf("ParseURL(%q) = %+v, want an error", in, o)
 		}
 	}
 }
 
 func TestRedisConnOpt(t *testing.T) {
-	o, _ := ParseRedisURL("rediss://app:pw@h:6380/2")
+	o, _ := ParseURL("rediss://app:pw@h:6380/2")
 	c, ok := o.ConnOpt().(asynq.RedisClientOpt)
 	if !ok {
 		t.Fatalf("standalone: %T", o.ConnOpt())
@@ -92,12 +94,12 @@ func TestRedisConnOpt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, _ = ParseRedisURL("redis://:pw@h:6380/2")
+	o, _ = ParseURL("redis://:pw@h:6380/2")
 	if !reflect.DeepEqual(o.ConnOpt(), ref) {
 		t.Errorf("differs from asynq.ParseRedisURI: %+v vs %+v", o.ConnOpt(), ref)
 	}
 
-	o, _ = ParseRedisURL("redis-sentinel://:pw@s1,s2:26380/mymaster?db=1&sentinel_password=sp")
+	o, _ = ParseURL("redis-sentinel://:pw@s1,s2:26380/mymaster?db=1&sentinel_password=sp")
 	f, ok := o.ConnOpt().(asynq.RedisFailoverClientOpt)
 	if !ok {
 		t.Fatalf("sentinel: %T", o.ConnOpt())
@@ -108,7 +110,7 @@ func TestRedisConnOpt(t *testing.T) {
 		t.Errorf("sentinel: got %+v, want %+v", f, want)
 	}
 
-	o, _ = ParseRedisURL("redis-cluster://:pw@n1:7000,n2:7001")
+	o, _ = ParseURL("redis-cluster://:pw@n1:7000,n2:7001")
 	cl, ok := o.ConnOpt().(asynq.RedisClusterClientOpt)
 	if !ok {
 		t.Fatalf("cluster: %T", o.ConnOpt())
@@ -119,17 +121,17 @@ func TestRedisConnOpt(t *testing.T) {
 }
 
 func TestRedisUniversalOptions(t *testing.T) {
-	o, _ := ParseRedisURL("redis-cluster://cfg:6379")
+	o, _ := ParseURL("redis-cluster://cfg:6379")
 	u := o.UniversalOptions()
 	if !u.IsClusterMode || u.MasterName != "" || len(u.Addrs) != 1 {
 		t.Errorf("cluster with one seed must force cluster mode: %+v", u)
 	}
-	o, _ = ParseRedisURL("redis-sentinel://s1/m?db=3")
+	o, _ = ParseURL("redis-sentinel://s1/m?db=3")
 	u = o.UniversalOptions()
 	if u.MasterName != "m" || u.DB != 3 || u.IsClusterMode {
 		t.Errorf("sentinel: %+v", u)
 	}
-	o, _ = ParseRedisURL("redis://h/4")
+	o, _ = ParseURL("redis://h/4")
 	u = o.UniversalOptions()
 	if u.MasterName != "" || u.IsClusterMode || u.DB != 4 || u.Addrs[0] != "h:6379" {
 		t.Errorf("standalone: %+v", u)
@@ -144,7 +146,7 @@ func TestRedisStringRedacts(t *testing.T) {
 		"redis-cluster://n1,n2:7001": "redis-cluster://n1:6379,n2:7001",
 		"redis-sentinel://:secret@s1/m?db=1&sentinel_password=secret": "redis-sentinel://:xxxxx@s1:26379/m?db=1&sentinel_password=xxxxx",
 	} {
-		o, err := ParseRedisURL(in)
+		o, err := ParseURL(in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,9 +159,46 @@ func TestRedisStringRedacts(t *testing.T) {
 		}
 		// The redacted form parses again to the same shape.
 		if in != "" {
-			if _, err := ParseRedisURL(got); err != nil {
+			if _, err := ParseURL(got); err != nil {
 				t.Errorf("String(%q) = %q does not parse: %v", in, got, err)
 			}
 		}
+	}
+}
+
+// NewClient sizes the pool for the connections callers hold, per node in a
+// cluster, and never below go-redis's default.
+func TestNewClientPool(t *testing.T) {
+	for in, kind := range map[string]string{"redis://h:1": "client", "redis-sentinel://s1/m": "client",
+		"redis-cluster://n1,n2": "cluster"} {
+		o, err := ParseURL(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		floor := 10 * runtime.GOMAXPROCS(0) // go-redis's defaults
+		if kind == "cluster" {
+			floor = 5 * runtime.GOMAXPROCS(0)
+		}
+		for held, want := range map[int]int{500: 500 + spareConns, 0: floor} {
+			c := o.NewClient(held)
+			var pool int
+			switch c := c.(type) {
+			case *redis.Client:
+				if kind == "client" {
+					pool = c.Options().PoolSize
+				}
+			case *redis.ClusterClient:
+				if kind == "cluster" {
+					pool = c.Options().PoolSize
+				}
+			}
+			c.Close()
+			if pool < want {
+				t.Errorf("%s, %d held: a %T with pool %d, want a %s client with at least %d", in, held, c, pool, kind, want)
+			}
+		}
+	}
+	if c := (Config{Mode: Embedded}).NewClient(1); c != nil {
+		t.Errorf("embedded mode made a client: %T", c)
 	}
 }

@@ -1,4 +1,9 @@
-package config
+// Package redisconn turns REDIS_URL into what the service reaches Redis
+// with: asynq's connection option for the queue (ConnOpt) and a go-redis
+// client for the code that talks to Redis itself, the live export streams
+// and the health check (NewClient), with the client's pool sized here.
+// Both come from one parsed Config, so they always name the same servers.
+package redisconn
 
 import (
 	"crypto/tls"
@@ -6,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -13,34 +19,35 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisMode says how the service reaches Redis.
-type RedisMode string
+// Mode says how the service reaches Redis.
+type Mode string
 
 // The Redis modes.
 const (
-	// RedisEmbedded means REDIS_URL is unset: the process runs its own
+	// Embedded means REDIS_URL is unset: the process runs its own
 	// in-process queue, so only one process (api -demo, a single-node
 	// install) can use it.
-	RedisEmbedded   RedisMode = "embedded"
-	RedisStandalone RedisMode = "standalone"
-	RedisSentinel   RedisMode = "sentinel"
-	RedisCluster    RedisMode = "cluster"
+	Embedded   Mode = "embedded"
+	Standalone Mode = "standalone"
+	Sentinel   Mode = "sentinel"
+	Cluster    Mode = "cluster"
 )
 
-const allowRedisURL = "unset (embedded mode), redis://[USER:PASS@]HOST[:PORT][/DB], " +
+// URLForms is what REDIS_URL accepts, for error messages.
+const URLForms = "unset (embedded mode), redis://[USER:PASS@]HOST[:PORT][/DB], " +
 	"rediss://… (TLS), redis-sentinel://[USER:PASS@]HOST:PORT[,HOST:PORT…]/MASTER[?db=N&sentinel_password=P], " +
 	"redis-cluster://[USER:PASS@]HOST:PORT[,HOST:PORT…] (rediss-sentinel:// and rediss-cluster:// for TLS)"
 
 // Default ports filled in when a host has none.
 const (
-	defaultRedisPort    = "6379"
+	defaultPort         = "6379"
 	defaultSentinelPort = "26379"
 )
 
-// RedisOptions is REDIS_URL parsed. ConnOpt and UniversalOptions turn it
-// into client options for asynq and go-redis.
-type RedisOptions struct {
-	Mode RedisMode
+// Config is REDIS_URL parsed. ConnOpt and NewClient turn it into asynq's
+// option and a go-redis client.
+type Config struct {
+	Mode Mode
 	// Addrs are HOST:PORT: the server (standalone), the sentinels
 	// (sentinel) or the seed nodes (cluster).
 	Addrs []string
@@ -61,7 +68,7 @@ type RedisOptions struct {
 	TLS bool
 }
 
-// ParseRedisURL parses a REDIS_URL. An empty string is embedded mode.
+// ParseURL parses a REDIS_URL. An empty string is embedded mode.
 //
 // Standalone, parsed by asynq.ParseRedisURI (plus the ACL user name):
 //
@@ -86,61 +93,61 @@ type RedisOptions struct {
 //
 // A missing port is 6379, or 26379 for a sentinel. Unknown query parameters
 // are errors, so a misspelt one is not silently ignored.
-func ParseRedisURL(s string) (RedisOptions, error) {
+func ParseURL(s string) (Config, error) {
 	if s == "" {
-		return RedisOptions{Mode: RedisEmbedded}, nil
+		return Config{Mode: Embedded}, nil
 	}
 	scheme, _, ok := strings.Cut(s, "://")
 	if !ok {
-		return RedisOptions{}, errors.New("not a URL")
+		return Config{}, errors.New("not a URL")
 	}
-	var o RedisOptions
+	var o Config
 	var err error
 	switch strings.ToLower(scheme) {
 	case "redis", "rediss":
-		o, err = parseRedisStandalone(s)
+		o, err = parseStandalone(s)
 	case "redis-sentinel", "rediss-sentinel":
-		o, err = parseRedisMulti(s, RedisSentinel)
+		o, err = parseMulti(s, Sentinel)
 	case "redis-cluster", "rediss-cluster":
-		o, err = parseRedisMulti(s, RedisCluster)
+		o, err = parseMulti(s, Cluster)
 	default:
-		return RedisOptions{}, fmt.Errorf("unsupported scheme %q", scheme)
+		return Config{}, fmt.Errorf("unsupported scheme %q", scheme)
 	}
 	if err != nil {
-		return RedisOptions{}, err
+		return Config{}, err
 	}
 	o.TLS = strings.HasPrefix(strings.ToLower(scheme), "rediss")
-	if err := o.validate(); err != nil {
-		return RedisOptions{}, err
+	if err := o.Validate(); err != nil {
+		return Config{}, err
 	}
 	return o, nil
 }
 
-func parseRedisStandalone(s string) (RedisOptions, error) {
+func parseStandalone(s string) (Config, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return RedisOptions{}, errors.New("malformed URL") // url's error would echo the password
+		return Config{}, errors.New("malformed URL") // url's error would echo the password
 	}
 	if u.RawQuery != "" {
-		return RedisOptions{}, errors.New("query parameters are not allowed in redis:// URLs")
+		return Config{}, errors.New("query parameters are not allowed in redis:// URLs")
 	}
 	opt, err := asynq.ParseRedisURI(s)
 	if err != nil {
-		return RedisOptions{}, errors.New("the database must be a number: redis://HOST:PORT/DB")
+		return Config{}, errors.New("the database must be a number: redis://HOST:PORT/DB")
 	}
 	c, ok := opt.(asynq.RedisClientOpt)
 	if !ok {
-		return RedisOptions{}, fmt.Errorf("unexpected asynq option %T", opt)
+		return Config{}, fmt.Errorf("unexpected asynq option %T", opt)
 	}
 	if c.Addr == "" {
-		return RedisOptions{}, errors.New("no host")
+		return Config{}, errors.New("no host")
 	}
-	addr, err := withDefaultPort(c.Addr, defaultRedisPort)
+	addr, err := withDefaultPort(c.Addr, defaultPort)
 	if err != nil {
-		return RedisOptions{}, err
+		return Config{}, err
 	}
-	return RedisOptions{
-		Mode:     RedisStandalone,
+	return Config{
+		Mode:     Standalone,
 		Addrs:    []string{addr},
 		Username: u.User.Username(),
 		Password: c.Password,
@@ -148,20 +155,20 @@ func parseRedisStandalone(s string) (RedisOptions, error) {
 	}, nil
 }
 
-// parseRedisMulti parses the sentinel and cluster forms by hand: net/url
+// parseMulti parses the sentinel and cluster forms by hand: net/url
 // rejects a host list such as "h1:26379,h2".
-func parseRedisMulti(s string, mode RedisMode) (RedisOptions, error) {
+func parseMulti(s string, mode Mode) (Config, error) {
 	_, rest, _ := strings.Cut(s, "://")
 	authority, tail := rest, ""
 	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
 		authority, tail = rest[:i], rest[i:]
 	}
 	if strings.Contains(tail, "#") {
-		return RedisOptions{}, errors.New("fragments are not allowed")
+		return Config{}, errors.New("fragments are not allowed")
 	}
 	path, rawQuery, _ := strings.Cut(tail, "?")
 
-	o := RedisOptions{Mode: mode}
+	o := Config{Mode: mode}
 	if i := strings.LastIndexByte(authority, '@'); i >= 0 {
 		user, pass, hasPass := strings.Cut(authority[:i], ":")
 		var err1, err2 error
@@ -170,28 +177,28 @@ func parseRedisMulti(s string, mode RedisMode) (RedisOptions, error) {
 			o.Password, err2 = url.PathUnescape(pass)
 		}
 		if err1 != nil || err2 != nil {
-			return RedisOptions{}, errors.New("malformed user info")
+			return Config{}, errors.New("malformed user info")
 		}
 		authority = authority[i+1:]
 	}
-	port := defaultRedisPort
-	if mode == RedisSentinel {
+	port := defaultPort
+	if mode == Sentinel {
 		port = defaultSentinelPort
 	}
 	for _, h := range strings.Split(authority, ",") {
 		if h == "" {
-			return RedisOptions{}, errors.New("empty host in the host list")
+			return Config{}, errors.New("empty host in the host list")
 		}
 		addr, err := withDefaultPort(h, port)
 		if err != nil {
-			return RedisOptions{}, err
+			return Config{}, err
 		}
 		o.Addrs = append(o.Addrs, addr)
 	}
 
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return RedisOptions{}, errors.New("malformed query")
+		return Config{}, errors.New("malformed query")
 	}
 	one := func(k string) (string, error) {
 		vs := q[k]
@@ -206,45 +213,45 @@ func parseRedisMulti(s string, mode RedisMode) (RedisOptions, error) {
 	}
 	pathName, err := url.PathUnescape(strings.Trim(path, "/"))
 	if err != nil {
-		return RedisOptions{}, errors.New("malformed path")
+		return Config{}, errors.New("malformed path")
 	}
 
 	switch mode {
-	case RedisSentinel:
+	case Sentinel:
 		master, err := one("master")
 		if err != nil {
-			return RedisOptions{}, err
+			return Config{}, err
 		}
 		if master != "" && pathName != "" && master != pathName {
-			return RedisOptions{}, fmt.Errorf("master named twice: %q in the path and %q in ?master", pathName, master)
+			return Config{}, fmt.Errorf("master named twice: %q in the path and %q in ?master", pathName, master)
 		}
 		o.MasterName = pathName
 		if o.MasterName == "" {
 			o.MasterName = master
 		}
 		if strings.Contains(o.MasterName, "/") {
-			return RedisOptions{}, fmt.Errorf("master name %q contains '/'", o.MasterName)
+			return Config{}, fmt.Errorf("master name %q contains '/'", o.MasterName)
 		}
 		if db, err := one("db"); err != nil {
-			return RedisOptions{}, err
+			return Config{}, err
 		} else if db != "" {
 			if o.DB, err = strconv.Atoi(db); err != nil {
-				return RedisOptions{}, fmt.Errorf("db %q is not a number", db)
+				return Config{}, fmt.Errorf("db %q is not a number", db)
 			}
 		}
 		if o.SentinelUsername, err = one("sentinel_username"); err != nil {
-			return RedisOptions{}, err
+			return Config{}, err
 		}
 		if o.SentinelPassword, err = one("sentinel_password"); err != nil {
-			return RedisOptions{}, err
+			return Config{}, err
 		}
-	case RedisCluster:
+	case Cluster:
 		if pathName != "" && pathName != "0" {
-			return RedisOptions{}, errors.New("a cluster has only database 0: leave the path empty")
+			return Config{}, errors.New("a cluster has only database 0: leave the path empty")
 		}
 	}
 	for k := range q {
-		return RedisOptions{}, fmt.Errorf("unknown parameter %q", k)
+		return Config{}, fmt.Errorf("unknown parameter %q", k)
 	}
 	return o, nil
 }
@@ -264,25 +271,27 @@ func withDefaultPort(h, port string) (string, error) {
 	return net.JoinHostPort(host, p), nil
 }
 
-func (o RedisOptions) validate() error {
+// Validate checks that o names servers for its mode, so a Config built in
+// code is held to the rules ParseURL applies.
+func (o Config) Validate() error {
 	switch o.Mode {
-	case RedisEmbedded:
+	case Embedded:
 		if len(o.Addrs) > 0 {
 			return errors.New("embedded mode has no addresses")
 		}
 		return nil
-	case RedisStandalone:
+	case Standalone:
 		if len(o.Addrs) != 1 {
 			return errors.New("standalone mode needs exactly one address")
 		}
-	case RedisSentinel:
+	case Sentinel:
 		if len(o.Addrs) == 0 {
 			return errors.New("no sentinel addresses")
 		}
 		if o.MasterName == "" {
 			return errors.New("no master name: redis-sentinel://HOST:PORT,…/MASTER")
 		}
-	case RedisCluster:
+	case Cluster:
 		if len(o.Addrs) == 0 {
 			return errors.New("no cluster node addresses")
 		}
@@ -298,7 +307,7 @@ func (o RedisOptions) validate() error {
 	return nil
 }
 
-func (o RedisOptions) tlsConfig() *tls.Config {
+func (o Config) tlsConfig() *tls.Config {
 	if !o.TLS {
 		return nil
 	}
@@ -309,13 +318,13 @@ func (o RedisOptions) tlsConfig() *tls.Config {
 
 // ConnOpt returns asynq's options: RedisClientOpt, RedisFailoverClientOpt
 // or RedisClusterClientOpt. It is nil in embedded mode.
-func (o RedisOptions) ConnOpt() asynq.RedisConnOpt {
+func (o Config) ConnOpt() asynq.RedisConnOpt {
 	switch o.Mode {
-	case RedisStandalone:
+	case Standalone:
 		return asynq.RedisClientOpt{
 			Addr: o.Addrs[0], Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.tlsConfig(),
 		}
-	case RedisSentinel:
+	case Sentinel:
 		return asynq.RedisFailoverClientOpt{
 			MasterName:       o.MasterName,
 			SentinelAddrs:    append([]string(nil), o.Addrs...),
@@ -326,7 +335,7 @@ func (o RedisOptions) ConnOpt() asynq.RedisConnOpt {
 			DB:               o.DB,
 			TLSConfig:        o.tlsConfig(),
 		}
-	case RedisCluster:
+	case Cluster:
 		return asynq.RedisClusterClientOpt{
 			Addrs: append([]string(nil), o.Addrs...), Username: o.Username, Password: o.Password,
 			TLSConfig: o.tlsConfig(),
@@ -338,14 +347,14 @@ func (o RedisOptions) ConnOpt() asynq.RedisConnOpt {
 // UniversalOptions returns go-redis options for the same servers
 // (redis.NewUniversalClient picks the matching client), for code that talks
 // to Redis directly rather than through asynq. It is nil in embedded mode.
-func (o RedisOptions) UniversalOptions() *redis.UniversalOptions {
-	if o.Mode == RedisEmbedded || o.Mode == "" {
+func (o Config) UniversalOptions() *redis.UniversalOptions {
+	if o.Mode == Embedded || o.Mode == "" {
 		return nil
 	}
 	return &redis.UniversalOptions{
 		Addrs:            append([]string(nil), o.Addrs...),
 		MasterName:       o.MasterName,
-		IsClusterMode:    o.Mode == RedisCluster,
+		IsClusterMode:    o.Mode == Cluster,
 		Username:         o.Username,
 		Password:         o.Password,
 		SentinelUsername: o.SentinelUsername,
@@ -355,9 +364,36 @@ func (o RedisOptions) UniversalOptions() *redis.UniversalOptions {
 	}
 }
 
+// NewClient returns a go-redis client for the servers ConnOpt names; nil in
+// embedded mode, which has no address until the in-process server starts
+// (pass that server's Standalone Config instead).
+//
+// held is how many connections callers may hold at once, blocked in a read
+// (the live streams' XREAD): the pool has room for them plus spareConns for
+// the short commands beside them, and never less than go-redis's default.
+// In a cluster the pool is per node and go-redis's default is only 5 per
+// CPU, while every held read may sit on one node; asynq's cluster option
+// has no pool size at all, which is why this client is built from Config
+// and not from ConnOpt.
+func (o Config) NewClient(held int) redis.UniversalClient {
+	u := o.UniversalOptions()
+	if u == nil {
+		return nil
+	}
+	perCPU := 10
+	if o.Mode == Cluster {
+		perCPU = 5
+	}
+	u.PoolSize = max(perCPU*runtime.GOMAXPROCS(0), held+spareConns)
+	return redis.NewUniversalClient(u)
+}
+
+// spareConns is the pool room NewClient keeps beside the held connections.
+const spareConns = 16
+
 // String is the URL form without passwords, for logs.
-func (o RedisOptions) String() string {
-	if o.Mode == RedisEmbedded || o.Mode == "" {
+func (o Config) String() string {
+	if o.Mode == Embedded || o.Mode == "" {
 		return "embedded"
 	}
 	scheme := "redis"
@@ -365,9 +401,9 @@ func (o RedisOptions) String() string {
 		scheme = "rediss"
 	}
 	switch o.Mode {
-	case RedisSentinel:
+	case Sentinel:
 		scheme += "-sentinel"
-	case RedisCluster:
+	case Cluster:
 		scheme += "-cluster"
 	}
 	var b strings.Builder
@@ -382,11 +418,11 @@ func (o RedisOptions) String() string {
 	b.WriteString(strings.Join(o.Addrs, ","))
 	q := url.Values{}
 	switch o.Mode {
-	case RedisStandalone:
+	case Standalone:
 		if o.DB != 0 {
 			b.WriteString("/" + strconv.Itoa(o.DB))
 		}
-	case RedisSentinel:
+	case Sentinel:
 		b.WriteString("/" + url.PathEscape(o.MasterName))
 		if o.DB != 0 {
 			q.Set("db", strconv.Itoa(o.DB))

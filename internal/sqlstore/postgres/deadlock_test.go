@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/postgres"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 

@@ -8,14 +8,14 @@ import (
 	"testing/fstest"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/sqlite"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/storetest"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) audit.Store {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
 		s, err := sqlite.Open(t.Context(), testenv.SQLitePath(t), nil)
 		if err != nil {
 			t.Fatal(err)

@@ -8,14 +8,13 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/postgres"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/storetest"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) audit.Store {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
 		s, err := postgres.Open(t.Context(), testenv.PostgresURL(t), nil)
 		if err != nil {
 			t.Fatal(err)

@@ -124,20 +124,6 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*sqlstore.DB, 
 	return store, nil
 }
 
-// Migrate applies pending migrations to the database file at path.
-func Migrate(ctx context.Context, path string, logger *slog.Logger) error {
-	db, err := sql.Open("sqlite", dsn(path, false))
-	if err != nil {
-		return fmt.Errorf("sqlite: open %s: %w", path, err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	if err := sqlstore.Migrate(ctx, db, Dialect{}, logger); err != nil {
-		return fmt.Errorf("sqlite: %w", err)
-	}
-	return nil
-}
-
 // dsn builds the modernc.org/sqlite connection string. synchronous=NORMAL
 // is durable in WAL mode except for the last transactions before a power
 // loss, which is the usual trade for a single-node store.

@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/auditsentinel/sentinel/internal/sqlite"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 

@@ -1,4 +1,4 @@
-package config_test
+package redisconn_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/redisconn"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -21,7 +21,7 @@ import (
 // that asynq and go-redis can use against a real server.
 func TestRedisStandaloneLive(t *testing.T) {
 	u := testenv.RedisURL(t)
-	o, err := config.ParseRedisURL(u)
+	o, err := redisconn.ParseURL(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,11 +32,11 @@ func TestRedisStandaloneLive(t *testing.T) {
 // three-master cluster: asynq's cluster client and go-redis's both follow
 // its slots, and the keys land on its nodes.
 func TestRedisClusterLive(t *testing.T) {
-	o, err := config.ParseRedisURL(testenv.RedisClusterURL(t))
+	o, err := redisconn.ParseURL(testenv.RedisClusterURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Mode != config.RedisCluster || len(o.Addrs) != 3 {
+	if o.Mode != redisconn.Cluster || len(o.Addrs) != 3 {
 		t.Fatalf("parsed %+v, want the three nodes of a cluster", o)
 	}
 	uc := redis.NewUniversalClient(o.UniversalOptions())
@@ -70,7 +70,7 @@ func TestRedisSentinelLive(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
-	o, err := config.ParseRedisURL(fmt.Sprintf("redis-sentinel://127.0.0.1:%d/mymaster?db=2", sport))
+	o, err := redisconn.ParseURL(fmt.Sprintf("redis-sentinel://127.0.0.1:%d/mymaster?db=2", sport))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestRedisSentinelLive(t *testing.T) {
 	enqueueAndCount(t, o, []string{master.Host}, 2)
 }
 
-func waitPing(t *testing.T, o config.RedisOptions) {
+func waitPing(t *testing.T, o redisconn.Config) {
 	t.Helper()
 	c := redis.NewUniversalClient(o.UniversalOptions())
 	defer c.Close()
@@ -100,7 +100,7 @@ func waitPing(t *testing.T, o config.RedisOptions) {
 // enqueueAndCount enqueues through asynq with ConnOpt, lists the queue
 // through go-redis with UniversalOptions, and checks that the keys landed in
 // database db of the servers at addrs (all the nodes of a cluster).
-func enqueueAndCount(t *testing.T, o config.RedisOptions, addrs []string, db int) {
+func enqueueAndCount(t *testing.T, o redisconn.Config, addrs []string, db int) {
 	t.Helper()
 	client := asynq.NewClient(o.ConnOpt())
 	defer client.Close()
