@@ -1,9 +1,9 @@
 package app
 
 import (
+	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/secretbox"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
-	"github.com/auditsentinel/sentinel/internal/webhook"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -73,7 +73,7 @@ func TestSealSecretsKeyFile(t *testing.T) {
 		if err := sealSecrets(t.Context(), cfg, true, db, slog.New(slog.DiscardHandler)); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.PutTenantWebhookSecret(t.Context(), webhook.TenantSecret{TenantID: "acme", Secret: "whsec_x", CreatedAt: time.Now()}); err != nil {
+		if err := db.PutTenantWebhookSecret(t.Context(), audit.TenantWebhookSecret{TenantID: "acme", Secret: "whsec_x", CreatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.GetTenantWebhookSecret(t.Context(), "acme")
@@ -107,7 +107,7 @@ func TestSealSecretsKeyFile(t *testing.T) {
 	if err := sealSecrets(t.Context(), cfg, false, db, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PutTenantWebhookSecret(t.Context(), webhook.TenantSecret{TenantID: "b", Secret: "whsec_y", CreatedAt: time.Now()}); err != nil {
+	if err := db.PutTenantWebhookSecret(t.Context(), audit.TenantWebhookSecret{TenantID: "b", Secret: "whsec_y", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := db.GetTenantWebhookSecret(t.Context(), "b"); err != nil || got.Secret != "whsec_y" {
@@ -137,7 +137,7 @@ func TestSecretsKeyRotation(t *testing.T) {
 		return db
 	}
 	db := start(oldKey)
-	if err := db.PutTenantWebhookSecret(t.Context(), webhook.TenantSecret{TenantID: "acme", Secret: "whsec_x", CreatedAt: time.Now()}); err != nil {
+	if err := db.PutTenantWebhookSecret(t.Context(), audit.TenantWebhookSecret{TenantID: "acme", Secret: "whsec_x", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	// A start with only the new key still starts (exports do not depend
