@@ -101,9 +101,11 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Deps,
 	} else {
 		d.Redis = cfg.Redis.ConnOpt()
 	}
-	if err := sealSecrets(ctx, cfg, d.Embedded, d.Store, logger); err != nil {
+	sealed, err := sealSecrets(ctx, cfg, d.Embedded, d.Store, logger)
+	if err != nil {
 		return nil, fmt.Errorf("webhook secrets (SECRETS_KEY): %w", err)
 	}
+	d.Store = sealed
 	// rdb also reads the live export streams, and every live response
 	// holds one of its connections while it blocks on XREAD: its pool must
 	// outgrow httpapi.MaxLiveStreams, and not fall below go-redis's own
