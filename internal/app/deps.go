@@ -101,9 +101,11 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Deps,
 			"redis_addr", d.mini.Addr())
 	}
 	d.Redis = rc.ConnOpt()
-	if err := sealSecrets(ctx, cfg, d.Embedded, d.Store, logger); err != nil {
+	sealed, err := sealSecrets(ctx, cfg, d.Embedded, d.Store, logger)
+	if err != nil {
 		return nil, fmt.Errorf("webhook secrets (SECRETS_KEY): %w", err)
 	}
+	d.Store = sealed
 	// rdb also reads the live export streams, and every live response
 	// holds one of its connections while it blocks on XREAD.
 	d.rdb = rc.NewClient(httpapi.MaxLiveStreams)

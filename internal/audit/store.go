@@ -126,6 +126,8 @@ type Store interface {
 	EventStore
 	KeyStore
 	ExportStore
+	ScheduleStore
+	WebhookStore
 	Ping(ctx context.Context) error
 	Close() error
 }

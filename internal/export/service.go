@@ -24,7 +24,7 @@ type Store interface {
 	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
 	CountEvents(ctx context.Context, f audit.Filter, limit int64) (int64, error)
 	// GetTenantWebhookSecret is audit.ErrNotFound when the tenant has none.
-	GetTenantWebhookSecret(ctx context.Context, tenantID string) (webhook.TenantSecret, error)
+	GetTenantWebhookSecret(ctx context.Context, tenantID string) (audit.TenantWebhookSecret, error)
 }
 
 // Queue hands an export to the workers. Enqueueing the same export twice

@@ -16,7 +16,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/objstore"
-	"github.com/auditsentinel/sentinel/internal/scheduler"
+	"github.com/auditsentinel/sentinel/internal/schedule"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -69,7 +69,7 @@ type Config struct {
 	// Version is the service version stamped into manifests.
 	Version string
 	// Schedules serves /export-schedules; nil leaves the routes out.
-	Schedules *scheduler.Service
+	Schedules *schedule.Service
 	// Webhooks keeps tenants' webhook secrets and lists an export's
 	// delivery attempts; nil answers those routes 501.
 	Webhooks WebhookStore

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/secretbox"
 )
 
 // Dialect is what one SQL engine does differently.
@@ -78,7 +79,7 @@ type DB struct {
 	d          Dialect
 	log        *slog.Logger
 	bulkTxRows int
-	box        SecretBox // nil: secrets are stored as they are
+	box        *secretbox.Box // nil: secrets are stored as they are (WithSecretBox)
 }
 
 var _ audit.Store = (*DB)(nil)

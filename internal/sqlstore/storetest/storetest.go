@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/schedule"
+	"github.com/auditsentinel/sentinel/internal/secretbox"
+	"github.com/auditsentinel/sentinel/internal/sqlstore"
 )
 
 // BulkInserter is the fast loader the SQL stores provide (used by
@@ -24,11 +25,14 @@ type BulkInserter interface {
 // failing it at run time.
 type Store interface {
 	audit.Store
-	schedule.Store
-	webhookSecretStore
-	secretSealer
 	BulkInserter
+	// WithSecretBox is a handle on the same pools that seals and opens
+	// webhook secrets with box (nil: none).
+	WithSecretBox(box *secretbox.Box) *sqlstore.DB
+	SealStoredSecrets(ctx context.Context) (sealed, unopened int, err error)
 }
+
+var _ Store = (*sqlstore.DB)(nil)
 
 // Open returns a fresh, empty, migrated store for one test. The suite closes
 // it when the test ends.

@@ -1,4 +1,4 @@
-package scheduler
+package webhook
 
 import (
 	"context"
@@ -10,27 +10,25 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/schedule"
-	"github.com/auditsentinel/sentinel/internal/webhook"
 	"github.com/google/uuid"
 )
 
-// NotifyStore is what webhook notification needs from the SQL store.
+// NotifyStore is what the Notifier needs from the SQL store.
 type NotifyStore interface {
 	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
-	GetSchedule(ctx context.Context, tenantID, id string) (schedule.Schedule, error)
-	CreateDelivery(ctx context.Context, d schedule.Delivery) (schedule.Delivery, bool, error)
-	GetDelivery(ctx context.Context, tenantID, id string) (schedule.Delivery, error)
-	FinishDelivery(ctx context.Context, tenantID, id string, state schedule.DeliveryState, at time.Time) error
-	RecordAttempt(ctx context.Context, tenantID string, a webhook.Attempt) error
+	GetSchedule(ctx context.Context, tenantID, id string) (audit.Schedule, error)
+	CreateDelivery(ctx context.Context, d audit.WebhookDelivery) (audit.WebhookDelivery, bool, error)
+	GetDelivery(ctx context.Context, tenantID, id string) (audit.WebhookDelivery, error)
+	FinishDelivery(ctx context.Context, tenantID, id string, state audit.DeliveryState, at time.Time) error
+	RecordAttempt(ctx context.Context, tenantID string, a audit.WebhookAttempt) error
 	// GetTenantWebhookSecret signs on-demand exports' webhooks;
 	// audit.ErrNotFound when the tenant has none.
-	GetTenantWebhookSecret(ctx context.Context, tenantID string) (webhook.TenantSecret, error)
+	GetTenantWebhookSecret(ctx context.Context, tenantID string) (audit.TenantWebhookSecret, error)
 }
 
-// WebhookQueue queues delivery tasks (jobs.Client); enqueueing one twice
+// Queue queues delivery tasks (jobs.Client); enqueueing one twice
 // is harmless.
-type WebhookQueue interface {
+type Queue interface {
 	EnqueueWebhook(ctx context.Context, tenantID, deliveryID string) error
 }
 
@@ -42,12 +40,12 @@ type WebhookQueue interface {
 // records every attempt.
 type Notifier struct {
 	Store  NotifyStore
-	Queue  WebhookQueue
+	Queue  Queue
 	Logger *slog.Logger
 	Now    func() time.Time
-	// Webhook bounds deliveries; its AllowPrivate (WEBHOOK_ALLOW_PRIVATE)
+	// Config bounds deliveries; its AllowPrivate (WEBHOOK_ALLOW_PRIVATE)
 	// also decides which addresses the client may connect to.
-	Webhook webhook.Config
+	Config Config
 	// FileURL is the download link of an export put in events (absolute
 	// when PUBLIC_BASE_URL is set).
 	FileURL func(exportID string) string
@@ -65,7 +63,7 @@ type Notifier struct {
 // outcome finds the delivery and at most enqueues it again (the queue
 // deduplicates, the delivery's state stops a repeat). Errors are logged:
 // the export's own outcome is already recorded and must not be retried
-// because of its webhook.
+// because of its
 func (n *Notifier) ExportDone(ctx context.Context, tenantID, exportID string) {
 	if err := n.exportDone(ctx, tenantID, exportID); err != nil {
 		n.Logger.ErrorContext(ctx, "queue webhook", "tenant", tenantID, "export_id", exportID, "err", err)
@@ -75,19 +73,19 @@ func (n *Notifier) ExportDone(ctx context.Context, tenantID, exportID string) {
 func (n *Notifier) exportDone(ctx context.Context, tenantID, exportID string) error {
 	e, err := n.Store.GetExport(ctx, tenantID, exportID)
 	if err != nil {
-		return fmt.Errorf("scheduler: load export: %w", err)
+		return fmt.Errorf("webhook: load export: %w", err)
 	}
 	if e.WebhookURL == "" || (e.Status != audit.StatusCompleted && e.Status != audit.StatusFailed) {
 		return nil
 	}
-	d, created, err := n.Store.CreateDelivery(ctx, schedule.Delivery{
+	d, created, err := n.Store.CreateDelivery(ctx, audit.WebhookDelivery{
 		ID: uuid.Must(uuid.NewV7()).String(), TenantID: tenantID, ScheduleID: e.ScheduleID, ExportID: e.ID,
 		ExportStatus: e.Status, URL: e.WebhookURL, CreatedAt: n.Now().UTC(),
 	})
 	if err != nil {
-		return fmt.Errorf("scheduler: create delivery: %w", err)
+		return fmt.Errorf("webhook: create delivery: %w", err)
 	}
-	if d.State != schedule.DeliveryPending {
+	if d.State != audit.DeliveryPending {
 		return nil
 	}
 	if err := n.Queue.EnqueueWebhook(ctx, tenantID, d.ID); err != nil {
@@ -111,21 +109,21 @@ func (n *Notifier) Deliver(ctx context.Context, tenantID, deliveryID string) err
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("scheduler: load delivery %s: %w", deliveryID, err)
+		return fmt.Errorf("webhook: load delivery %s: %w", deliveryID, err)
 	}
-	if d.State != schedule.DeliveryPending {
+	if d.State != audit.DeliveryPending {
 		return nil
 	}
 	log = log.With("export_id", d.ExportID, "schedule_id", d.ScheduleID)
 	giveUp := func(why string, args ...any) error {
 		log.WarnContext(ctx, "webhook not delivered: "+why, args...)
-		return n.finish(ctx, d, schedule.DeliveryFailed)
+		return n.finish(ctx, d, audit.DeliveryFailed)
 	}
 	e, err := n.Store.GetExport(ctx, tenantID, d.ExportID)
 	if errors.Is(err, audit.ErrNotFound) {
 		return giveUp("export deleted")
 	} else if err != nil {
-		return fmt.Errorf("scheduler: load export %s: %w", d.ExportID, err)
+		return fmt.Errorf("webhook: load export %s: %w", d.ExportID, err)
 	}
 	secret, err := n.secret(ctx, d)
 	if errors.Is(err, audit.ErrNotFound) {
@@ -139,13 +137,13 @@ func (n *Notifier) Deliver(ctx context.Context, tenantID, deliveryID string) err
 	if e.Status == audit.StatusCompleted && n.FileURL != nil {
 		fileURL = n.FileURL(e.ID)
 	}
-	ev := webhook.EventFor(d.ID, e, fileURL, e.ExpiresAt)
-	recorder := webhook.AttemptRecorderFunc(func(ctx context.Context, a webhook.Attempt) error {
+	ev := EventFor(d.ID, e, fileURL, e.ExpiresAt)
+	recorder := AttemptRecorderFunc(func(ctx context.Context, a audit.WebhookAttempt) error {
 		return n.Store.RecordAttempt(ctx, tenantID, a)
 	})
-	dl, err := webhook.NewDeliverer(n.Webhook, recorder, log)
+	dl, err := NewDeliverer(n.Config, recorder, log)
 	if err != nil {
-		return fmt.Errorf("scheduler: webhook config: %w", err)
+		return fmt.Errorf("webhook: webhook config: %w", err)
 	}
 	dl.Client, dl.Now = n.httpClient(), n.Now
 	if n.Sleep != nil {
@@ -154,10 +152,10 @@ func (n *Notifier) Deliver(ctx context.Context, tenantID, deliveryID string) err
 	if n.Jitter != nil {
 		dl.Jitter = n.Jitter
 	}
-	err = dl.Deliver(ctx, webhook.Delivery{URL: d.URL, Secret: secret, Event: ev})
+	err = dl.Deliver(ctx, Delivery{URL: d.URL, Secret: secret, Event: ev})
 	switch {
 	case err == nil:
-		return n.finish(ctx, d, schedule.DeliveryDelivered)
+		return n.finish(ctx, d, audit.DeliveryDelivered)
 	case ctx.Err() != nil:
 		return err // shutting down or timed out: the task runs again
 	default:
@@ -169,30 +167,30 @@ func (n *Notifier) Deliver(ctx context.Context, tenantID, deliveryID string) err
 // export requested on demand with a webhook, the tenant's current one.
 // audit.ErrNotFound when there is none (schedule deleted, or no tenant
 // secret).
-func (n *Notifier) secret(ctx context.Context, d schedule.Delivery) (string, error) {
+func (n *Notifier) secret(ctx context.Context, d audit.WebhookDelivery) (string, error) {
 	if d.ScheduleID == "" {
 		ts, err := n.Store.GetTenantWebhookSecret(ctx, d.TenantID)
 		if err != nil && !errors.Is(err, audit.ErrNotFound) {
-			return "", fmt.Errorf("scheduler: load tenant webhook secret: %w", err)
+			return "", fmt.Errorf("webhook: load tenant webhook secret: %w", err)
 		}
 		return ts.Secret, err
 	}
 	s, err := n.Store.GetSchedule(ctx, d.TenantID, d.ScheduleID)
 	if err != nil && !errors.Is(err, audit.ErrNotFound) {
-		return "", fmt.Errorf("scheduler: load schedule %s: %w", d.ScheduleID, err)
+		return "", fmt.Errorf("webhook: load schedule %s: %w", d.ScheduleID, err)
 	}
 	return s.WebhookSecret, err
 }
 
-func (n *Notifier) finish(ctx context.Context, d schedule.Delivery, state schedule.DeliveryState) error {
+func (n *Notifier) finish(ctx context.Context, d audit.WebhookDelivery, state audit.DeliveryState) error {
 	if err := n.Store.FinishDelivery(context.WithoutCancel(ctx), d.TenantID, d.ID, state, n.Now().UTC()); err != nil {
-		return fmt.Errorf("scheduler: finish delivery %s: %w", d.ID, err)
+		return fmt.Errorf("webhook: finish delivery %s: %w", d.ID, err)
 	}
 	return nil
 }
 
 // httpClient is one client for every delivery, so connections are pooled.
 func (n *Notifier) httpClient() *http.Client {
-	n.clientOnce.Do(func() { n.client = webhook.NewClient(n.Webhook.AllowPrivate) })
+	n.clientOnce.Do(func() { n.client = NewClient(n.Config.AllowPrivate) })
 	return n.client
 }

@@ -1,4 +1,4 @@
-package scheduler_test
+package schedule_test
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/jobs"
 	"github.com/auditsentinel/sentinel/internal/schedule"
-	"github.com/auditsentinel/sentinel/internal/scheduler"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
@@ -61,12 +60,12 @@ func forEachDatabase(t *testing.T, fn func(t *testing.T, b *bundle)) {
 	}
 }
 
-func (b *bundle) dispatcher(now time.Time) *scheduler.Dispatcher {
-	return &scheduler.Dispatcher{Store: b.store, Queue: b.queue, Logger: slog.New(slog.DiscardHandler),
+func (b *bundle) dispatcher(now time.Time) *schedule.Dispatcher {
+	return &schedule.Dispatcher{Store: b.store, Queue: b.queue, Logger: slog.New(slog.DiscardHandler),
 		Now: func() time.Time { return now }}
 }
 
-func (b *bundle) create(t *testing.T, s schedule.Schedule) {
+func (b *bundle) create(t *testing.T, s audit.Schedule) {
 	t.Helper()
 	if err := b.store.CreateSchedule(b.ctx, s); err != nil {
 		t.Fatal(err)
@@ -124,8 +123,8 @@ func utc(s string) time.Time {
 	return t.UTC()
 }
 
-func newSchedule(tenant, id, cron, zone string, window schedule.Window, created time.Time) schedule.Schedule {
-	return schedule.Schedule{
+func newSchedule(tenant, id, cron, zone string, window audit.Window, created time.Time) audit.Schedule {
+	return audit.Schedule{
 		ID: id, TenantID: tenant, Name: id, Cron: cron, Timezone: zone, Window: window,
 		Params: audit.ExportParams{Filter: audit.Filter{EventTypes: []string{"user"}}, FileType: audit.FileCSV,
 			Locale: "de", Timezone: zone},
@@ -137,7 +136,7 @@ func TestConcurrentDispatchersFireOnce(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, b *bundle) {
 		created := utc("2026-01-01T00:00:00Z")
 		for _, id := range []string{"s1", "s2", "s3"} {
-			b.create(t, newSchedule("t1", id, "*/5 * * * *", "UTC", schedule.Window{Kind: schedule.LastHours, Hours: 1}, created))
+			b.create(t, newSchedule("t1", id, "*/5 * * * *", "UTC", audit.Window{Kind: audit.LastHours, Hours: 1}, created))
 		}
 		// Eight dispatchers (as on eight workers) evaluate the same ticks at
 		// once, several occurrences in a row.
@@ -196,7 +195,7 @@ func TestCatchUpFiresOnceAndTagsTheOccurrence(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, b *bundle) {
 		created := utc("2026-03-01T00:00:00Z")
 		b.create(t, newSchedule("t1", "daily", "0 6 * * *", "Europe/Berlin",
-			schedule.Window{Kind: schedule.PreviousDay}, created))
+			audit.Window{Kind: audit.PreviousDay}, created))
 		if n := b.tick(t, utc("2026-03-02T05:00:30Z")); n != 1 { // 06:00:30 CET
 			t.Fatalf("first tick fired %d", n)
 		}
@@ -235,7 +234,7 @@ func TestDSTBerlinFiresAtSixLocal(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, b *bundle) {
 		berlin, _ := time.LoadLocation("Europe/Berlin")
 		b.create(t, newSchedule("t1", "six", "0 6 * * *", "Europe/Berlin",
-			schedule.Window{Kind: schedule.PreviousDay}, utc("2026-03-27T12:00:00Z")))
+			audit.Window{Kind: audit.PreviousDay}, utc("2026-03-27T12:00:00Z")))
 		// Spring forward on 29 March 2026, fall back on 25 October 2026.
 		for _, day := range []string{"2026-03-28", "2026-03-29", "2026-03-30", "2026-10-24", "2026-10-25", "2026-10-26"} {
 			local, _ := time.ParseInLocation("2006-01-02 15:04", day+" 06:00", berlin)
@@ -263,7 +262,7 @@ func TestDSTBerlinFiresAtSixLocal(t *testing.T) {
 func TestPreviousMonthInMarchCoversFebruary(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, b *bundle) {
 		b.create(t, newSchedule("t1", "monthly", "0 6 1 * *", "Europe/Berlin",
-			schedule.Window{Kind: schedule.PreviousMonth}, utc("2026-02-15T00:00:00Z")))
+			audit.Window{Kind: audit.PreviousMonth}, utc("2026-02-15T00:00:00Z")))
 		if n := b.tick(t, utc("2026-03-01T05:00:10Z")); n != 1 {
 			t.Fatalf("fired %d", n)
 		}
@@ -281,7 +280,7 @@ func TestPreviousMonthInMarchCoversFebruary(t *testing.T) {
 
 func TestEditTakesEffectAtNextTick(t *testing.T) {
 	forEachDatabase(t, func(t *testing.T, b *bundle) {
-		s := newSchedule("t1", "s", "0 6 * * *", "UTC", schedule.Window{Kind: schedule.PreviousDay}, utc("2026-05-01T00:00:00Z"))
+		s := newSchedule("t1", "s", "0 6 * * *", "UTC", audit.Window{Kind: audit.PreviousDay}, utc("2026-05-01T00:00:00Z"))
 		b.create(t, s)
 		s.Enabled = false
 		s.UpdatedAt = utc("2026-05-01T01:00:00Z")

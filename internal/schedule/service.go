@@ -1,4 +1,4 @@
-package scheduler
+package schedule
 
 import (
 	"context"
@@ -9,19 +9,18 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
-	"github.com/auditsentinel/sentinel/internal/schedule"
 	"github.com/auditsentinel/sentinel/internal/webhook"
 	"github.com/google/uuid"
 )
 
 // ServiceStore is what the schedules API needs from the SQL store.
 type ServiceStore interface {
-	CreateSchedule(ctx context.Context, s schedule.Schedule) error
-	GetSchedule(ctx context.Context, tenantID, id string) (schedule.Schedule, error)
-	ListSchedules(ctx context.Context, f schedule.ListFilter) ([]schedule.Schedule, error)
-	UpdateSchedule(ctx context.Context, s schedule.Schedule) error
+	CreateSchedule(ctx context.Context, s audit.Schedule) error
+	GetSchedule(ctx context.Context, tenantID, id string) (audit.Schedule, error)
+	ListSchedules(ctx context.Context, f audit.ScheduleListFilter) ([]audit.Schedule, error)
+	UpdateSchedule(ctx context.Context, s audit.Schedule) error
 	DeleteSchedule(ctx context.Context, tenantID, id string) error
-	ListAttempts(ctx context.Context, f schedule.AttemptFilter) ([]webhook.Attempt, error)
+	ListAttempts(ctx context.Context, f audit.WebhookAttemptFilter) ([]audit.WebhookAttempt, error)
 	CreateExport(ctx context.Context, e audit.Export) error
 }
 
@@ -47,17 +46,17 @@ type Service struct {
 // id and webhook secret (returned: the only time the secret is shown).
 // Enabled and RetentionDays are taken as given; the caller applies
 // defaults (see Defaults).
-func (svc *Service) Create(ctx context.Context, tenantID string, s schedule.Schedule) (schedule.Schedule, error) {
+func (svc *Service) Create(ctx context.Context, tenantID string, s audit.Schedule) (audit.Schedule, error) {
 	now := svc.Now().UTC().Truncate(audit.TimePrecision)
 	s.ID, s.TenantID = uuid.Must(uuid.NewV7()).String(), tenantID
 	s.WebhookSecret = webhook.NewSecret()
 	s.CreatedAt, s.UpdatedAt, s.LastFiredAt = now, now, nil
 	s, err := svc.check(ctx, s)
 	if err != nil {
-		return schedule.Schedule{}, err
+		return audit.Schedule{}, err
 	}
 	if err := svc.Store.CreateSchedule(ctx, s); err != nil {
-		return schedule.Schedule{}, fmt.Errorf("scheduler: create schedule: %w", err)
+		return audit.Schedule{}, fmt.Errorf("schedule: create schedule: %w", err)
 	}
 	svc.Logger.InfoContext(ctx, "schedule created", "tenant", tenantID, "schedule_id", s.ID, "cron", s.Cron,
 		"timezone", s.Timezone)
@@ -74,12 +73,12 @@ func (svc *Service) Defaults() (retentionDays int) {
 }
 
 // Get returns schedule id of tenantID.
-func (svc *Service) Get(ctx context.Context, tenantID, id string) (schedule.Schedule, error) {
+func (svc *Service) Get(ctx context.Context, tenantID, id string) (audit.Schedule, error) {
 	return svc.Store.GetSchedule(ctx, tenantID, id)
 }
 
 // List lists a tenant's schedules newest first.
-func (svc *Service) List(ctx context.Context, f schedule.ListFilter) ([]schedule.Schedule, error) {
+func (svc *Service) List(ctx context.Context, f audit.ScheduleListFilter) ([]audit.Schedule, error) {
 	return svc.Store.ListSchedules(ctx, f)
 }
 
@@ -87,21 +86,21 @@ func (svc *Service) List(ctx context.Context, f schedule.ListFilter) ([]schedule
 // if it validates. The dispatcher's LastFiredAt is never changed by an
 // update, so an edit neither re-fires nor skips an occurrence already
 // fired; the next tick reads the new fields.
-func (svc *Service) Update(ctx context.Context, tenantID, id string, change func(*schedule.Schedule) error) (schedule.Schedule, error) {
+func (svc *Service) Update(ctx context.Context, tenantID, id string, change func(*audit.Schedule) error) (audit.Schedule, error) {
 	s, err := svc.Store.GetSchedule(ctx, tenantID, id)
 	if err != nil {
-		return schedule.Schedule{}, err
+		return audit.Schedule{}, err
 	}
 	if err := change(&s); err != nil {
-		return schedule.Schedule{}, err
+		return audit.Schedule{}, err
 	}
 	s.ID, s.TenantID = id, tenantID
 	s.UpdatedAt = svc.Now().UTC().Truncate(audit.TimePrecision)
 	if s, err = svc.check(ctx, s); err != nil {
-		return schedule.Schedule{}, err
+		return audit.Schedule{}, err
 	}
 	if err := svc.Store.UpdateSchedule(ctx, s); err != nil {
-		return schedule.Schedule{}, fmt.Errorf("scheduler: update schedule: %w", err)
+		return audit.Schedule{}, fmt.Errorf("schedule: update schedule: %w", err)
 	}
 	svc.Logger.InfoContext(ctx, "schedule updated", "tenant", tenantID, "schedule_id", id, "enabled", s.Enabled)
 	return s, nil
@@ -133,10 +132,10 @@ func (svc *Service) RunNow(ctx context.Context, tenantID, id string) (audit.Expo
 			return audit.Export{}, audit.Errorf(audit.ECONFLICT, "schedule %s already has an export for %s; try again",
 				id, now.Format(time.RFC3339Nano))
 		}
-		return audit.Export{}, fmt.Errorf("scheduler: run schedule %s: %w", id, err)
+		return audit.Export{}, fmt.Errorf("schedule: run schedule %s: %w", id, err)
 	}
 	if err := svc.Queue.EnqueueExport(ctx, tenantID, e.ID); err != nil {
-		return audit.Export{}, fmt.Errorf("scheduler: run schedule %s: enqueue: %w", id, err)
+		return audit.Export{}, fmt.Errorf("schedule: run schedule %s: enqueue: %w", id, err)
 	}
 	svc.Logger.InfoContext(ctx, "schedule run on demand", "tenant", tenantID, "schedule_id", id, "export_id", e.ID)
 	return e, nil
@@ -144,7 +143,7 @@ func (svc *Service) RunNow(ctx context.Context, tenantID, id string) (audit.Expo
 
 // Attempts lists the webhook attempts of schedule f.ScheduleID of
 // f.TenantID; another tenant's schedule is not found.
-func (svc *Service) Attempts(ctx context.Context, f schedule.AttemptFilter) ([]webhook.Attempt, error) {
+func (svc *Service) Attempts(ctx context.Context, f audit.WebhookAttemptFilter) ([]audit.WebhookAttempt, error) {
 	if _, err := svc.Store.GetSchedule(ctx, f.TenantID, f.ScheduleID); err != nil {
 		return nil, err
 	}
@@ -159,8 +158,8 @@ const FiltersParam = "filters."
 // check validates s: its own fields, then its params with the export
 // endpoint's rules (defaults filled in, canonical form), then the webhook
 // URL's host unless private addresses are allowed.
-func (svc *Service) check(ctx context.Context, s schedule.Schedule) (schedule.Schedule, error) {
-	if err := s.Validate(); err != nil {
+func (svc *Service) check(ctx context.Context, s audit.Schedule) (audit.Schedule, error) {
+	if err := Validate(s); err != nil {
 		return s, err
 	}
 	p, err := export.Validate(s.Params)

@@ -1,9 +1,4 @@
-// Package scheduler runs export schedules: the Dispatcher fires due
-// occurrences as ordinary exports, the Service is what the API does with
-// schedules, and the Notifier tells a schedule's webhook how its exports
-// ended. The pure rules (cron, windows, which occurrence is due) are package
-// schedule's; this package adds the store, the queue and the clock.
-package scheduler
+package schedule
 
 import (
 	"context"
@@ -14,13 +9,12 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
-	"github.com/auditsentinel/sentinel/internal/schedule"
 	"github.com/google/uuid"
 )
 
 // DispatchStore is what the dispatcher needs from the SQL store.
 type DispatchStore interface {
-	EnabledSchedules(ctx context.Context, afterID string, limit int) ([]schedule.Schedule, error)
+	EnabledSchedules(ctx context.Context, afterID string, limit int) ([]audit.Schedule, error)
 	MarkScheduleFired(ctx context.Context, tenantID, id string, prev *time.Time, occurrence time.Time) (bool, error)
 	CreateExport(ctx context.Context, e audit.Export) error
 }
@@ -67,10 +61,10 @@ func (d *Dispatcher) Tick(ctx context.Context) (fired int, err error) {
 	for {
 		list, err := d.Store.EnabledSchedules(ctx, after, batch)
 		if err != nil {
-			return fired, fmt.Errorf("scheduler: enabled schedules: %w", err)
+			return fired, fmt.Errorf("schedule: enabled schedules: %w", err)
 		}
 		for _, s := range list {
-			occ, ok := schedule.Due(s, now)
+			occ, ok := Due(s, now)
 			if !ok {
 				continue
 			}
@@ -90,7 +84,7 @@ func (d *Dispatcher) Tick(ctx context.Context) (fired int, err error) {
 	}
 }
 
-func (d *Dispatcher) fire(ctx context.Context, s schedule.Schedule, occ, now time.Time) (created bool, err error) {
+func (d *Dispatcher) fire(ctx context.Context, s audit.Schedule, occ, now time.Time) (created bool, err error) {
 	log := d.logger().With("tenant", s.TenantID, "schedule_id", s.ID, "occurrence", occ)
 	e, err := NewExport(s, occ, now)
 	switch {
@@ -100,14 +94,14 @@ func (d *Dispatcher) fire(ctx context.Context, s schedule.Schedule, occ, now tim
 		// fail every minute; the schedule's owner has to fix it.
 		log.ErrorContext(ctx, "scheduled export skipped: the schedule does not validate", "err", err)
 	case err != nil:
-		return false, fmt.Errorf("scheduler: schedule %s: %w", s.ID, err)
+		return false, fmt.Errorf("schedule: schedule %s: %w", s.ID, err)
 	default:
 		err = d.Store.CreateExport(ctx, e)
 		switch {
 		case errors.Is(err, audit.ErrConflict):
 			log.DebugContext(ctx, "occurrence already fired by another dispatcher")
 		case err != nil:
-			return false, fmt.Errorf("scheduler: schedule %s: create export: %w", s.ID, err)
+			return false, fmt.Errorf("schedule: schedule %s: create export: %w", s.ID, err)
 		default:
 			created = true
 			if err := d.Queue.EnqueueExport(ctx, s.TenantID, e.ID); err != nil {
@@ -119,7 +113,7 @@ func (d *Dispatcher) fire(ctx context.Context, s schedule.Schedule, occ, now tim
 	}
 	if _, err := d.Store.MarkScheduleFired(ctx, s.TenantID, s.ID, s.LastFiredAt, occ); err != nil &&
 		!errors.Is(err, audit.ErrNotFound) {
-		return created, fmt.Errorf("scheduler: schedule %s: mark fired: %w", s.ID, err)
+		return created, fmt.Errorf("schedule: schedule %s: mark fired: %w", s.ID, err)
 	}
 	return created, nil
 }
@@ -154,8 +148,8 @@ func (d *Dispatcher) logger() *slog.Logger {
 // now: the schedule's params with the occurrence's window, validated with
 // the export endpoint's rules, tagged with the schedule, the occurrence,
 // the schedule's retention and webhook.
-func NewExport(s schedule.Schedule, occ, now time.Time) (audit.Export, error) {
-	p, err := s.ExportParams(occ)
+func NewExport(s audit.Schedule, occ, now time.Time) (audit.Export, error) {
+	p, err := ExportParams(s, occ)
 	if err != nil {
 		return audit.Export{}, err
 	}
