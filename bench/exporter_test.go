@@ -24,7 +24,6 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/demo"
 	"github.com/auditsentinel/sentinel/internal/export"
-	"github.com/auditsentinel/sentinel/internal/exporter"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/postgres"
 	"github.com/auditsentinel/sentinel/internal/render"
@@ -88,7 +87,7 @@ func seededStore(b *testing.B, n int) *sqlstore.DB {
 // the upload, without the upload.
 type discardBucket struct{}
 
-var _ exporter.Bucket = discardBucket{}
+var _ export.Bucket = discardBucket{}
 
 func (discardBucket) Upload(_ context.Context, key string, r io.Reader, ct string) (objstore.ObjectInfo, error) {
 	n, err := io.Copy(io.Discard, r)
@@ -104,7 +103,7 @@ func (discardBucket) AbortIncompleteUpload(context.Context, objstore.IncompleteU
 
 // renderers is app.Renderers' CSV entry (app is not imported, to keep this
 // benchmark to the export pipeline's packages).
-var renderers = map[audit.FileType]exporter.RendererFunc{
+var renderers = map[audit.FileType]export.RendererFunc{
 	audit.FileCSV: func(rep render.Report, w io.Writer) (render.Renderer, error) {
 		r, err := csvrender.New(w, rep)
 		if err != nil {
@@ -114,12 +113,12 @@ var renderers = map[audit.FileType]exporter.RendererFunc{
 	},
 }
 
-// BenchmarkExportCSV is exporter.Runner.Run for a whole tenant: count,
+// BenchmarkExportCSV is export.Runner.Run for a whole tenant: count,
 // stream from PostgreSQL, render CSV, hash, pipe to a bucket that discards.
 func BenchmarkExportCSV(b *testing.B) {
 	n := benchEvents(b)
 	s := seededStore(b, n)
-	r := &exporter.Runner{
+	r := &export.Runner{
 		Store: s, Bucket: discardBucket{}, Renderers: renderers,
 		Logger: slog.New(slog.DiscardHandler), Now: time.Now, Retention: time.Hour, PDFMaxEvents: 5000,
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/export"
-	"github.com/auditsentinel/sentinel/internal/exporter"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/jobs"
 	"github.com/auditsentinel/sentinel/internal/manifest"
@@ -133,8 +132,8 @@ type Worker struct {
 }
 
 // Renderers returns the renderers by file type.
-func Renderers(pdfMax int) map[audit.FileType]exporter.RendererFunc {
-	return map[audit.FileType]exporter.RendererFunc{
+func Renderers(pdfMax int) map[audit.FileType]export.RendererFunc {
+	return map[audit.FileType]export.RendererFunc{
 		audit.FileCSV: func(rep render.Report, w io.Writer) (render.Renderer, error) {
 			r, err := csvrender.New(w, rep)
 			if err != nil {
@@ -155,7 +154,7 @@ func Renderers(pdfMax int) map[audit.FileType]exporter.RendererFunc {
 // NewWorker builds a worker on connected deps.
 func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 	queue := jobs.NewClient(deps.Redis)
-	runner := &exporter.Runner{
+	runner := &export.Runner{
 		Store: deps.Store, Bucket: deps.Bucket, Renderers: Renderers(cfg.PDFMaxEvents), Logger: logger,
 		Now: time.Now, Retention: cfg.ExportRetention, PDFMaxEvents: int64(cfg.PDFMaxEvents),
 		Live: deps.LivePublisher(cfg, logger), Version: version.Get(),
@@ -169,13 +168,13 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 			notifier.ExportDone(ctx, tenantID, exportID)
 		}
 	}
-	sweeper := &exporter.Sweeper{
+	sweeper := &export.Sweeper{
 		Store: deps.Store, Bucket: deps.Bucket, Queue: queue, Logger: logger.With("component", "sweeper"), Now: time.Now,
 		OnFailed: exportDone,
 	}
 	srv := jobs.NewServer(jobs.ServerConfig{
 		Redis: deps.Redis, Concurrency: cfg.WorkerConcurrency, Runner: runner, Failer: deps.Store,
-		Sweeper: sweeper, IsPermanent: exporter.Permanent, Logger: logger, Now: time.Now, SweepEvery: time.Minute,
+		Sweeper: sweeper, IsPermanent: export.Permanent, Logger: logger, Now: time.Now, SweepEvery: time.Minute,
 		OnExportDone: exportDone, Webhooks: notifier,
 	})
 	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue)}

@@ -22,7 +22,7 @@ type Renderer interface {
 
 // RowWriter is implemented by renderers that write the rows of an export
 // as the store streams them, which spares building a domain event (and its
-// metadata map) per row; the exporter uses it when it is there. A renderer
+// metadata map) per row; export.Runner uses it when it is there. A renderer
 // that implements it writes the same bytes through either method.
 type RowWriter interface {
 	WriteRow(r *audit.EventRow) error

@@ -1,8 +1,4 @@
-// Package exporter is the worker side of an export: it streams the matching
-// events from the store through a renderer into object storage, records
-// progress as it goes and, at the end, the object's size, row count and
-// SHA-256. Run is idempotent, because the queue may deliver a task twice.
-package exporter
+package export
 
 import (
 	"context"
@@ -16,15 +12,14 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/render"
 	"golang.org/x/sync/errgroup"
 )
 
-// Store is what a run needs from the SQL store.
-type Store interface {
+// RunStore is what a run needs from the SQL store.
+type RunStore interface {
 	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
 	StartExport(ctx context.Context, tenantID, id string, at time.Time, rowsTotal int64) (audit.Export, error)
 	UpdateProgress(ctx context.Context, tenantID, id string, rowsWritten int64, at time.Time) error
@@ -44,9 +39,13 @@ type Bucket interface {
 // RendererFunc opens a renderer for a report writing to w.
 type RendererFunc func(rep render.Report, w io.Writer) (render.Renderer, error)
 
-// Runner runs exports.
+// Runner is the run side: it produces the file of an export the queue
+// hands a worker. It streams the matching events from the store through a
+// renderer into object storage, records progress as it goes and, at the
+// end, the object's size, row count and SHA-256. Run is idempotent, because
+// the queue may deliver a task twice.
 type Runner struct {
-	Store     Store
+	Store     RunStore
 	Bucket    Bucket
 	Renderers map[audit.FileType]RendererFunc
 	Logger    *slog.Logger
@@ -109,7 +108,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	log := r.Logger.With("export_id", id, "tenant", tenantID)
 	e, err := r.Store.GetExport(ctx, tenantID, id)
 	if err != nil {
-		return fmt.Errorf("exporter: load %s: %w", id, err)
+		return fmt.Errorf("export: load %s: %w", id, err)
 	}
 	if e.Status.Done() {
 		log.InfoContext(ctx, "export already done; duplicate delivery ignored", "status", e.Status)
@@ -117,7 +116,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	}
 	p := e.Params
 	p.Filter.TenantID = tenantID // never trust anything but the record's tenant
-	loc, err := export.LoadLocation(p.Timezone)
+	loc, err := LoadLocation(p.Timezone)
 	if err != nil {
 		return err
 	}
@@ -132,7 +131,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	total := int64(-1)
 	if p.FileType == audit.FilePDF {
 		if total, err = r.Store.CountEvents(ctx, p.Filter, r.PDFMaxEvents+1); err != nil {
-			return fmt.Errorf("exporter: count: %w", err)
+			return fmt.Errorf("export: count: %w", err)
 		}
 		if total > r.PDFMaxEvents {
 			return audit.Invalid("file_type", "a PDF export holds at most %d events and this request now matches more; "+
@@ -142,7 +141,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	if e, err = r.Store.StartExport(ctx, tenantID, id, r.Now().UTC(), total); errors.Is(err, audit.ErrConflict) {
 		return nil // finished by another delivery meanwhile
 	} else if err != nil {
-		return fmt.Errorf("exporter: start: %w", err)
+		return fmt.Errorf("export: start: %w", err)
 	}
 	log.InfoContext(ctx, "export started", "attempt", e.Attempts, "rows_total", total, "file_type", p.FileType)
 
@@ -168,7 +167,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 		retention = time.Duration(e.RetentionDays) * 24 * time.Hour
 	}
 	if err := r.Store.CompleteExport(ctx, tenantID, id, res, at, at.Add(retention)); err != nil {
-		return fmt.Errorf("exporter: complete: %w", err)
+		return fmt.Errorf("export: complete: %w", err)
 	}
 	log.InfoContext(ctx, "export completed", "rows", res.Rows, "bytes", res.SizeBytes, "sha256", res.SHA256,
 		"duration_ms", r.Now().Sub(started).Milliseconds())
@@ -281,10 +280,10 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 	pw.Close()
 	up := <-upDone
 	if up.err != nil {
-		return res, fmt.Errorf("exporter: upload %s: %w", key, up.err)
+		return res, fmt.Errorf("export: upload %s: %w", key, up.err)
 	}
 	if up.info.Size != cw.n {
-		return res, fmt.Errorf("exporter: stored %d bytes of %d for %s", up.info.Size, cw.n, key)
+		return res, fmt.Errorf("export: stored %d bytes of %d for %s", up.info.Size, cw.n, key)
 	}
 	res.SizeBytes = cw.n
 	res.SHA256 = hex.EncodeToString(h.Sum(nil))
@@ -315,7 +314,7 @@ func (r *Runner) pipeline(ctx context.Context, e audit.Export, f audit.Filter, r
 			}
 		})
 		if err != nil {
-			return fmt.Errorf("exporter: stream events: %w", err)
+			return fmt.Errorf("export: stream events: %w", err)
 		}
 		return nil
 	})
