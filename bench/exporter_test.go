@@ -28,6 +28,8 @@ import (
 	"github.com/auditsentinel/sentinel/internal/postgres"
 	"github.com/auditsentinel/sentinel/internal/render"
 	csvrender "github.com/auditsentinel/sentinel/internal/render/csv"
+	"github.com/auditsentinel/sentinel/internal/render/formats"
+	"github.com/auditsentinel/sentinel/internal/render/rendertest"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 	"github.com/google/uuid"
@@ -101,17 +103,8 @@ func (discardBucket) AbortIncompleteUpload(context.Context, objstore.IncompleteU
 	return nil
 }
 
-// renderers is app.Renderers' CSV entry (app is not imported, to keep this
-// benchmark to the export pipeline's packages).
-var renderers = map[audit.FileType]export.RendererFunc{
-	audit.FileCSV: func(rep render.Report, w io.Writer) (render.Renderer, error) {
-		r, err := csvrender.New(w, rep)
-		if err != nil {
-			return nil, err
-		}
-		return r, nil
-	},
-}
+// renderers is the CSV entry of the workers' registry.
+var renderers = render.Registry{audit.FileCSV: formats.CSV}
 
 // BenchmarkExportCSV is export.Runner.Run for a whole tenant: count,
 // stream from PostgreSQL, render CSV, hash, pipe to a bucket that discards.
@@ -186,27 +179,16 @@ func BenchmarkRenderCSV(b *testing.B) {
 	var bytes int64
 	start := time.Now()
 	for b.Loop() {
-		cw := &counter{}
+		cw := &render.Counter{}
 		r, err := csvrender.New(cw, rep)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for i := range events {
-			if err := r.WriteEvent(&events[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := r.Close(); err != nil {
-			b.Fatal(err)
-		}
+		rendertest.Render(b, r, events)
 		rows += n
-		bytes += cw.n
+		bytes += cw.N
 	}
 	el := time.Since(start).Seconds()
 	b.ReportMetric(float64(rows)/el, "rows/s")
 	b.ReportMetric(float64(bytes)/el/1e6, "MB/s")
 }
-
-type counter struct{ n int64 }
-
-func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }

@@ -36,9 +36,6 @@ type Bucket interface {
 	objstore.UploadJanitor
 }
 
-// RendererFunc opens a renderer for a report writing to w.
-type RendererFunc func(rep render.Report, w io.Writer) (render.Renderer, error)
-
 // Runner is the run side: it produces the file of an export the queue
 // hands a worker. It streams the matching events from the store through a
 // renderer into object storage, records progress as it goes and, at the
@@ -47,7 +44,7 @@ type RendererFunc func(rep render.Report, w io.Writer) (render.Renderer, error)
 type Runner struct {
 	Store     RunStore
 	Bucket    Bucket
-	Renderers map[audit.FileType]RendererFunc
+	Renderers render.Registry
 	Logger    *slog.Logger
 	Now       func() time.Time
 	// Retention is how long a completed export is kept unless the export
@@ -255,7 +252,7 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 		feed = r.Live.Start(ctx, e.ID, e.Attempts)
 		out = append(out, feed)
 	}
-	cw := &countingWriter{w: io.MultiWriter(out...)}
+	cw := &render.Counter{W: io.MultiWriter(out...)}
 	rep := render.Report{
 		ExportID:    e.ID,
 		TenantID:    e.TenantID,
@@ -282,10 +279,10 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 	if up.err != nil {
 		return res, fmt.Errorf("export: upload %s: %w", key, up.err)
 	}
-	if up.info.Size != cw.n {
-		return res, fmt.Errorf("export: stored %d bytes of %d for %s", up.info.Size, cw.n, key)
+	if up.info.Size != cw.N {
+		return res, fmt.Errorf("export: stored %d bytes of %d for %s", up.info.Size, cw.N, key)
 	}
-	res.SizeBytes = cw.n
+	res.SizeBytes = cw.N
 	res.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return res, nil
 }
@@ -296,7 +293,7 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 // they are. Either side's error stops both.
 func (r *Runner) pipeline(ctx context.Context, e audit.Export, f audit.Filter, rep render.Report, w io.Writer,
 	res *audit.ExportResult, rows *atomic.Int64, log *slog.Logger) error {
-	rd, err := newRendererSafe(r.Renderers[rep.Params.FileType], rep, w)
+	rd, err := r.Renderers.Open(rep, w)
 	if err != nil {
 		return err
 	}
@@ -393,27 +390,9 @@ func (r *Runner) heartbeat(ctx context.Context, e audit.Export, rows *atomic.Int
 	return func() { cancel(); <-done }
 }
 
-func newRendererSafe(f RendererFunc, rep render.Report, w io.Writer) (render.Renderer, error) {
-	if f == nil {
-		return nil, audit.Errorf(audit.ENOTIMPLEMENTED, "file_type %s is not supported", rep.Params.FileType)
-	}
-	return f(rep, w)
-}
-
 func errOrEOF(err error) error {
 	if err == nil {
 		return io.EOF
 	}
 	return err
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

@@ -16,13 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/auditsentinel/sentinel/internal/app"
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
 	s3store "github.com/auditsentinel/sentinel/internal/objstore/s3"
 	"github.com/auditsentinel/sentinel/internal/postgres"
+	"github.com/auditsentinel/sentinel/internal/render/formats"
 	"github.com/auditsentinel/sentinel/internal/sqlite"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/testenv"
@@ -150,7 +150,7 @@ func testSweeper(t *testing.T, db *sqlstore.DB, be backend) {
 	if _, err := db.InsertEvents(ctx, "acme", events); err != nil {
 		t.Fatal(err)
 	}
-	runner := &export.Runner{Store: db, Bucket: be.bucket, Renderers: app.Renderers(100), Logger: logger, Now: clk.Now,
+	runner := &export.Runner{Store: db, Bucket: be.bucket, Renderers: formats.Registry(100), Logger: logger, Now: clk.Now,
 		Retention: 7 * 24 * time.Hour}
 	// "sched" carries a schedule's own retention of one day; "adhoc" takes
 	// the service default of seven.
