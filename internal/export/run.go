@@ -1,8 +1,4 @@
-// Package exporter is the worker side of an export: it streams the matching
-// events from the store through a renderer into object storage, records
-// progress as it goes and, at the end, the object's size, row count and
-// SHA-256. Run is idempotent, because the queue may deliver a task twice.
-package exporter
+package export
 
 import (
 	"context"
@@ -16,15 +12,14 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/render"
 	"golang.org/x/sync/errgroup"
 )
 
-// Store is what a run needs from the SQL store.
-type Store interface {
+// RunStore is what a run needs from the SQL store.
+type RunStore interface {
 	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
 	StartExport(ctx context.Context, tenantID, id string, at time.Time, rowsTotal int64) (audit.Export, error)
 	UpdateProgress(ctx context.Context, tenantID, id string, rowsWritten int64, at time.Time) error
@@ -41,14 +36,15 @@ type Bucket interface {
 	objstore.UploadJanitor
 }
 
-// RendererFunc opens a renderer for a report writing to w.
-type RendererFunc func(rep render.Report, w io.Writer) (render.Renderer, error)
-
-// Runner runs exports.
+// Runner is the run side: it produces the file of an export the queue
+// hands a worker. It streams the matching events from the store through a
+// renderer into object storage, records progress as it goes and, at the
+// end, the object's size, row count and SHA-256. Run is idempotent, because
+// the queue may deliver a task twice.
 type Runner struct {
-	Store     Store
+	Store     RunStore
 	Bucket    Bucket
-	Renderers map[audit.FileType]RendererFunc
+	Renderers render.Registry
 	Logger    *slog.Logger
 	Now       func() time.Time
 	// Retention is how long a completed export is kept unless the export
@@ -109,7 +105,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	log := r.Logger.With("export_id", id, "tenant", tenantID)
 	e, err := r.Store.GetExport(ctx, tenantID, id)
 	if err != nil {
-		return fmt.Errorf("exporter: load %s: %w", id, err)
+		return fmt.Errorf("export: load %s: %w", id, err)
 	}
 	if e.Status.Done() {
 		log.InfoContext(ctx, "export already done; duplicate delivery ignored", "status", e.Status)
@@ -117,7 +113,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	}
 	p := e.Params
 	p.Filter.TenantID = tenantID // never trust anything but the record's tenant
-	loc, err := export.LoadLocation(p.Timezone)
+	loc, err := LoadLocation(p.Timezone)
 	if err != nil {
 		return err
 	}
@@ -132,7 +128,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	total := int64(-1)
 	if p.FileType == audit.FilePDF {
 		if total, err = r.Store.CountEvents(ctx, p.Filter, r.PDFMaxEvents+1); err != nil {
-			return fmt.Errorf("exporter: count: %w", err)
+			return fmt.Errorf("export: count: %w", err)
 		}
 		if total > r.PDFMaxEvents {
 			return audit.Invalid("file_type", "a PDF export holds at most %d events and this request now matches more; "+
@@ -142,7 +138,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	if e, err = r.Store.StartExport(ctx, tenantID, id, r.Now().UTC(), total); errors.Is(err, audit.ErrConflict) {
 		return nil // finished by another delivery meanwhile
 	} else if err != nil {
-		return fmt.Errorf("exporter: start: %w", err)
+		return fmt.Errorf("export: start: %w", err)
 	}
 	log.InfoContext(ctx, "export started", "attempt", e.Attempts, "rows_total", total, "file_type", p.FileType)
 
@@ -168,7 +164,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 		retention = time.Duration(e.RetentionDays) * 24 * time.Hour
 	}
 	if err := r.Store.CompleteExport(ctx, tenantID, id, res, at, at.Add(retention)); err != nil {
-		return fmt.Errorf("exporter: complete: %w", err)
+		return fmt.Errorf("export: complete: %w", err)
 	}
 	log.InfoContext(ctx, "export completed", "rows", res.Rows, "bytes", res.SizeBytes, "sha256", res.SHA256,
 		"duration_ms", r.Now().Sub(started).Milliseconds())
@@ -256,7 +252,7 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 		feed = r.Live.Start(ctx, e.ID, e.Attempts)
 		out = append(out, feed)
 	}
-	cw := &countingWriter{w: io.MultiWriter(out...)}
+	cw := &render.Counter{W: io.MultiWriter(out...)}
 	rep := render.Report{
 		ExportID:    e.ID,
 		TenantID:    e.TenantID,
@@ -281,12 +277,12 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 	pw.Close()
 	up := <-upDone
 	if up.err != nil {
-		return res, fmt.Errorf("exporter: upload %s: %w", key, up.err)
+		return res, fmt.Errorf("export: upload %s: %w", key, up.err)
 	}
-	if up.info.Size != cw.n {
-		return res, fmt.Errorf("exporter: stored %d bytes of %d for %s", up.info.Size, cw.n, key)
+	if up.info.Size != cw.N {
+		return res, fmt.Errorf("export: stored %d bytes of %d for %s", up.info.Size, cw.N, key)
 	}
-	res.SizeBytes = cw.n
+	res.SizeBytes = cw.N
 	res.SHA256 = hex.EncodeToString(h.Sum(nil))
 	return res, nil
 }
@@ -297,7 +293,7 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 // they are. Either side's error stops both.
 func (r *Runner) pipeline(ctx context.Context, e audit.Export, f audit.Filter, rep render.Report, w io.Writer,
 	res *audit.ExportResult, rows *atomic.Int64, log *slog.Logger) error {
-	rd, err := newRendererSafe(r.Renderers[rep.Params.FileType], rep, w)
+	rd, err := r.Renderers.Open(rep, w)
 	if err != nil {
 		return err
 	}
@@ -315,7 +311,7 @@ func (r *Runner) pipeline(ctx context.Context, e audit.Export, f audit.Filter, r
 			}
 		})
 		if err != nil {
-			return fmt.Errorf("exporter: stream events: %w", err)
+			return fmt.Errorf("export: stream events: %w", err)
 		}
 		return nil
 	})
@@ -394,27 +390,9 @@ func (r *Runner) heartbeat(ctx context.Context, e audit.Export, rows *atomic.Int
 	return func() { cancel(); <-done }
 }
 
-func newRendererSafe(f RendererFunc, rep render.Report, w io.Writer) (render.Renderer, error) {
-	if f == nil {
-		return nil, audit.Errorf(audit.ENOTIMPLEMENTED, "file_type %s is not supported", rep.Params.FileType)
-	}
-	return f(rep, w)
-}
-
 func errOrEOF(err error) error {
 	if err == nil {
 		return io.EOF
 	}
 	return err
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

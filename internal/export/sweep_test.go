@@ -1,4 +1,4 @@
-package exporter_test
+package export_test
 
 import (
 	"bytes"
@@ -16,12 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/auditsentinel/sentinel/internal/app"
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/exporter"
+	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
 	s3store "github.com/auditsentinel/sentinel/internal/objstore/s3"
+	"github.com/auditsentinel/sentinel/internal/render/formats"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
@@ -150,7 +150,7 @@ func testSweeper(t *testing.T, db *sqlstore.DB, be backend) {
 	if _, err := db.InsertEvents(ctx, "acme", events); err != nil {
 		t.Fatal(err)
 	}
-	runner := &exporter.Runner{Store: db, Bucket: be.bucket, Renderers: app.Renderers(100), Logger: logger, Now: clk.Now,
+	runner := &export.Runner{Store: db, Bucket: be.bucket, Renderers: formats.Registry(100), Logger: logger, Now: clk.Now,
 		Retention: 7 * 24 * time.Hour}
 	// "sched" carries a schedule's own retention of one day; "adhoc" takes
 	// the service default of seven.
@@ -212,7 +212,7 @@ func testSweeper(t *testing.T, db *sqlstore.DB, be backend) {
 
 	q := &requeues{}
 	var failed []string
-	sw := &exporter.Sweeper{Store: db, Bucket: be.bucket, Queue: q, Logger: logger, Now: clk.Now,
+	sw := &export.Sweeper{Store: db, Bucket: be.bucket, Queue: q, Logger: logger, Now: clk.Now,
 		OnFailed: func(_ context.Context, _, id string) { failed = append(failed, id) }}
 	exists := func(key string) bool {
 		t.Helper()
@@ -224,7 +224,7 @@ func testSweeper(t *testing.T, db *sqlstore.DB, be backend) {
 	}
 	uploads := func() int {
 		t.Helper()
-		ups, err := be.bucket.ListIncompleteUploads(ctx, exporter.Prefix)
+		ups, err := be.bucket.ListIncompleteUploads(ctx, export.Prefix)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package exporter_test
+package export_test
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditsentinel/sentinel/internal/app"
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/exporter"
+	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
+	"github.com/auditsentinel/sentinel/internal/render/formats"
 )
 
 // gatedBucket holds every upload until release is closed, so a run stays
@@ -67,7 +67,7 @@ func TestCountBeside(t *testing.T) {
 				t.Fatal(err)
 			}
 			gate := gatedBucket{Bucket: fs, release: make(chan struct{})}
-			runner := &exporter.Runner{Store: db, Bucket: gate, Renderers: app.Renderers(100), Logger: logger, Now: time.Now,
+			runner := &export.Runner{Store: db, Bucket: gate, Renderers: formats.Registry(100), Logger: logger, Now: time.Now,
 				Retention: time.Hour, CountAfter: c.after}
 			done := make(chan error, 1)
 			go func() { done <- runner.Run(ctx, "acme", "x1") }()

@@ -1,7 +1,3 @@
-// Package export is the request side of an export: it validates what a
-// client asked for, enforces the PDF cap, attaches identical requests to one
-// durable export record and hands new ones to the queue. The worker side
-// (rendering and storing the file) lives in package exporter.
 package export
 
 import (
@@ -18,8 +14,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// Store is what the request side needs from the SQL store.
-type Store interface {
+// RequestStore is what the request side needs from the SQL store.
+type RequestStore interface {
 	CreateOrAttachExport(ctx context.Context, e audit.Export, reuseSince time.Time, maxActive int64) (audit.Export, bool, error)
 	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
 	CountEvents(ctx context.Context, f audit.Filter, limit int64) (int64, error)
@@ -33,9 +29,9 @@ type Queue interface {
 	EnqueueExport(ctx context.Context, tenantID, exportID string) error
 }
 
-// Service accepts export requests.
+// Service is the request side: it accepts export requests.
 type Service struct {
-	Store  Store
+	Store  RequestStore
 	Queue  Queue
 	Logger *slog.Logger
 	Now    func() time.Time

@@ -1,4 +1,4 @@
-package exporter
+package export
 
 import (
 	"context"
@@ -28,11 +28,6 @@ type SweepBucket interface {
 	objstore.UploadJanitor
 }
 
-// Requeuer re-enqueues an export whose task may have been lost.
-type Requeuer interface {
-	EnqueueExport(ctx context.Context, tenantID, exportID string) error
-}
-
 // Sweeper is the periodic maintenance: it expires exports past their
 // retention (object first, then record), re-enqueues exports whose task was
 // lost, aborts uploads abandoned by crashed writers and deletes objects
@@ -40,7 +35,7 @@ type Requeuer interface {
 type Sweeper struct {
 	Store  SweepStore
 	Bucket SweepBucket
-	Queue  Requeuer
+	Queue  Queue // re-enqueues exports whose task may have been lost
 	Logger *slog.Logger
 	Now    func() time.Time
 	// StaleQueued is how long an export may sit queued before its task is
