@@ -12,8 +12,8 @@ import (
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
-	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
 	"github.com/auditsentinel/sentinel/internal/render/formats"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
 )
 
 // gatedBucket holds every upload until release is closed, so a run stays
