@@ -114,7 +114,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Deps,
 
 // LiveReader is what the API reads live export streams with; nil when
 // EXPORT_LIVE is off.
-func (d *Deps) LiveReader(cfg config.Config) httpapi.LiveReader {
+func (d *Deps) LiveReader(cfg config.Config) live.Source {
 	if !cfg.ExportLive {
 		return nil
 	}

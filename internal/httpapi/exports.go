@@ -101,7 +101,7 @@ func (s *Server) exportEvents(c echo.Context) error {
 			if e.Params.FileType != audit.FileCSV {
 				return
 			}
-			// Each live response holds up to liveHold bytes and a read's
+			// Each live response holds up to 4 MiB and a read's
 			// worth of entries: past MaxLiveStreams at once, requests wait
 			// for the stored file instead.
 			select {
@@ -128,9 +128,9 @@ func (s *Server) exportEvents(c echo.Context) error {
 		// its stream may carry another request's bytes, which it would
 		// read for nothing.
 		if s.cfg.Live != nil && (stream || e.Params.FileType != audit.FileCSV) {
-			lw, ok := s.waitLive(ctx, tenant, e, wait, stream)
-			e, waited = lw.export, ok
-			if ok && len(lw.pending) > 0 && !e.Status.Done() {
+			lw, ok := s.follower().Wait(ctx, tenant, e, wait, stream)
+			e, waited = lw.Export, ok
+			if ok && lw.Streamable() {
 				return s.serveLive(c, lw)
 			}
 		}

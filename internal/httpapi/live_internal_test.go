@@ -103,7 +103,7 @@ func liveSetup(t *testing.T, script *scriptedLive) *liveBundle {
 	s := New(Config{Logger: logger, Store: db, Files: fs, Live: script})
 	b := &liveBundle{store: db, srv: s, data: data, exp: e}
 	s.echo.GET("/live", func(c echo.Context) error {
-		return s.serveLive(c, liveWait{export: e, after: "0"})
+		return s.serveLive(c, live.Waited{Export: e, After: "0"})
 	})
 	b.http = httptest.NewServer(s)
 	t.Cleanup(b.http.Close)

@@ -14,6 +14,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/schedule"
@@ -77,7 +78,7 @@ type Config struct {
 	// live): a waiting export GET wakes when its export is done, and a CSV
 	// still rendering is answered as it renders. Nil: the GET polls the
 	// record and answers with stored files only.
-	Live LiveReader
+	Live live.Source
 }
 
 // Server is the HTTP API.
