@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/objstore"
@@ -37,7 +36,7 @@ type Deps struct {
 	// in-process server.
 	Redis    asynq.RedisConnOpt
 	Embedded bool
-	mini     *miniredis.Miniredis
+	mini     *redisconn.EmbeddedServer
 	rdb      redis.UniversalClient
 }
 
@@ -92,11 +91,10 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Deps,
 	}
 	rc := cfg.Redis
 	if rc.Mode == redisconn.Embedded || rc.Mode == "" {
-		d.mini = miniredis.NewMiniRedis()
-		if err := d.mini.StartAddr("127.0.0.1:0"); err != nil {
-			return nil, fmt.Errorf("embedded redis: %w", err)
+		if d.mini, err = redisconn.StartEmbedded(); err != nil {
+			return nil, err
 		}
-		rc, d.Embedded = redisconn.Config{Mode: redisconn.Standalone, Addrs: []string{d.mini.Addr()}}, true
+		rc, d.Embedded = d.mini.Config(), true
 		logger.Info("embedded mode: in-process Redis and worker; set REDIS_URL to run api and workers apart",
 			"redis_addr", d.mini.Addr())
 	}

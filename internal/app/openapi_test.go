@@ -686,7 +686,7 @@ func contractMain(t *testing.T, c *contract) {
 	c.do(exchange{method: "GET", path: exp + "/manifest", key: key, status: 200})
 	c.do(exchange{method: "GET", path: apiPrefix + "/exports/" + pdfID + "/manifest", key: key, status: 200})
 	c.do(exchange{method: "GET", path: exp + "/manifest", key: other, status: 404})
-	res, body = c.do(exchange{method: "GET", path: apiPrefix + "/signing-keys", key: key, status: 200})
+	_, body = c.do(exchange{method: "GET", path: apiPrefix + "/signing-keys", key: key, status: 200})
 	if !strings.Contains(string(body), `"Ed25519"`) {
 		t.Errorf("signing keys: %s", body)
 	}

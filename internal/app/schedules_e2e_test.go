@@ -106,7 +106,7 @@ func TestSchedulesAPI(t *testing.T) {
 			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"retention_days": 0}, "retention_days"},
 			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"cron": "@daily"}, "cron"},
 			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"webhook_url": "ftp://example.com"}, "webhook_url"},
-			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"nmae": "typo"}, "nmae"},
+			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"nmae": "typo"}, "nmae"}, //nolint:misspell // the typo is the point: unknown fields are refused
 			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"filters": map[string]any{"range_start": "2026-01-01T00:00:00Z"}}, "filters.range_start"},
 			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"window": map[string]any{"kind": "previous_day", "size": 1}}, "window.size"},
 			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"retention_days": "ten"}, "retention_days"},

@@ -125,23 +125,24 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 }
 
 // getJSON sends req and decodes a 2xx JSON answer into out (nil: discard).
-func (c *Client) getJSON(req *http.Request, out any) (*http.Response, error) {
+// The response is closed before it returns.
+func (c *Client) getJSON(req *http.Request, out any) error {
 	res, err := c.do(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer res.Body.Close()
 	if res.StatusCode >= 300 {
-		return res, readError(res)
+		return readError(res)
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, res.Body)
-		return res, nil
+		return nil
 	}
 	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-		return res, fmt.Errorf("%s %s: decode answer: %w", req.Method, req.URL.Path, err)
+		return fmt.Errorf("%s %s: decode answer: %w", req.Method, req.URL.Path, err)
 	}
-	return res, nil
+	return nil
 }
 
 // readError turns an error answer into *Error; bodies that are not the
@@ -204,13 +205,13 @@ func (c *Client) requestExport(ctx context.Context, q url.Values) (httpapi.Expor
 		return st, err
 	}
 	defer res.Body.Close()
-	switch {
-	case res.StatusCode == http.StatusAccepted:
+	switch res.StatusCode {
+	case http.StatusAccepted:
 		if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
 			return st, fmt.Errorf("export request: decode status: %w", err)
 		}
 		return st, nil
-	case res.StatusCode == http.StatusOK:
+	case http.StatusOK:
 		id := res.Header.Get("X-Export-Id")
 		if id == "" {
 			return st, errors.New("export request: the server sent a file without an X-Export-Id header")
@@ -228,7 +229,7 @@ func (c *Client) GetExport(ctx context.Context, id string) (httpapi.ExportStatus
 	if err != nil {
 		return st, err
 	}
-	_, err = c.getJSON(req, &st)
+	err = c.getJSON(req, &st)
 	return st, err
 }
 
@@ -287,7 +288,7 @@ func (c *Client) ListExports(ctx context.Context, q url.Values) (httpapi.Archive
 	if err != nil {
 		return out, err
 	}
-	_, err = c.getJSON(req, &out)
+	err = c.getJSON(req, &out)
 	return out, err
 }
 
@@ -303,7 +304,7 @@ func (c *Client) DownloadURL(ctx context.Context, id string, ttl time.Duration) 
 	if err != nil {
 		return out, err
 	}
-	_, err = c.getJSON(req, &out)
+	err = c.getJSON(req, &out)
 	return out, err
 }
 
@@ -313,7 +314,7 @@ func (c *Client) DeleteExport(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.getJSON(req, nil)
+	err = c.getJSON(req, nil)
 	return err
 }
 
@@ -360,7 +361,7 @@ func (c *Client) SigningKeys(ctx context.Context, keysURL string) (manifest.Publ
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	var out httpapi.SigningKeys
-	if _, err := c.getJSON(req, &out); err != nil {
+	if err := c.getJSON(req, &out); err != nil {
 		return nil, err
 	}
 	return manifest.KeysFromList(out.Keys)

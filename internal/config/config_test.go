@@ -24,7 +24,7 @@ func varErrors(err error) []*VarError {
 		if e == nil {
 			return
 		}
-		if ve, ok := e.(*VarError); ok {
+		if ve, ok := e.(*VarError); ok { //nolint:errorlint // walks the error tree itself, node by node
 			out = append(out, ve)
 			return
 		}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -175,7 +176,7 @@ func setScalar(p *audit.ExportParams, name, v string) error {
 }
 
 func unwrapURLError(err error) error {
-	if e, ok := err.(url.EscapeError); ok {
+	if e := url.EscapeError(""); errors.As(err, &e) {
 		return fmt.Errorf("invalid percent-encoding %q", string(e))
 	}
 	return err

@@ -62,7 +62,7 @@ func DecodeNDJSON(r io.Reader, limits Limits, batch func([]audit.Event) error) (
 			return handed, &audit.Error{Code: audit.ETOOLARGE, Param: "body",
 				Message: fmt.Sprintf("line %d is longer than the %s limit of one event", lineNo+1, byteSize(int64(l.MaxLineBytes)))}
 		}
-		if err != nil && err != io.EOF {
+		if err != nil && !errors.Is(err, io.EOF) {
 			return handed, fmt.Errorf("ingest: read body: %w", err)
 		}
 		if len(line) > 0 || err == nil {
@@ -95,7 +95,7 @@ func DecodeNDJSON(r io.Reader, limits Limits, batch func([]audit.Event) error) (
 			}
 			index++
 		}
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 	}

@@ -62,7 +62,7 @@ func (s *ReadSeeker) Read(p []byte) (int, error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, io.EOF) && s.off >= s.size:
-		s.closeBody()
+		_ = s.closeBody() // every byte arrived; a failed close loses nothing
 		// The bytes read are good; the next Read reports EOF.
 		err = nil
 		if n == 0 {
@@ -97,7 +97,7 @@ func (s *ReadSeeker) Seek(offset int64, whence int) (int64, error) {
 		return 0, fmt.Errorf("objstore: seek %s: negative offset %d", s.key, abs)
 	}
 	if abs != s.off {
-		s.closeBody()
+		_ = s.closeBody() // abandoning this body for one at the new offset
 		s.off = abs
 	}
 	return abs, nil

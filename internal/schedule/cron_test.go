@@ -239,7 +239,7 @@ func TestPrevMatchesNext(t *testing.T) {
 
 func TestWallInstances(t *testing.T) {
 	berlin := mustLoc(t, "Europe/Berlin")
-	naive := func(s string) time.Time { return utc(s) }
+	naive := utc // a wall time, written as if it were UTC
 	inst, gap := wallInstances(naive("2026-03-29T02:30:00Z"), berlin)
 	if len(inst) != 0 || !gap.Equal(utc("2026-03-29T01:00:00Z")) {
 		t.Errorf("gap: %v, %s", inst, gap)

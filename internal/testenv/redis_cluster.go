@@ -209,7 +209,7 @@ func startRedisCluster() (_ *redisCluster, err error) {
 	out, err := exec.CommandContext(ctx, cli, append(args, "--cluster-replicas", "0", "--cluster-yes")...).
 		CombinedOutput()
 	if err != nil {
-		return nil, fmt.Errorf("testenv: redis-cli %s --cluster-replicas 0 --cluster-yes: %v\n%s",
+		return nil, fmt.Errorf("testenv: redis-cli %s --cluster-replicas 0 --cluster-yes: %w\n%s",
 			strings.Join(args, " "), err, out)
 	}
 	if err := c.waitOK(ctx); err != nil {
@@ -246,7 +246,7 @@ func (n *clusterNode) waitListen() error {
 		}
 		select {
 		case <-n.exited:
-			return fmt.Errorf("testenv: redis-server (cluster node %s) exited before listening: %v", n.addr, n.err)
+			return fmt.Errorf("testenv: redis-server (cluster node %s) exited before listening: %w", n.addr, n.err)
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -268,7 +268,7 @@ func (c *redisCluster) waitOK(ctx context.Context) error {
 			}
 			select {
 			case <-n.exited:
-				return fmt.Errorf("%s exited: %v", n.addr, n.err)
+				return fmt.Errorf("%s exited: %w", n.addr, n.err)
 			case <-ctx.Done():
 				if err == nil {
 					err = fmt.Errorf("CLUSTER INFO:\n%s", info)

@@ -149,7 +149,7 @@ func (c *client) fetch(ctx context.Context, query string, wait int, sink io.Writ
 	if resp.StatusCode == http.StatusAccepted {
 		r.Polled = true
 		loc := resp.Header.Get("Location")
-		io.Copy(io.Discard, resp.Body)
+		_, _ = io.Copy(io.Discard, resp.Body) // a 202 body is a status we do not need
 		resp.Body.Close()
 		if loc == "" {
 			return r, errors.New("202 without Location")

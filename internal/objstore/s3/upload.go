@@ -261,7 +261,7 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 		case err != nil:
 			readErr = fmt.Errorf("read: %w", err)
 		}
-		if n == 0 || (readErr != nil && readErr != io.EOF) {
+		if n == 0 || (readErr != nil && !errors.Is(readErr, io.EOF)) {
 			free <- buf
 			continue
 		}

@@ -328,7 +328,7 @@ func (r *Renderer) otherMetadata(m map[string]string) string {
 		}
 	}
 	slices.Sort(keys)
-	b := append(r.jsonBuf[:0], '{')
+	b := append(r.jsonBuf[:0], '{') //nolint:gocritic // reuses the renderer's buffer; stored back below
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')

@@ -414,7 +414,7 @@ func runEvents(t *testing.T, open Open) {
 			calls++
 			return errStop
 		})
-		if err != errStop || calls != 1 {
+		if err != errStop || calls != 1 { //nolint:errorlint // the very error returned, not one wrapping it
 			t.Fatalf("early stop: err %v after %d batches; want errStop itself after 1", err, calls)
 		}
 	})

@@ -18,7 +18,7 @@ func runSealedSecrets(t *testing.T, open Open) {
 		t.Parallel()
 		b := setup(t, open)
 		unsealed := b.store
-		var st Store = unsealed
+		st := unsealed
 		key := secretbox.GenerateKey()
 		box, err := secretbox.New(key)
 		if err != nil {
