@@ -37,13 +37,13 @@ type AnswerRequest struct {
 type OutcomeKind int
 
 const (
-	// Pending: the export is still under way after the wait; the client
+	// Pending says the export is still under way after the wait; the client
 	// is told where to look for it (202).
 	Pending OutcomeKind = iota
-	// Done: the export will not change any more. Its record says how it
+	// Done says the export will not change any more. Its record says how it
 	// ended: a stored file, a failure, or an expiry.
 	Done
-	// Streaming: the export is still rendering and is answered as it
+	// Streaming says the export is still rendering and is answered as it
 	// renders, with Outcome.Copy.
 	Streaming
 )

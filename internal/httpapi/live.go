@@ -48,7 +48,7 @@ func (s *Server) serveLive(c echo.Context, e audit.Export, copyBody func(context
 		panic(http.ErrAbortHandler)
 	}
 	if err != nil {
-		return nil // the client went away
+		return nil //nolint:nilerr // the client went away: nobody to answer
 	}
 	h.Set("X-Checksum-SHA256", done.SHA256)
 	if raw, err := hex.DecodeString(done.SHA256); err == nil {
