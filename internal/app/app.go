@@ -14,6 +14,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/jobs"
+	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/render/formats"
 	"github.com/auditsentinel/sentinel/internal/version"
@@ -41,6 +42,9 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		MaxActivePerTenant:  int64(cfg.ExportMaxActivePerTenant),
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 	}
+	if src := deps.LiveReader(cfg); src != nil {
+		svc.Live = &live.Follower{Source: src, Records: deps.Store, Files: deps.Bucket, Logger: logger}
+	}
 	checks := []httpapi.Check{
 		{Name: "database", Ping: deps.Store.Ping},
 		{Name: "redis", Ping: deps.PingRedis},
@@ -60,7 +64,6 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		ExportWait: cfg.ExportWait, MaxWait: config.MaxExportWait, OpenAPI: api.OpenAPI,
 		Archives: deps.Store, Objects: deps.Bucket, Signer: signer, PublicKeys: retired, Version: version.Get(),
 		Schedules: scheduleService(cfg, logger, deps, a.queue), Webhooks: deps.Store,
-		Live: deps.LiveReader(cfg),
 	})
 	a.http = &http.Server{
 		Handler:           h,

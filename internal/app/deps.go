@@ -8,8 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/auditsentinel/sentinel/internal/httpapi"
-	"github.com/auditsentinel/sentinel/internal/live"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,6 +15,8 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
 	s3store "github.com/auditsentinel/sentinel/internal/objstore/s3"
@@ -106,7 +106,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Deps,
 	d.Store = sealed
 	// rdb also reads the live export streams, and every live response
 	// holds one of its connections while it blocks on XREAD.
-	d.rdb = rc.NewClient(httpapi.MaxLiveStreams)
+	d.rdb = rc.NewClient(export.MaxLiveStreams)
 	return d, nil
 }
 

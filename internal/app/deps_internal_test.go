@@ -1,17 +1,17 @@
 package app
 
 import (
-	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/secretbox"
-	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/config"
-	"github.com/auditsentinel/sentinel/internal/httpapi"
+	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/secretbox"
+	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 	"github.com/redis/go-redis/v9"
 )
@@ -51,8 +51,8 @@ func TestRedisPoolFitsLiveStreams(t *testing.T) {
 			if pool == 0 {
 				t.Fatalf("client is a %T for REDIS_URL %s", d.rdb, cfg.Redis)
 			}
-			if pool <= httpapi.MaxLiveStreams {
-				t.Fatalf("pool size %d; want more than %d", pool, httpapi.MaxLiveStreams)
+			if pool <= export.MaxLiveStreams {
+				t.Fatalf("pool size %d; want more than %d", pool, export.MaxLiveStreams)
 			}
 		})
 	}

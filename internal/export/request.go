@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/webhook"
 	"github.com/google/uuid"
 )
@@ -29,7 +31,8 @@ type Queue interface {
 	EnqueueExport(ctx context.Context, tenantID, exportID string) error
 }
 
-// Service is the request side: it accepts export requests.
+// Service is the request side: it accepts export requests, and decides how
+// a request that waits for its file is answered (Answer).
 type Service struct {
 	Store  RequestStore
 	Queue  Queue
@@ -50,6 +53,14 @@ type Service struct {
 	WebhookAllowPrivate bool
 	// WebhookResolver resolves webhook hosts (default net.DefaultResolver).
 	WebhookResolver webhook.Resolver
+	// Live follows the streams workers publish while they render (package
+	// live): Answer's wait wakes when its export is done, and a CSV still
+	// rendering is answered as it renders. Nil: Answer polls the record and
+	// answers with stored files only.
+	Live *live.Follower
+
+	liveSlotsOnce sync.Once
+	liveSlots     chan struct{} // one per live answer under way (MaxLiveStreams)
 }
 
 // Options are the parts of a request that do not change the file.

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -77,7 +76,6 @@ func statusView(e audit.Export) ExportStatus {
 // and 202 with a status URL otherwise; retrying the same URL attaches to the
 // same export until its file is there.
 func (s *Server) exportEvents(c echo.Context) error {
-	ctx := c.Request().Context()
 	params, opts, err := parseExportQuery(c.QueryString())
 	if err != nil {
 		return err
@@ -86,67 +84,27 @@ func (s *Server) exportEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tenant := tenantOf(c)
-	// A CSV may be streamed as it renders (a Range asks for bytes of a
-	// stored file, so it waits for one). The export's validated params
-	// decide, and the reader registers before the export is queued.
-	stream := false
-	defer func() {
-		if stream {
-			<-s.liveSlots
-		}
-	}()
-	if s.cfg.Live != nil && wait > 0 && c.Request().Header.Get("Range") == "" {
-		opts.BeforeQueue = func(ctx context.Context, e audit.Export) {
-			if e.Params.FileType != audit.FileCSV {
-				return
-			}
-			// Each live response holds up to 4 MiB and a read's
-			// worth of entries: past MaxLiveStreams at once, requests wait
-			// for the stored file instead.
-			select {
-			case s.liveSlots <- struct{}{}:
-				stream = true
-			default:
-				return
-			}
-			if err := s.cfg.Live.Want(ctx, e.ID); err != nil {
-				s.logger.WarnContext(ctx, "live: register the waiting reader; the file comes when stored", "export_id", e.ID, "err", err)
-			}
-		}
+	out, err := s.cfg.Exports.Answer(c.Request().Context(), export.AnswerRequest{
+		TenantID: tenantOf(c), Params: params, Options: opts, Wait: wait,
+		Ranged: c.Request().Header.Get("Range") != "",
+	})
+	if out.Export.ID != "" {
+		c.Set(ctxKeyExportID, out.Export.ID)
 	}
-	e, _, err := s.cfg.Exports.Request(ctx, tenant, params, opts)
 	if err != nil {
 		return err
 	}
-	c.Set(ctxKeyExportID, e.ID)
-	if !e.Status.Done() && wait > 0 {
-		started := time.Now()
-		waited := false
-		// The stream wakes the wait when the export is done. A CSV that
-		// will not be streamed to this request polls the record instead:
-		// its stream may carry another request's bytes, which it would
-		// read for nothing.
-		if s.cfg.Live != nil && (stream || e.Params.FileType != audit.FileCSV) {
-			lw, ok := s.follower().Wait(ctx, tenant, e, wait, stream)
-			e, waited = lw.Export, ok
-			if ok && lw.Streamable() {
-				return s.serveLive(c, lw)
-			}
-		}
-		if left := wait - time.Since(started); !waited && left > 0 {
-			if e, err = s.cfg.Exports.Wait(ctx, tenant, e.ID, left); err != nil {
-				return err
-			}
-		}
-	}
-	if e.Status.Done() {
-		return s.serveDone(c, e)
+	defer out.Release()
+	switch out.Kind {
+	case export.Streaming:
+		return s.serveLive(c, out.Export, out.Copy)
+	case export.Done:
+		return s.serveDone(c, out.Export)
 	}
 	if wait == 0 && strings.Contains(strings.ToLower(strings.Join(c.Request().Header.Values("Prefer"), ",")), "respond-async") {
 		c.Response().Header().Set("Preference-Applied", "respond-async")
 	}
-	return s.accepted(c, e)
+	return s.accepted(c, out.Export)
 }
 
 // serveDone answers for an export that will not change any more: its file,

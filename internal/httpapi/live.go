@@ -1,14 +1,17 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/labstack/echo/v4"
 )
@@ -17,15 +20,14 @@ import (
 // started.
 var liveTrailers = []string{"X-Checksum-SHA256", "Repr-Digest", "X-Export-Rows"}
 
-// serveLive is the HTTP framing of a live body (package live copies the
-// bytes): the body is chunked, and its SHA-256, size and rows come as
-// trailers once the export is stored and the bytes sent were checked
-// against the stored file. When the copy is aborted (the export failed, or
+// serveLive is the HTTP framing of a live body of export e, whose bytes
+// copyBody writes (export.Outcome.Copy: package live copies them): the body
+// is chunked, and its SHA-256, size and rows come as trailers once the
+// export is stored and the bytes sent were checked against the stored file. When the copy is aborted (the export failed, or
 // the bytes sent do not match the file stored) the connection is aborted:
 // a partial or wrong body never ends like a complete one.
-func (s *Server) serveLive(c echo.Context, w live.Waited) error {
+func (s *Server) serveLive(c echo.Context, e audit.Export, copyBody func(context.Context, io.Writer) (audit.Export, error)) error {
 	ctx := c.Request().Context()
-	e := w.Export
 	resp := c.Response()
 	h := resp.Header()
 	h.Set(echo.HeaderContentType, contentTypeOf(e))
@@ -39,14 +41,14 @@ func (s *Server) serveLive(c echo.Context, w live.Waited) error {
 	resp.WriteHeader(http.StatusOK)
 	resp.Flush()
 
-	done, err := s.follower().Copy(ctx, resp, w)
+	done, err := copyBody(ctx, resp)
 	if errors.Is(err, live.ErrAborted) {
 		s.logger.ErrorContext(ctx, "live download aborted", "export_id", e.ID,
 			"request_id", h.Get(echo.HeaderXRequestID), "err", err)
 		panic(http.ErrAbortHandler)
 	}
 	if err != nil {
-		return nil //nolint:nilerr // the client went away: nothing to answer, nothing to log
+		return nil //nolint:nilerr // the client went away: nobody to answer
 	}
 	h.Set("X-Checksum-SHA256", done.SHA256)
 	if raw, err := hex.DecodeString(done.SHA256); err == nil {
@@ -54,8 +56,4 @@ func (s *Server) serveLive(c echo.Context, w live.Waited) error {
 	}
 	h.Set("X-Export-Rows", strconv.FormatInt(done.RowsWritten, 10))
 	return nil
-}
-
-func (s *Server) follower() *live.Follower {
-	return &live.Follower{Source: s.cfg.Live, Records: s.cfg.Store, Files: s.cfg.Files, Logger: s.logger}
 }

@@ -10,8 +10,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,62 +18,37 @@ import (
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
+	"github.com/auditsentinel/sentinel/internal/testenv"
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
 )
-
-// scriptedLive is a LiveReader that plays entries from a script, one step
-// per Next; a step may first run an action (complete the export). It stands
-// in for Redis to put the reader in every situation a stream can be in.
-type scriptedLive struct {
-	mu    sync.Mutex
-	steps []step
-	seq   int
-}
-
-type step struct {
-	before  func()
-	entries []live.Entry
-}
-
-func (s *scriptedLive) Want(context.Context, string) error { return nil }
-
-func (s *scriptedLive) Next(ctx context.Context, _, _ string, block time.Duration) ([]live.Entry, error) {
-	s.mu.Lock()
-	if len(s.steps) == 0 {
-		s.mu.Unlock()
-		select {
-		case <-ctx.Done():
-		case <-time.After(min(block, 20*time.Millisecond)):
-		}
-		return nil, nil
-	}
-	st := s.steps[0]
-	s.steps = s.steps[1:]
-	out := make([]live.Entry, len(st.entries))
-	for i, e := range st.entries {
-		s.seq++
-		e.ID = strconv.Itoa(s.seq) + "-0"
-		out[i] = e
-	}
-	s.mu.Unlock()
-	if st.before != nil {
-		st.before()
-	}
-	return out, nil
-}
 
 type liveBundle struct {
 	store *sqlstore.DB
 	srv   *Server
 	http  *httptest.Server
+	pub   *live.Publisher
 	data  []byte
 	exp   audit.Export
 }
 
 // liveSetup stores the file of a running export x1 (not yet completed) and
-// serves serveLive for it at /live, reading the stream from script.
-func liveSetup(t *testing.T, script *scriptedLive) *liveBundle {
+// serves serveLive for it at /live, following its stream on a real Redis
+// from the start (package live tests the follower itself: gaps, retries,
+// lost entries; these tests the HTTP framing: headers, chunking, trailers,
+// the abort).
+func liveSetup(t *testing.T) *liveBundle {
 	t.Helper()
+	opt, err := redis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	reader := &live.Reader{Redis: rdb}
+	if err := reader.Want(t.Context(), "x1"); err != nil {
+		t.Fatal(err)
+	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db := sqlitetest.Open(t)
 	fs, err := filesystem.New(t.TempDir())
@@ -100,10 +73,13 @@ func liveSetup(t *testing.T, script *scriptedLive) *liveBundle {
 	if e, err = db.StartExport(t.Context(), "acme", "x1", time.Now(), -1); err != nil {
 		t.Fatal(err)
 	}
-	s := New(Config{Logger: logger, Store: db, Files: fs, Live: script})
-	b := &liveBundle{store: db, srv: s, data: data, exp: e}
+	s := New(Config{Logger: logger, Store: db, Files: fs})
+	f := &live.Follower{Source: reader, Records: db, Files: fs, Logger: logger}
+	b := &liveBundle{store: db, srv: s, pub: &live.Publisher{Redis: rdb, Logger: logger}, data: data, exp: e}
 	s.echo.GET("/live", func(c echo.Context) error {
-		return s.serveLive(c, live.Waited{Export: e, After: "0"})
+		return s.serveLive(c, e, func(ctx context.Context, w io.Writer) (audit.Export, error) {
+			return f.Copy(ctx, w, live.Waited{Export: e, After: "0"})
+		})
 	})
 	b.http = httptest.NewServer(s)
 	t.Cleanup(b.http.Close)
@@ -130,14 +106,17 @@ func (b *liveBundle) fail(t *testing.T) func() {
 	}
 }
 
-// chunks splits data[from:to] into data entries of size n.
-func chunks(data []byte, from, to, n int) []live.Entry {
-	var out []live.Entry
-	for off := from; off < to; off += n {
-		end := min(off+n, to)
-		out = append(out, live.Entry{Kind: live.KindData, Offset: int64(off), Data: string(data[off:end])})
+// publish publishes data as export x1's first attempt, then runs done (the
+// record completes or fails) and publishes the end entry, as a worker does.
+func (b *liveBundle) publish(t *testing.T, data []byte, done func()) {
+	t.Helper()
+	feed := b.pub.Start(t.Context(), "x1", 1)
+	if _, err := feed.Write(data); err != nil {
+		t.Fatal(err)
 	}
-	return out
+	feed.Close(t.Context())
+	done()
+	b.pub.End(t.Context(), "x1")
 }
 
 // fetch GETs /live and returns the body and trailers, or the read error.
@@ -170,68 +149,20 @@ func (b *liveBundle) wantWhole(t *testing.T) {
 	}
 }
 
-// The whole file from the stream, then the trailers.
+// The whole file from the stream, chunked, then the trailers.
 func TestLiveWholeStream(t *testing.T) {
-	s := &scriptedLive{}
-	b := liveSetup(t, s)
-	all := chunks(b.data, 0, len(b.data), 256<<10)
-	s.steps = []step{
-		{entries: append([]live.Entry{{Kind: live.KindStart, Attempt: 1}}, all[:5]...)},
-		{entries: all[5:]},
-		{before: b.complete(t), entries: []live.Entry{{Kind: live.KindEnd}}},
-	}
-	b.wantWhole(t)
-}
-
-// Bytes the stream lost (trimmed before they were read) come from storage
-// once the export completes.
-func TestLiveGapFinishesFromStorage(t *testing.T) {
-	s := &scriptedLive{}
-	b := liveSetup(t, s)
-	s.steps = []step{
-		{entries: chunks(b.data, 0, 1<<20, 256<<10)},
-		{entries: chunks(b.data, 2<<20, len(b.data), 256<<10)}, // 1 MiB missing
-		{before: b.complete(t), entries: []live.Entry{{Kind: live.KindEnd}}},
-	}
-	b.wantWhole(t)
-}
-
-// A publisher that gave up (KindBroken) sends the reader to storage too.
-func TestLiveBrokenFinishesFromStorage(t *testing.T) {
-	s := &scriptedLive{}
-	b := liveSetup(t, s)
-	s.steps = []step{
-		{entries: chunks(b.data, 0, 1<<20, 256<<10)},
-		{entries: []live.Entry{{Kind: live.KindBroken, Offset: 1 << 20}}},
-		{before: b.complete(t), entries: []live.Entry{{Kind: live.KindEnd}}},
-	}
-	b.wantWhole(t)
-}
-
-// A retried attempt sends its bytes from 0 again: the reader skips what it
-// already sent, so nothing is duplicated.
-func TestLiveRetryDoesNotRepeat(t *testing.T) {
-	s := &scriptedLive{}
-	b := liveSetup(t, s)
-	s.steps = []step{
-		{entries: append([]live.Entry{{Kind: live.KindStart, Attempt: 1}}, chunks(b.data, 0, 1<<20+5, 100_000)...)},
-		{entries: append([]live.Entry{{Kind: live.KindStart, Attempt: 2}}, chunks(b.data, 0, len(b.data), 256<<10)...)},
-		{before: b.complete(t), entries: []live.Entry{{Kind: live.KindEnd}}},
-	}
+	b := liveSetup(t)
+	b.publish(t, b.data, b.complete(t))
 	b.wantWhole(t)
 }
 
 // Bytes that differ from the stored file (a retry that rendered other
 // rows) must not end like a complete download: the connection is aborted.
 func TestLiveMismatchAborts(t *testing.T) {
-	s := &scriptedLive{}
-	b := liveSetup(t, s)
+	b := liveSetup(t)
 	wrong := bytes.Clone(b.data)
 	wrong[1000] ^= 1
-	s.steps = []step{
-		{entries: chunks(wrong, 0, len(wrong), 256<<10)},
-		{before: b.complete(t), entries: []live.Entry{{Kind: live.KindEnd}}},
-	}
+	b.publish(t, wrong, b.complete(t))
 	if _, _, _, err := b.fetch(t); err == nil {
 		t.Fatal("a body that differs from the stored file was read to a clean end")
 	}
@@ -239,25 +170,9 @@ func TestLiveMismatchAborts(t *testing.T) {
 
 // An export that fails while streaming aborts the connection.
 func TestLiveFailedAborts(t *testing.T) {
-	s := &scriptedLive{}
-	b := liveSetup(t, s)
-	s.steps = []step{
-		{entries: chunks(b.data, 0, 1<<20, 256<<10)},
-		{before: b.fail(t), entries: []live.Entry{{Kind: live.KindEnd}}},
-	}
+	b := liveSetup(t)
+	b.publish(t, b.data[:1<<20], b.fail(t))
 	if body, _, _, err := b.fetch(t); err == nil {
 		t.Fatalf("a failed export's body (%d bytes) was read to a clean end", len(body))
 	}
-}
-
-// When no end entry ever comes (Redis lost it), the record is re-read
-// and the download finishes all the same.
-func TestLiveNoEndEntry(t *testing.T) {
-	s := &scriptedLive{}
-	b := liveSetup(t, s)
-	s.steps = []step{
-		{entries: chunks(b.data, 0, len(b.data), 256<<10)},
-		{before: b.complete(t)},
-	}
-	b.wantWhole(t)
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
-	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/schedule"
@@ -74,24 +73,14 @@ type Config struct {
 	// Webhooks keeps tenants' webhook secrets and lists an export's
 	// delivery attempts; nil answers those routes 501.
 	Webhooks WebhookStore
-	// Live reads the streams workers publish while they render (package
-	// live): a waiting export GET wakes when its export is done, and a CSV
-	// still rendering is answered as it renders. Nil: the GET polls the
-	// record and answers with stored files only.
-	Live live.Source
 }
 
 // Server is the HTTP API.
 type Server struct {
-	echo      *echo.Echo
-	logger    *slog.Logger
-	cfg       Config
-	liveSlots chan struct{} // one per live response under way
+	echo   *echo.Echo
+	logger *slog.Logger
+	cfg    Config
 }
-
-// MaxLiveStreams bounds the export responses streamed while they render at
-// once per API process (see Config.Live), and so the memory they hold.
-const MaxLiveStreams = 64
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
@@ -101,7 +90,7 @@ func New(cfg Config) *Server {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 60 * time.Second
 	}
-	s := &Server{echo: echo.New(), logger: cfg.Logger, cfg: cfg, liveSlots: make(chan struct{}, MaxLiveStreams)}
+	s := &Server{echo: echo.New(), logger: cfg.Logger, cfg: cfg}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
