@@ -105,6 +105,10 @@ type doc struct {
 	faces   map[*face]bool
 	pinned  pins
 	pinNote []string
+	// cjkRunes are the CJK characters the report draws, which its subset
+	// of the CJK face holds (found by doc.columns before anything is
+	// drawn).
+	cjkRunes map[rune]bool
 }
 
 // pins says which fields every event of the report has the same value in
@@ -181,6 +185,14 @@ func (d *doc) addFace(fc *face) {
 		return
 	}
 	d.faces[fc] = true
+	if fc == faceCJK {
+		runes := make([]rune, 0, len(d.cjkRunes))
+		for r := range d.cjkRunes {
+			runes = append(runes, r)
+		}
+		d.f.AddUTF8FontFromBytes(fc.family, fc.style, cjkFont().subset(runes))
+		return
+	}
 	d.f.AddUTF8FontFromBytes(fc.family, fc.style, bytes.Clone(fc.ttf()))
 }
 
@@ -218,6 +230,16 @@ func (d *doc) drawSeg(s seg, x, top, h float64) {
 	base := top + h/2 + 0.33*s.st.size*ptToMM
 	d.fill(s.st.color)
 	text := s.text
+	if !d.inSubset(text) {
+		// Not seen by the pass that chose the subset: a bug, but a
+		// placeholder rather than a missing glyph.
+		text = strings.Map(func(r rune) rune {
+			if !goHas(r) && !d.cjkRunes[r] {
+				return placeholder
+			}
+			return r
+		}, text)
+	}
 	for text != "" {
 		// The run of text drawn by one face.
 		var fc *face
@@ -237,6 +259,17 @@ func (d *doc) drawSeg(s seg, x, top, h float64) {
 		x += measure(run, s.st)
 		text = text[n:]
 	}
+}
+
+// inSubset reports whether every character of s is drawn by a Go face or
+// is in the report's CJK subset.
+func (d *doc) inSubset(s string) bool {
+	for _, r := range s {
+		if r >= 0x80 && !goHas(r) && !d.cjkRunes[r] {
+			return false
+		}
+	}
+	return true
 }
 
 // drawFlowAt draws lines from (x, y), one every h.

@@ -197,3 +197,49 @@ func TestIDsWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestCJKSubset: the font cut for a report maps each of its characters to
+// a glyph with the original's advance, and nothing else; it is a small
+// fraction of the face.
+func TestCJKSubset(t *testing.T) {
+	full := cjkFont()
+	runes := []rune("佐藤花子李娜한국어テスト、。")
+	b := full.subset(runes)
+	if len(b) > 20_000 {
+		t.Errorf("subset of %d characters is %d bytes", len(runes), len(b))
+	}
+	sub, err := parseTTF(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runes {
+		g := sub.gid[r]
+		if g == 0 {
+			t.Errorf("%c is not in the subset", r)
+			continue
+		}
+		if got, want := sub.advance(int(g)), full.advance(int(full.gid[r])); got != want {
+			t.Errorf("%c: advance %d, want %d", r, got, want)
+		}
+		if got, want := len(sub.glyph(int(g))), len(full.glyph(int(full.gid[r]))); got < want {
+			t.Errorf("%c: outline of %d bytes, want %d", r, got, want)
+		}
+	}
+	// Composite glyphs (the Hangul syllables are built of jamo) bring
+	// their components along, renumbered.
+	if sub.gid['中'] != 0 || sub.numGlyphs < len(runes)+1 || sub.numGlyphs > 4*len(runes) {
+		t.Errorf("subset has %d glyphs for %d characters (and .notdef)", sub.numGlyphs, len(runes))
+	}
+	composites := 0
+	for g := range sub.numGlyphs {
+		components(sub.glyph(g), func(off int) {
+			composites++
+			if c := be16(sub.glyph(g), off); c <= 0 || c >= sub.numGlyphs {
+				t.Errorf("glyph %d has component %d, not in the subset", g, c)
+			}
+		})
+	}
+	if composites == 0 {
+		t.Error("no composite glyph: the renumbering is untested")
+	}
+}

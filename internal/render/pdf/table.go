@@ -22,7 +22,7 @@ const (
 func (d *doc) columns() {
 	cat, p := d.cat, d.pinned
 	inner := func(w float64) float64 { return w + 2*padX }
-	var pre cleaner
+	pre := cleaner{cjk: map[rune]bool{}}
 	numW := measure(cat.FormatInt(int64(len(d.r.events))), stMuted)
 	whenW, idW, typeW := 0.0, 0.0, 0.0
 	if !p.auditee {
@@ -48,8 +48,15 @@ func (d *doc) columns() {
 			pre.printable(v)
 		}
 	}
-	pre.printable(d.r.rep.Name)
+	rep := d.r.rep
+	pre.printable(rep.Name)
 	d.clean.replaced = pre.replaced
+	// What else is drawn from the request rather than the catalogue: only
+	// its CJK characters matter here (its replacements are not events').
+	for _, s := range []string{rep.TenantID, rep.ExportID, rep.ScheduleID, rep.AsOfPosition, d.filtersInWords()} {
+		pre.printable(s)
+	}
+	d.cjkRunes = pre.cjk
 
 	d.cols = []column{{
 		width: inner(max(numW, measure(cat.T("report.row_number"), stHead))), align: "R",

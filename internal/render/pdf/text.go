@@ -19,17 +19,36 @@ import (
 
 // cjkGz is WenQuanYi Micro Hei (Apache-2.0, see fonts/README.md), a
 // TrueType face with the CJK ideographs, kana and every Hangul syllable.
-// It is gzipped (1.9 MB in the binary; 3.9 MB inflated) and inflated once
-// per process, the first time a report needs one of its characters.
+// It is gzipped (1.9 MB in the binary; 3.9 MB inflated) and inflated and
+// parsed once per process, the first time a report needs one of its
+// characters. fpdf is given only the glyphs a report uses (see subset.go).
 //
 //go:embed fonts/wqy-microhei.ttf.gz
 var cjkGz []byte
+
+var cjkFont = sync.OnceValue(func() *ttf {
+	zr, err := gzip.NewReader(bytes.NewReader(cjkGz))
+	if err != nil {
+		panic("pdfrender: embedded CJK font: " + err.Error())
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		panic("pdfrender: embedded CJK font: " + err.Error())
+	}
+	t, err := parseTTF(b)
+	if err != nil {
+		panic("pdfrender: embedded CJK font: " + err.Error())
+	}
+	return t
+})
 
 // face is one font file fpdf embeds (as a subset of the runes a report
 // uses) under an fpdf family and style.
 type face struct {
 	family, style string
-	ttf           func() []byte
+	// ttf is the font file; nil for the CJK face, which each report
+	// subsets itself.
+	ttf func() []byte
 	// metrics are the face's rune coverage and advance widths, read once.
 	metrics func() *faceMetrics
 }
@@ -55,17 +74,7 @@ var (
 	// faceCJK draws what the Go fonts cannot: they have Latin, Greek and
 	// Cyrillic; it has Chinese, Japanese and Korean. It has one weight, so
 	// bold CJK text is drawn regular.
-	faceCJK = newFace("cjk", "", sync.OnceValue(func() []byte {
-		zr, err := gzip.NewReader(bytes.NewReader(cjkGz))
-		if err != nil {
-			panic("pdfrender: embedded CJK font: " + err.Error())
-		}
-		b, err := io.ReadAll(zr)
-		if err != nil {
-			panic("pdfrender: embedded CJK font: " + err.Error())
-		}
-		return b
-	}))
+	faceCJK = &face{family: "cjk", metrics: sync.OnceValue(func() *faceMetrics { return cjkFont().metrics() })}
 	goFaces = []*face{faceRegular, faceBold, faceMono}
 )
 
@@ -166,9 +175,10 @@ func wide(r rune) bool { return r >= 0x2E80 && cjkRange(r) }
 const placeholder = '\uFFFD'
 
 // cleaner prepares free text for the PDF and counts the characters it had
-// to replace.
+// to replace; when cjk is set it records the CJK characters it let through.
 type cleaner struct {
 	replaced int
+	cjk      map[rune]bool
 }
 
 // printable prepares free text for the PDF: NFC so that a letter and its
@@ -204,8 +214,13 @@ func (c *cleaner) printable(s string) string {
 		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
 		case r == 0xA0 || r == 0x202F:
 			b.WriteRune(0xA0) // fr digit grouping; U+202F has no glyph
-		case drawable(r):
+		case goHas(r):
 			b.WriteRune(r)
+		case cjkHas(r):
+			b.WriteRune(r)
+			if c.cjk != nil {
+				c.cjk[r] = true
+			}
 		default:
 			b.WriteRune(placeholder)
 			c.replaced++
