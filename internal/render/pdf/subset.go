@@ -223,7 +223,7 @@ func (t *ttf) subset(runes []rune) []byte {
 	loca = binary.BigEndian.AppendUint32(loca, uint32(len(glyf)))
 
 	head := slices.Clone(t.tables["head"])
-	binary.BigEndian.PutUint32(head[8:], 0)   // checksumAdjustment, set below
+	binary.BigEndian.PutUint32(head[8:], 0)  // checksumAdjustment, set below
 	binary.BigEndian.PutUint16(head[50:], 1) // long loca
 	hhea := slices.Clone(t.tables["hhea"])
 	binary.BigEndian.PutUint16(hhea[34:], uint16(len(order)))
