@@ -474,12 +474,15 @@ func TestRowsNotSplit(t *testing.T) {
 	}
 }
 
-func TestUUIDsWrapAtHyphens(t *testing.T) {
+// TestUUIDsWhole: a UUID is on one line (it used to wrap after a hyphen;
+// the parts checked here are what that test looked for).
+func TestUUIDsWhole(t *testing.T) {
 	evs := events(1, time.Unix(0, 0), 0)
 	evs[0].ID = "0190f4c2-7b1e-7c3a-9f10-4be2d1a0c001"
 	evs[0].AuditeeID = "5d8e9a4b-1f2c-4e7d-8a9b-0c1d2e3f4a5b"
 	page := pdfText(t, renderPDF(t, baseReport("en", time.UTC), evs))[0]
-	for _, want := range []string{"0190f4c2-7b1e-7c3a-", "9f10-4be2d1a0c001", "5d8e9a4b-"} {
+	for _, want := range []string{"0190f4c2-7b1e-7c3a-", "9f10-4be2d1a0c001", "5d8e9a4b-",
+		"0190f4c2-7b1e-7c3a-9f10-4be2d1a0c001", "5d8e9a4b-1f2c-4e7d-8a9b-0c1d2e3f4a5b"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("lacks %q:\n%s", want, page)
 		}
