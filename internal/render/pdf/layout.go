@@ -109,6 +109,8 @@ type doc struct {
 	// of the CJK face holds (found by doc.columns before anything is
 	// drawn).
 	cjkRunes map[rune]bool
+	// footerLeft is the left part of every page's footer, made once.
+	footerLeft string
 }
 
 // pins says which fields every event of the report has the same value in
@@ -295,20 +297,41 @@ func (d *doc) footer() {
 	f := d.f
 	_, pageH := f.GetPageSize()
 	y := pageH - 6.5
-	left := d.title
-	if d.r.rep.Name != "" {
-		left = d.clean.printable(d.r.rep.Name) + " · " + left
-	}
-	left += " · " + d.cat.T("report.tenant") + " " + printable(d.r.rep.TenantID)
-	if d.r.rep.ExportID != "" {
-		left += " · " + d.cat.T("report.export_id") + " " + printable(d.r.rep.ExportID)
-	}
-	d.drawFlowAt(marginX, y, d.oneLine(left, stFooter), 4)
 	// The alias is replaced by the page count when the file is written; it
 	// is as wide as a count of up to four digits, so right alignment holds.
 	page := d.cat.T("report.page", strconv.Itoa(f.PageNo()), alias)
 	w := measure(page, stFooter)
+	if d.footerLeft == "" {
+		d.footerLeft = d.footerText(d.pageW - 2*marginX - measure(d.cat.T("report.page", "9999", "9999"), stFooter) - 6)
+	}
+	d.drawFlowAt(marginX, y, d.oneLine(d.footerLeft, stFooter), 4)
 	d.drawFlowAt(d.pageW-marginX-w, y, d.oneLine(page, stFooter), 4)
+}
+
+// footerText names the report, the tenant and the export in avail
+// millimetres; a long schedule name is shortened so that the export id
+// always fits (the title block has the name whole).
+func (d *doc) footerText(avail float64) string {
+	rep := d.r.rep
+	rest := d.title + " · " + d.cat.T("report.tenant") + " " + printable(rep.TenantID)
+	if rep.ExportID != "" {
+		rest += " · " + d.cat.T("report.export_id") + " " + printable(rep.ExportID)
+	}
+	if rep.Name == "" {
+		return rest
+	}
+	name := []rune(printable(rep.Name))
+	room := avail - measure(rest+" · ", stFooter)
+	if measure(string(name), stFooter) <= room {
+		return string(name) + " · " + rest
+	}
+	for len(name) > 0 && measure(string(name)+"…", stFooter) > room {
+		name = name[:len(name)-1]
+	}
+	if len(name) == 0 {
+		return rest
+	}
+	return string(name) + "… · " + rest
 }
 
 // pin finds the fields the filter fixes to one value.
@@ -351,8 +374,11 @@ func (d *doc) titleBlock() {
 	if rep.Name != "" {
 		heading = d.clean.printable(rep.Name)
 	}
-	d.drawFlowAt(marginX, y, d.oneLine(heading, stTitle), 7)
-	y += 7
+	hf := newFlow(d.pageW - 2*marginX)
+	hf.text(heading, stTitle)
+	hl := hf.done()
+	d.drawFlowAt(marginX, y, hl, 7)
+	y += 7 * float64(max(1, len(hl)))
 	if rep.Name != "" {
 		d.drawFlowAt(marginX, y, d.oneLine(d.title, stSubtitle), 5)
 		y += 5

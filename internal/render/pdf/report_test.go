@@ -243,3 +243,22 @@ func TestCJKSubset(t *testing.T) {
 		t.Error("no composite glyph: the renumbering is untested")
 	}
 }
+
+// TestLongName: a schedule name of the longest allowed length wraps in the
+// title block and is shortened in the footer, which keeps the export id
+// and the page number.
+func TestLongName(t *testing.T) {
+	rep := baseReport("en", time.UTC)
+	rep.Name = strings.Repeat("Quarterly review of onboarding decisions ", 5) // 205 characters
+	rep.ScheduleID = "sch_1"
+	pages := pdfText(t, renderPDF(t, rep, events(80, time.Unix(0, 0), time.Second)))
+	if !strings.Contains(squash(pages[0]), squash(rep.Name)) {
+		t.Errorf("title block lacks the whole name:\n%s", pages[0])
+	}
+	for i, p := range pages {
+		if !strings.Contains(p, "… · Audit event report · Tenant acme-corp · Export ID exp_01HZX") ||
+			!strings.Contains(p, fmt.Sprintf("Page %d of %d", i+1, len(pages))) {
+			t.Errorf("page %d footer:\n%s", i+1, p)
+		}
+	}
+}
