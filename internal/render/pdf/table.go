@@ -3,6 +3,7 @@ package pdfrender
 import (
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 )
@@ -186,8 +187,10 @@ func (d *doc) details(e *audit.Event, _ int, fl *flow) {
 	fl.newline()
 	gap := 0.0
 	put := func(label, value string) {
+		// The locale's "label: value" with the value cut off, so the
+		// label can be set muted.
 		full := cat.T("report.label_value", label, "\x00")
-		lab, _, _ := cutLast(full, "\x00")
+		lab := full[:max(0, strings.LastIndex(full, "\x00"))]
 		v := d.clean.printable(value)
 		st := stMeta
 		if isIDLike(v) {
@@ -211,15 +214,6 @@ func (d *doc) details(e *audit.Event, _ int, fl *flow) {
 	for _, k := range other {
 		put(d.clean.printable(k), e.Metadata[k])
 	}
-}
-
-func cutLast(s, sep string) (before, after string, found bool) {
-	for i := len(s) - len(sep); i >= 0; i-- {
-		if s[i:i+len(sep)] == sep {
-			return s[:i], s[i+len(sep):], true
-		}
-	}
-	return s, "", false
 }
 
 // isIDLike reports whether a metadata value reads as an identifier (a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	_ "embed"
+	"encoding/binary"
 	"io"
 	"strings"
 	"sync"
@@ -31,11 +32,13 @@ var cjkFont = sync.OnceValue(func() *ttf {
 	if err != nil {
 		panic("pdfrender: embedded CJK font: " + err.Error())
 	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
+	// The gzip trailer has the inflated size: one allocation of it, not
+	// the doublings of io.ReadAll (the worker's peak counts).
+	buf := bytes.NewBuffer(make([]byte, 0, binary.LittleEndian.Uint32(cjkGz[len(cjkGz)-4:])))
+	if _, err := io.Copy(buf, zr); err != nil {
 		panic("pdfrender: embedded CJK font: " + err.Error())
 	}
-	t, err := parseTTF(b)
+	t, err := parseTTF(buf.Bytes())
 	if err != nil {
 		panic("pdfrender: embedded CJK font: " + err.Error())
 	}
