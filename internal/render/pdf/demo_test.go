@@ -13,6 +13,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/demo"
 	"github.com/auditsentinel/sentinel/internal/render"
+	"github.com/auditsentinel/sentinel/internal/render/rendertest"
 )
 
 // demoEvents returns the first n events of the demo's data set, the
@@ -116,22 +117,15 @@ func keep(t *testing.T, pdf, dir, name string, pages int) {
 func BenchmarkPDF5000Demo(b *testing.B) {
 	evs := demoEvents(5000)
 	rep := demoReport(b, audit.PaperA4)
-	var size int
+	var size int64
 	for b.Loop() {
-		cw := &countWriter{}
+		cw := &render.Counter{}
 		r, err := New(cw, rep, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		for i := range evs {
-			if err := r.WriteEvent(&evs[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := r.Close(); err != nil {
-			b.Fatal(err)
-		}
-		size = cw.n
+		rendertest.Render(b, r, evs)
+		size = cw.N
 	}
 	b.ReportMetric(float64(size), "pdf-bytes")
 }

@@ -115,7 +115,10 @@ func TestTitleBlockIdentity(t *testing.T) {
 		}
 	}
 	// The pinned values are not repeated in the rows.
-	rows := strings.Join(pages, "\n")[strings.Index(strings.Join(pages, "\n"), "Occurred at"):]
+	_, rows, ok := strings.Cut(strings.Join(pages, "\n"), "Occurred at")
+	if !ok {
+		t.Fatal("no table header")
+	}
 	if strings.Contains(rows, "assessment_service") || strings.Contains(rows, "497f6eca") {
 		t.Errorf("a pinned field is repeated in the rows")
 	}
@@ -161,7 +164,10 @@ func TestPinnedColumns(t *testing.T) {
 		evs[i].EventType, evs[i].SubType, evs[i].AuditeeID = "assessment", "created", "user_001"
 	}
 	page := pdfText(t, renderPDF(t, rep, evs))[0]
-	table := page[strings.Index(page, "Occurred at"):]
+	_, table, ok := strings.Cut(page, "Occurred at")
+	if !ok {
+		t.Fatalf("no table header:\n%s", page)
+	}
 	for _, absent := range []string{"System source", "Auditee ID", "Sub type", "user_001", "assessment_service"} {
 		if strings.Contains(table, absent) {
 			t.Errorf("table shows pinned %q:\n%s", absent, table)

@@ -91,7 +91,7 @@ func (d *doc) columns() {
 			}
 		},
 	})
-	if !(p.eventType && p.subType && p.source) {
+	if !p.eventType || !p.subType || !p.source {
 		var h [2]string
 		switch {
 		case p.eventType && p.subType:
