@@ -137,6 +137,10 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 		Store: deps.Store, Bucket: deps.Bucket, Renderers: formats.Registry(cfg.PDFMaxEvents), Logger: logger,
 		Now: time.Now, Retention: cfg.ExportRetention, PDFMaxEvents: int64(cfg.PDFMaxEvents),
 		Live: deps.LivePublisher(cfg, logger), Version: version.Get(),
+		ScheduleName: func(ctx context.Context, tenantID, id string) (string, error) {
+			sc, err := deps.Store.GetSchedule(ctx, tenantID, id)
+			return sc.Name, err
+		},
 	}
 	notifier := newNotifier(cfg, logger, deps, queue)
 	exportDone := notifier.ExportDone

@@ -414,6 +414,7 @@ func TestBadRequests(t *testing.T) {
 	cases := []struct{ query, param string }{
 		{"file_type=xlsx", "file_type"},
 		{"locale=xx", "locale"},
+		{"file_type=pdf&paper=a3", "paper"},
 		{"timezone=Mars/Olympus", "timezone"},
 		{"timezone=Local", "timezone"},
 		{"range_start=yesterday", "range_start"},

@@ -49,6 +49,78 @@ func pdftotext(t *testing.T, pdf []byte) string {
 	return string(out)
 }
 
+func pdfinfo(t *testing.T, pdf []byte) string {
+	t.Helper()
+	if _, err := exec.LookPath("pdfinfo"); err != nil {
+		t.Fatal("pdfinfo is missing: install poppler-utils (make test does)")
+	}
+	p := filepath.Join(t.TempDir(), "x.pdf")
+	apptest.Must(t, os.WriteFile(p, pdf, 0o644))
+	out, err := exec.Command("pdfinfo", p).Output()
+	apptest.Must(t, err)
+	return string(out)
+}
+
+// TestPDFPaper: paper=a4|letter takes part in the canonical parameters. No
+// paper and paper=a4 are one export, paper=letter another, and a CSV
+// ignores the paper (with or without it, one export); each PDF is on the
+// paper it asked for; any other value is a 400 naming paper.
+func TestPDFPaper(t *testing.T) {
+	t.Parallel()
+	env := apptest.Boot(t, apptest.Options{Database: "sqlite", Storage: "file"})
+	key := env.Key("acme")
+	ingestN(t, env, key, 40, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	get := func(q string) (string, []byte) {
+		t.Helper()
+		res, body := env.Do(http.MethodGet, exportPath+"?event_type=bulk&"+q, key, nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", q, res.StatusCode, body)
+		}
+		return res.Header.Get("X-Export-Id"), body
+	}
+	a4, pdf := get("file_type=pdf")
+	if info := pdfinfo(t, pdf); !strings.Contains(info, "841.89 x 595.28") {
+		t.Errorf("default paper is not landscape A4:\n%s", info)
+	}
+	if id, _ := get("file_type=pdf&paper=a4"); id != a4 {
+		t.Errorf("paper=a4 made export %s, not the default's %s", id, a4)
+	}
+	if id, _ := get("file_type=pdf&paper=A4"); id != a4 {
+		t.Errorf("paper=A4 made export %s, not the default's %s", id, a4)
+	}
+	letter, pdf := get("file_type=pdf&paper=letter")
+	if letter == a4 {
+		t.Error("paper=letter attached to the A4 export")
+	}
+	if info := pdfinfo(t, pdf); !strings.Contains(info, "792 x 612 pts (letter)") {
+		t.Errorf("paper=letter is not landscape Letter:\n%s", info)
+	}
+	csv, _ := get("file_type=csv")
+	if id, _ := get("file_type=csv&paper=letter"); id != csv {
+		t.Errorf("a CSV with paper=letter made export %s, not the plain CSV's %s", id, csv)
+	}
+	for _, q := range []string{"file_type=pdf&paper=b5", "file_type=csv&paper=legal", "paper[]=a4"} {
+		res, body := env.Do(http.MethodGet, exportPath+"?"+q, key, nil)
+		var eb struct {
+			Error struct {
+				Param   string
+				Allowed []string
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(body, &eb)
+		want := "paper"
+		if strings.HasPrefix(q, "paper[]") {
+			want = "paper[]"
+		}
+		if res.StatusCode != http.StatusBadRequest || eb.Error.Param != want {
+			t.Errorf("%s: %d %s, want 400 naming %s", q, res.StatusCode, body, want)
+		}
+		if want == "paper" && strings.Join(eb.Error.Allowed, ",") != "a4,letter" {
+			t.Errorf("%s: allowed %v, want a4, letter", q, eb.Error.Allowed)
+		}
+	}
+}
+
 // TestPDFCap: the reference document's 5,000-event cap. Over it answers 400
 // at once, saying how many matched, and queues nothing; exactly 5,000 is a
 // PDF with all of them.

@@ -103,6 +103,7 @@ func TestSchedulesAPI(t *testing.T) {
 			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"filters": map[string]any{"event_type": []string{""}}}, "filters.event_type"},
 			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"filters": map[string]any{"metadata": map[string]any{"nope": []string{"x"}}}}, "filters.metadata[nope]"},
 			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"filters": map[string]any{"locale": "xx"}}, "filters.locale"},
+			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"filters": map[string]any{"paper": "b5"}}, "filters.paper"},
 			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"retention_days": 0}, "retention_days"},
 			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"cron": "@daily"}, "cron"},
 			{http.MethodPatch, schedulesPath + "/" + id, map[string]any{"webhook_url": "ftp://example.com"}, "webhook_url"},
@@ -175,10 +176,38 @@ func TestSchedulesAPI(t *testing.T) {
 			t.Fatalf("paged ids %v, want %v", seen, ids)
 		}
 
+		// A PDF schedule on Letter: its report is Letter and names the
+		// schedule in its title block (de: "Zeitplan").
+		if res, got := doJSON(t, env, http.MethodGet, schedulesPath+"/"+id, key, nil); res.StatusCode != http.StatusOK ||
+			got["filters"].(map[string]any)["paper"] != "a4" {
+			t.Fatalf("a PDF schedule's default paper: %d %v", res.StatusCode, got)
+		}
+		res, got = doJSON(t, env, http.MethodPatch, schedulesPath+"/"+id, key, map[string]any{"filters": map[string]any{"paper": "Letter"}})
+		if res.StatusCode != http.StatusOK || got["filters"].(map[string]any)["paper"] != "letter" {
+			t.Fatalf("patch paper: %d %v", res.StatusCode, got)
+		}
+		res, st := doJSON(t, env, http.MethodPost, schedulesPath+"/"+id+"/run", key, nil)
+		if res.StatusCode != http.StatusAccepted {
+			t.Fatalf("run PDF: %d %v", res.StatusCode, st)
+		}
+		if done := env.WaitExport(key, st["id"].(string)); done["status"] != "completed" {
+			t.Fatalf("run-now PDF export: %v", done)
+		}
+		res, pdf := env.Do(http.MethodGet, "/v5/audit-sentinel/exports/"+st["id"].(string)+"/file", key, nil)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("PDF file: %d", res.StatusCode)
+		}
+		if text := pdftotext(t, pdf); !strings.Contains(text, "Zeitplan") || !strings.Contains(text, "Weekly logins ("+id+")") {
+			t.Errorf("the scheduled PDF does not name its schedule:\n%s", text)
+		}
+		if info := pdfinfo(t, pdf); !strings.Contains(info, "792 x 612 pts (letter)") {
+			t.Errorf("the schedule asked for Letter:\n%s", info)
+		}
+
 		// Run now: an ordinary export tagged with the schedule.
 		doJSON(t, env, http.MethodPatch, schedulesPath+"/"+id, key, map[string]any{"filters": map[string]any{"file_type": "csv"}})
 		env.Ingest(key, fixture())
-		res, st := doJSON(t, env, http.MethodPost, schedulesPath+"/"+id+"/run", key, nil)
+		res, st = doJSON(t, env, http.MethodPost, schedulesPath+"/"+id+"/run", key, nil)
 		if res.StatusCode != http.StatusAccepted || st["schedule_id"] != id || st["occurrence"] == nil ||
 			res.Header.Get("Location") != "/v5/audit-sentinel/exports/"+st["id"].(string) {
 			t.Fatalf("run: %d %v Location %q", res.StatusCode, st, res.Header.Get("Location"))

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,18 @@ const (
 
 // FileTypes lists the accepted file types, for error messages.
 var FileTypes = []string{string(FileCSV), string(FilePDF)}
+
+// Paper is the page size of a PDF export.
+type Paper string
+
+// Paper sizes of a PDF export; A4 is the default.
+const (
+	PaperA4     Paper = "a4"
+	PaperLetter Paper = "letter"
+)
+
+// Papers lists the accepted paper sizes, for error messages.
+var Papers = []string{string(PaperA4), string(PaperLetter)}
 
 // ExportStatus is where an export is in its life.
 type ExportStatus string
@@ -46,6 +59,9 @@ type ExportParams struct {
 	FileType FileType `json:"file_type"`
 	Locale   string   `json:"locale"`
 	Timezone string   `json:"timezone"`
+	// Paper is the PDF's page size; "" means A4 (see Canonical). It is
+	// omitted from the JSON when empty.
+	Paper Paper `json:"paper,omitempty"`
 }
 
 // Export is the durable record of one export job.
@@ -97,9 +113,17 @@ type ExportResult struct {
 	LastEventID     string
 }
 
-// Canonical returns p in canonical form (see ExportParams).
+// Canonical returns p in canonical form (see ExportParams). A PDF's paper
+// is spelled in lower case, and A4, the default, is spelled as no paper at
+// all: the parameters of a PDF that does not ask for Letter, and so their
+// hash and the signed bytes of its manifest, are what they were before
+// PDFs had a paper size. A CSV has no paper.
 func (p ExportParams) Canonical() ExportParams {
 	p.Filter = p.Filter.Canonical()
+	p.Paper = Paper(strings.ToLower(string(p.Paper)))
+	if p.FileType != FilePDF || p.Paper == PaperA4 {
+		p.Paper = ""
+	}
 	return p
 }
 

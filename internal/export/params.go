@@ -40,6 +40,15 @@ func Validate(p audit.ExportParams) (audit.ExportParams, error) {
 	if p.Timezone == "" {
 		p.Timezone = "UTC"
 	}
+	// A paper size is checked whatever the file type, so a typo is never
+	// silently ignored; a CSV has no pages, and its canonical form drops
+	// the paper (a CSV request with and without one is the same export).
+	switch audit.Paper(strings.ToLower(string(p.Paper))) {
+	case "", audit.PaperA4, audit.PaperLetter:
+	default:
+		return p, &audit.Error{Code: audit.EINVALID, Param: "paper", Allowed: audit.Papers,
+			Message: fmt.Sprintf("paper %q is not supported; use a4 (the default) or letter", p.Paper)}
+	}
 	if _, err := LoadLocation(p.Timezone); err != nil {
 		return p, err
 	}

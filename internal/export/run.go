@@ -70,6 +70,10 @@ type Runner struct {
 	// Version is this worker's version, recorded with each file it makes
 	// (the manifest names it as the file's producer).
 	Version string
+	// ScheduleName, when set, names the schedule that fired an export, for
+	// the title block of its PDF. A failure only leaves the name out: the
+	// file is the same otherwise, and the schedule may have been deleted.
+	ScheduleName func(ctx context.Context, tenantID, scheduleID string) (string, error)
 }
 
 // ObjectKey is where an export's file lives. The tenant is part of the key
@@ -260,6 +264,14 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 		Location:    loc,
 		GeneratedAt: r.Now().UTC(),
 		EventCount:  total,
+		ScheduleID:  e.ScheduleID,
+	}
+	if e.ScheduleID != "" && r.ScheduleName != nil && p.FileType == audit.FilePDF {
+		name, err := r.ScheduleName(ctx, e.TenantID, e.ScheduleID)
+		if err != nil {
+			log.WarnContext(ctx, "name the schedule in the report", "schedule_id", e.ScheduleID, "err", err)
+		}
+		rep.Name = name
 	}
 	res := audit.ExportResult{ObjectKey: key, ContentType: contentType, ProducerVersion: r.Version}
 	renderErr := r.pipeline(ctx, e, p.Filter, rep, cw, &res, rows, log)

@@ -14,7 +14,7 @@ import (
 // exportQueryParams are the export endpoint's parameters, for the message
 // that answers a typo.
 var exportQueryParams = []string{
-	"auditee_id", "event_type", "file_type", "locale", "metadata[KEY]",
+	"auditee_id", "event_type", "file_type", "locale", "metadata[KEY]", "paper",
 	"range_end", "range_start", "sub_type", "system_source", "timezone", "webhook_url",
 }
 
@@ -66,7 +66,7 @@ func parseExportParams(raw string, o *export.Options) (audit.ExportParams, error
 			f.SubTypes = append(f.SubTypes, vals...)
 		case "system_source":
 			f.SystemSources = append(f.SystemSources, vals...)
-		case "file_type", "locale", "timezone", "range_start", "range_end":
+		case "file_type", "locale", "timezone", "range_start", "range_end", "paper":
 			if name != key {
 				return p, audit.Invalid(key, "%s takes one value, not a list", name)
 			}
@@ -161,6 +161,8 @@ func setScalar(p *audit.ExportParams, name, v string) error {
 		p.Locale = strings.ToLower(v)
 	case "timezone":
 		p.Timezone = v
+	case "paper":
+		p.Paper = audit.Paper(v)
 	case "range_start", "range_end":
 		t, err := export.ParseTime(name, v)
 		if err != nil {

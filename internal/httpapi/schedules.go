@@ -49,6 +49,8 @@ type ScheduleFilters struct {
 	Locale       string              `json:"locale"`
 	// Timezone is the zone times are displayed in, not the schedule's.
 	Timezone string `json:"timezone"`
+	// Paper is a PDF's page size (a4 or letter); absent for a CSV.
+	Paper string `json:"paper,omitempty"`
 }
 
 // ScheduleView is the JSON of a schedule. WebhookSecret is only set in the
@@ -71,6 +73,18 @@ type ScheduleView struct {
 	URL           string          `json:"url"`
 }
 
+// paperView is the page size a PDF's params print on, spelled out (the
+// canonical form leaves the default, A4, unset); "" for a CSV.
+func paperView(p audit.ExportParams) string {
+	if p.FileType != audit.FilePDF {
+		return ""
+	}
+	if p.Canonical().Paper == audit.PaperLetter {
+		return string(audit.PaperLetter)
+	}
+	return string(audit.PaperA4)
+}
+
 func scheduleURL(id string) string { return Prefix + schedulesPath + "/" + id }
 
 func (s *Server) scheduleView(sc audit.Schedule) ScheduleView {
@@ -81,6 +95,7 @@ func (s *Server) scheduleView(sc audit.Schedule) ScheduleView {
 			AuditeeID: p.Filter.AuditeeIDs, EventType: p.Filter.EventTypes, SubType: p.Filter.SubTypes,
 			SystemSource: p.Filter.SystemSources, Metadata: p.Filter.Metadata,
 			FileType: string(p.FileType), Locale: p.Locale, Timezone: p.Timezone,
+			Paper: paperView(p),
 		},
 		RetentionDays: sc.RetentionDays, Enabled: sc.Enabled, WebhookURL: sc.WebhookURL,
 		CreatedAt: sc.CreatedAt, UpdatedAt: sc.UpdatedAt, LastFiredAt: sc.LastFiredAt, URL: scheduleURL(sc.ID),
@@ -126,13 +141,14 @@ type filtersBody struct {
 	FileType     *string              `json:"file_type"`
 	Locale       *string              `json:"locale"`
 	Timezone     *string              `json:"timezone"`
+	Paper        *string              `json:"paper"`
 }
 
 // Fields a body may hold, by object, for the message that answers a typo.
 var (
 	scheduleFields = []string{"cron", "enabled", "filters", "name", "retention_days", "timezone", "webhook_url", "window"}
 	windowFields   = []string{"hours", "kind"}
-	filtersFields  = []string{"auditee_id", "event_type", "file_type", "locale", "metadata", "sub_type", "system_source", "timezone"}
+	filtersFields  = []string{"auditee_id", "event_type", "file_type", "locale", "metadata", "paper", "sub_type", "system_source", "timezone"}
 )
 
 // readScheduleBody decodes a schedule body strictly: unknown fields (at any
@@ -258,6 +274,9 @@ func (b scheduleBody) apply(sc *audit.Schedule) error {
 		}
 		set(&p.Locale, f.Locale)
 		set(&p.Timezone, f.Timezone)
+		if f.Paper != nil {
+			p.Paper = audit.Paper(*f.Paper)
+		}
 	}
 	if b.RetentionDays != nil {
 		sc.RetentionDays = *b.RetentionDays

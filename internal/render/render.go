@@ -57,6 +57,16 @@ type Report struct {
 	// EventCount is the number of events that will be written, or -1 when
 	// unknown. PDF needs it for the title block.
 	EventCount int64
+	// Name is the schedule's name for an export a schedule fired (with
+	// ScheduleID), or a report's own name; "" when it has none.
+	Name       string
+	ScheduleID string
+	// AsOf and AsOfPosition say which snapshot of the events the export
+	// reflects, when the export record carries one: the time and the
+	// store's position (an opaque cursor) it was taken at. Zero and "" when
+	// there is none.
+	AsOf         time.Time
+	AsOfPosition string
 }
 
 // Catalog is the message catalogue of the report's locale ("en" when it

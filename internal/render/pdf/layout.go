@@ -13,16 +13,22 @@ import (
 	"github.com/auditsentinel/sentinel/internal/i18n"
 )
 
-// Page geometry in millimetres and type sizes in points.
+// Page geometry in millimetres and type sizes in points. The table is set
+// small and tight so that a page holds some 30 events of the demo's data
+// (most rows take two lines) while staying legible printed: 6.5 pt text,
+// ids in 6 pt Go Mono, whose zero and letter O, one and l differ.
 const (
-	marginX    = 10.0
-	marginTop  = 10.0
-	footerZone = 14.0 // below the last row: footer and white space
-	bodySize   = 7.5
-	monoSize   = 6.5
-	lineH      = 3.3 // one line of table text
-	padX       = 1.2 // inside a cell, left and right
-	padY       = 1.0 // inside a cell, top and bottom
+	marginX    = 8.0
+	marginTop  = 7.0
+	footerZone = 9.0 // below the last row: footer and white space
+	bodySize   = 6.5
+	monoSize   = 6.0
+	metaSize   = 6.0
+	metaIDSize = 5.8
+	lineH      = 2.65 // one line of table text
+	padX       = 1.0  // inside a cell, left and right
+	padY       = 0.45 // inside a cell, top and bottom
+	pairGap    = 2.0  // between two metadata pairs on a line
 	alias      = "{nb}"
 )
 
@@ -33,64 +39,86 @@ var (
 	muted    = rgb{108, 117, 125}
 	white    = rgb{255, 255, 255}
 	headFill = rgb{44, 62, 80}
-	zebra    = rgb{244, 246, 248}
+	zebra    = rgb{242, 244, 247}
 	rule     = rgb{206, 212, 218}
 )
 
-// style is a font and a colour.
+// style is a face, a size and a colour.
 type style struct {
-	family, face string
-	size         float64
-	color        rgb
+	face  *face
+	size  float64
+	color rgb
+}
+
+// at returns st at another size.
+func (st *style) at(size float64) *style {
+	s := *st
+	s.size = size
+	return &s
 }
 
 var (
-	stBody  = &style{"go", "", bodySize, ink}
-	stBold  = &style{"go", "B", bodySize, ink}
-	stMono  = &style{"gomono", "", monoSize, ink}
-	stMuted = &style{"go", "", bodySize, muted}
-	stHead  = &style{"go", "B", bodySize, white}
+	stBody  = &style{faceRegular, bodySize, ink}
+	stBold  = &style{faceBold, bodySize, ink}
+	stMono  = &style{faceMono, monoSize, ink}
+	stMuted = &style{faceRegular, bodySize, muted}
+	stHead  = &style{faceBold, bodySize, white}
+	stLabel = &style{faceRegular, metaSize, muted}
+	stMeta  = &style{faceRegular, metaSize, ink}
+	stMetaM = &style{faceMono, metaIDSize, ink}
+
+	stTitle     = &style{faceBold, 15, ink}
+	stSubtitle  = &style{faceRegular, 10, muted}
+	stInfoLabel = &style{faceBold, 7.5, muted}
+	stInfo      = &style{faceRegular, 7.5, ink}
+	stInfoMono  = &style{faceMono, 7, ink}
+	stFooter    = &style{faceRegular, 6.5, muted}
+	stEnd       = &style{faceBold, 8, ink}
 )
 
-// fontKey is the font fpdf has selected: a family, a face and a size.
+// fontKey is the font fpdf has selected: a face and a size.
 type fontKey struct {
-	family, face string
-	size         float64
-}
-
-// para is a paragraph of a cell; line is one wrapped line of it.
-type para struct {
-	text string
-	st   *style
-	// ident marks identifiers (ids, types, sources): they wrap after a
-	// -, _, ., /, : or @ rather than at an arbitrary character, so a UUID
-	// splits into readable halves.
-	ident bool
-}
-
-type line struct {
-	text string
-	st   *style
+	face *face
+	size float64
 }
 
 type column struct {
-	label string
 	width float64
 	align string
+	cell  func(e *audit.Event, i int, fl *flow) // fills the column for event i
+	head  [2]string                             // header lines
 }
 
 // doc is one report being laid out.
 type doc struct {
-	f      *fpdf.Fpdf
-	r      *Renderer
-	cat    *i18n.Catalog
-	title  string
-	cols   []column
-	head   [][]line
-	pageW  float64
-	bottom float64 // rows end above this y
-	atTop  bool    // on a page of the table with no row yet
-	font   fontKey // fpdf's current font; zero before the first
+	f       *fpdf.Fpdf
+	r       *Renderer
+	cat     *i18n.Catalog
+	clean   cleaner
+	title   string
+	cols    []column
+	head    [][]line
+	pageW   float64
+	bottom  float64 // rows end above this y
+	atTop   bool    // on a page of the table with no row yet
+	font    fontKey // fpdf's current font; zero before the first
+	faces   map[*face]bool
+	pinned  pins
+	pinNote []string
+	// cjkRunes are the CJK characters the report draws, which its subset
+	// of the CJK face holds (found by doc.columns before anything is
+	// drawn).
+	cjkRunes map[rune]bool
+	// footerLeft is the left part of every page's footer, made once.
+	footerLeft string
+}
+
+// pins says which fields every event of the report has the same value in
+// because the filter allows one value only: those are not repeated in the
+// rows.
+type pins struct {
+	eventType, subType, source, auditee bool
+	metadata                            map[string]bool
 }
 
 func (r *Renderer) layout() (*fpdf.Fpdf, error) {
@@ -103,21 +131,18 @@ func (r *Renderer) layout() (*fpdf.Fpdf, error) {
 	// The alias must be set before fonts are added: it changes how fpdf
 	// subsets them.
 	f.AliasNbPages(alias)
-	for _, ff := range fontFiles {
-		// fpdf writes into the font bytes it is given while subsetting, so
-		// concurrent renders (a worker runs several exports) must not share
-		// the package-level TTF slices: each gets its own copy.
-		f.AddUTF8FontFromBytes(ff.family, ff.style, bytes.Clone(ff.ttf))
+	d := &doc{f: f, r: r, cat: cat, title: cat.T("report.title"), faces: map[*face]bool{}}
+	for _, fc := range goFaces {
+		d.addFace(fc)
 	}
 	if err := f.Error(); err != nil {
 		return nil, err
 	}
-	d := &doc{f: f, r: r, cat: cat, title: cat.T("report.title")}
 	pageW, pageH := f.GetPageSize()
 	d.pageW, d.bottom = pageW, pageH-footerZone
 	f.SetMargins(marginX, marginTop, marginX)
 	f.SetCellMargin(padX)
-	f.SetAutoPageBreak(true, footerZone)
+	f.SetAutoPageBreak(false, footerZone) // everything places itself
 	f.SetCompression(true)
 	// The file's dates are the report's, not the wall clock's, and its
 	// catalogues are sorted. (fpdf still writes subsetted font tables in map
@@ -127,7 +152,11 @@ func (r *Renderer) layout() (*fpdf.Fpdf, error) {
 		f.SetCreationDate(r.rep.GeneratedAt)
 		f.SetModificationDate(r.rep.GeneratedAt)
 	}
-	f.SetTitle(d.title, true)
+	docTitle := d.title
+	if r.rep.Name != "" {
+		docTitle = printable(r.rep.Name) + " · " + d.title
+	}
+	f.SetTitle(docTitle, true)
 	f.SetSubject(cat.T("report.label_value", cat.T("report.tenant"), r.rep.TenantID), true)
 	f.SetAuthor("Audit Sentinel", true)
 	f.SetCreator("Audit Sentinel", true)
@@ -135,31 +164,130 @@ func (r *Renderer) layout() (*fpdf.Fpdf, error) {
 	f.SetLang(cat.Code())
 	f.SetFooterFunc(d.footer)
 
+	d.pin()
+	d.columns()
 	f.AddPage()
 	d.titleBlock()
 	if len(r.events) == 0 {
-		d.useAt(stMuted, 10)
-		f.CellFormat(0, 8, cat.T("report.no_events"), "", 1, "L", false, 0, "")
+		d.drawFlowAt(marginX, f.GetY(), d.oneLine(cat.T("report.no_events"), stMuted.at(9)), 4.5)
+		f.SetY(f.GetY() + 7)
 	} else {
 		d.table()
 	}
+	d.endMarker()
 	return f, f.Error()
 }
 
-// use selects st.
-func (d *doc) use(st *style) { d.useAt(st, st.size) }
+// addFace makes fc available to fpdf. fpdf writes into the font bytes it
+// is given while subsetting, so concurrent renders (a worker runs several
+// exports) must not share the package-level TTF slices: each gets its own
+// copy.
+func (d *doc) addFace(fc *face) {
+	if d.faces[fc] {
+		return
+	}
+	d.faces[fc] = true
+	if fc == faceCJK {
+		runes := make([]rune, 0, len(d.cjkRunes))
+		for r := range d.cjkRunes {
+			runes = append(runes, r)
+		}
+		d.f.AddUTF8FontFromBytes(fc.family, fc.style, cjkFont().subset(runes))
+		return
+	}
+	d.f.AddUTF8FontFromBytes(fc.family, fc.style, bytes.Clone(fc.ttf()))
+}
 
-// useAt selects st's font at size pt, and its colour. fpdf writes a font
-// selection into the page on every SetFont, even of the font in use, and
-// keeps every page's content in memory until Close; the table selects a
-// font for each line it measures or draws, and those repeats were half of
-// that content. So a selection that would change nothing is skipped.
-func (d *doc) useAt(st *style, pt float64) {
-	if k := (fontKey{st.family, st.face, pt}); k != d.font {
-		d.f.SetFont(st.family, st.face, pt)
+// useFont selects fc at size pt. fpdf writes a font selection into the
+// page on every SetFont, even of the font in use, and keeps every page's
+// content in memory until Close; the table selects a font for each run it
+// draws, and those repeats were half of that content. So a selection that
+// would change nothing is skipped.
+func (d *doc) useFont(fc *face, pt float64) {
+	if k := (fontKey{fc, pt}); k != d.font {
+		d.addFace(fc)
+		d.f.SetFont(fc.family, fc.style, pt)
 		d.font = k
 	}
-	d.f.SetTextColor(st.color[0], st.color[1], st.color[2])
+}
+
+// fill makes c the fill colour. PDF paints text in the fill colour, so
+// fpdf wraps text of any other colour in a save, the colour and a restore;
+// on every line of the table that was a fifth of the page content fpdf
+// holds until Close. Text is therefore drawn with the fill colour set to
+// the text's (and fpdf's text colour too, see drawSeg). fpdf writes the
+// colour on every SetFillColor, so an unchanged one is skipped.
+func (d *doc) fill(c rgb) {
+	if r, g, b := d.f.GetFillColor(); (rgb{r, g, b}) != c {
+		d.f.SetFillColor(c[0], c[1], c[2])
+	}
+	if r, g, b := d.f.GetTextColor(); (rgb{r, g, b}) != c {
+		d.f.SetTextColor(c[0], c[1], c[2])
+	}
+}
+
+// drawSeg draws s with its top-left at (x, top) in a line of height h,
+// each run of it in the face that has its characters.
+func (d *doc) drawSeg(s seg, x, top, h float64) {
+	base := top + h/2 + 0.33*s.st.size*ptToMM
+	d.fill(s.st.color)
+	text := s.text
+	if !d.inSubset(text) {
+		// Not seen by the pass that chose the subset: a bug, but a
+		// placeholder rather than a missing glyph.
+		text = strings.Map(func(r rune) rune {
+			if !goHas(r) && !d.cjkRunes[r] {
+				return placeholder
+			}
+			return r
+		}, text)
+	}
+	for text != "" {
+		// The run of text drawn by one face.
+		var fc *face
+		n := 0
+		for i, r := range text {
+			rf := faceOf(s.st, r)
+			if fc == nil {
+				fc = rf
+			} else if rf != fc {
+				break
+			}
+			n = i + len(string(r))
+		}
+		run := text[:n]
+		d.useFont(fc, s.st.size)
+		d.f.Text(x, base, run)
+		x += measure(run, s.st)
+		text = text[n:]
+	}
+}
+
+// inSubset reports whether every character of s is drawn by a Go face or
+// is in the report's CJK subset.
+func (d *doc) inSubset(s string) bool {
+	for _, r := range s {
+		if r >= 0x80 && !goHas(r) && !d.cjkRunes[r] {
+			return false
+		}
+	}
+	return true
+}
+
+// drawFlowAt draws lines from (x, y), one every h.
+func (d *doc) drawFlowAt(x, y float64, lines []line, h float64) {
+	for j, l := range lines {
+		for _, s := range l.segs {
+			d.drawSeg(s, x+s.x, y+float64(j)*h, h)
+		}
+	}
+}
+
+// oneLine lays s out as a single line, however long.
+func (d *doc) oneLine(s string, st *style) []line {
+	fl := newFlow(math.Inf(1))
+	fl.text(s, st)
+	return fl.done()
 }
 
 func (d *doc) footer() {
@@ -167,59 +295,173 @@ func (d *doc) footer() {
 	// footer, so that is the current one again afterwards.
 	defer func(k fontKey) { d.font = k }(d.font)
 	f := d.f
-	f.SetY(-10)
-	d.useAt(stMuted, 7)
-	half := (d.pageW - 2*marginX) / 2
-	left := d.title + " · " + d.cat.T("report.tenant") + " " + printable(d.r.rep.TenantID)
-	if d.r.rep.ExportID != "" {
-		left += " · " + d.cat.T("report.export_id") + " " + printable(d.r.rep.ExportID)
-	}
-	f.CellFormat(half, 4, left, "", 0, "L", false, 0, "")
+	_, pageH := f.GetPageSize()
+	y := pageH - 6.5
 	// The alias is replaced by the page count when the file is written; it
 	// is as wide as a count of up to four digits, so right alignment holds.
-	f.CellFormat(half, 4, d.cat.T("report.page", strconv.Itoa(f.PageNo()), alias), "", 0, "R", false, 0, "")
+	page := d.cat.T("report.page", strconv.Itoa(f.PageNo()), alias)
+	w := measure(page, stFooter)
+	if d.footerLeft == "" {
+		d.footerLeft = d.footerText(d.pageW - 2*marginX - measure(d.cat.T("report.page", "9999", "9999"), stFooter) - 6)
+	}
+	d.drawFlowAt(marginX, y, d.oneLine(d.footerLeft, stFooter), 4)
+	d.drawFlowAt(d.pageW-marginX-w, y, d.oneLine(page, stFooter), 4)
 }
 
-// titleBlock writes what the report is about: the title, the tenant, the
-// export, the filters in words, the time range, the time zone, when it was
-// generated and how many events it holds.
-func (d *doc) titleBlock() {
-	f, cat, rep := d.f, d.cat, d.r.rep
-	d.useAt(stBold, 16)
-	f.CellFormat(0, 9, d.title, "", 1, "L", false, 0, "")
-	f.Ln(2)
+// footerText names the report, the tenant and the export in avail
+// millimetres; a long schedule name is shortened so that the export id
+// always fits (the title block has the name whole).
+func (d *doc) footerText(avail float64) string {
+	rep := d.r.rep
+	rest := d.title + " · " + d.cat.T("report.tenant") + " " + printable(rep.TenantID)
+	if rep.ExportID != "" {
+		rest += " · " + d.cat.T("report.export_id") + " " + printable(rep.ExportID)
+	}
+	if rep.Name == "" {
+		return rest
+	}
+	name := []rune(printable(rep.Name))
+	room := avail - measure(rest+" · ", stFooter)
+	if measure(string(name), stFooter) <= room {
+		return string(name) + " · " + rest
+	}
+	for len(name) > 0 && measure(string(name)+"…", stFooter) > room {
+		name = name[:len(name)-1]
+	}
+	if len(name) == 0 {
+		return rest
+	}
+	return string(name) + "… · " + rest
+}
 
-	// The zone the times are in, which is Params.Timezone resolved.
-	tz := d.r.loc.String()
-	rows := []struct{ label, value string }{
-		{cat.T("report.tenant"), rep.TenantID},
-		{cat.T("report.export_id"), rep.ExportID},
-		{cat.T("report.filters"), d.filtersInWords()},
-		{cat.T("report.time_range"), d.timeRange()},
-		{cat.T("report.time_zone"), tz},
-		{cat.T("report.generated_at"), cat.FormatTime(rep.GeneratedAt, d.r.loc)},
-		{cat.T("report.events"), cat.T("report.event_count", len(d.r.events))},
+// pin finds the fields the filter fixes to one value.
+func (d *doc) pin() {
+	fl, cat := d.r.rep.Params.Filter, d.cat
+	p := pins{
+		eventType: len(fl.EventTypes) == 1,
+		subType:   len(fl.SubTypes) == 1,
+		source:    len(fl.SystemSources) == 1,
+		auditee:   len(fl.AuditeeIDs) == 1,
+		metadata:  map[string]bool{},
 	}
-	labelW := 0.0
-	d.useAt(stBold, 9)
-	for _, row := range rows {
-		labelW = max(labelW, f.GetStringWidth(row.label)+2*padX+2)
-	}
-	for _, row := range rows {
-		if row.value == "" {
-			continue
+	add := func(on bool, label string) {
+		if on {
+			d.pinNote = append(d.pinNote, label)
 		}
-		d.useAt(stBold, 9)
-		f.SetTextColor(muted[0], muted[1], muted[2])
-		f.CellFormat(labelW, 4.8, row.label, "", 0, "L", false, 0, "")
-		d.useAt(stBody, 9)
-		f.MultiCell(0, 4.8, printable(row.value), "", "L", false)
 	}
-	f.Ln(3)
+	add(p.eventType, cat.T("field.event_type"))
+	add(p.subType, cat.T("field.sub_type"))
+	add(p.source, cat.T("field.system_source"))
+	add(p.auditee, cat.T("field.auditee_id"))
+	for _, k := range audit.MetadataKeys {
+		if len(fl.Metadata[k]) == 1 {
+			p.metadata[k] = true
+			add(true, cat.T("field.metadata."+k))
+		}
+	}
+	d.pinned = p
+}
+
+// titleBlock writes what the report is: its name, the tenant, the filters
+// in words, the requested range and the first and last event included,
+// the snapshot it reflects, the zone, when it was generated, how many
+// events it holds, the export and where its signed manifest is, and how
+// many characters could not be drawn.
+func (d *doc) titleBlock() {
+	f, cat, rep, loc := d.f, d.cat, d.r.rep, d.r.loc
+	y := marginTop
+	heading := d.title
+	if rep.Name != "" {
+		heading = d.clean.printable(rep.Name)
+	}
+	hf := newFlow(d.pageW - 2*marginX)
+	hf.text(heading, stTitle)
+	hl := hf.done()
+	d.drawFlowAt(marginX, y, hl, 7)
+	y += 7 * float64(max(1, len(hl)))
+	if rep.Name != "" {
+		d.drawFlowAt(marginX, y, d.oneLine(d.title, stSubtitle), 5)
+		y += 5
+	}
+	y += 1.5
+
+	type row struct {
+		label, value string
+		mono         bool
+	}
+	var rows []row
+	add := func(label, value string, mono bool) {
+		if value != "" {
+			rows = append(rows, row{label, value, mono})
+		}
+	}
+	add(cat.T("report.tenant"), rep.TenantID, false)
+	if rep.Name != "" {
+		label := cat.T("report.report_name")
+		if rep.ScheduleID != "" {
+			label = cat.T("report.schedule")
+		}
+		v := rep.Name
+		if rep.ScheduleID != "" {
+			v = cat.T("report.name_id", rep.Name, rep.ScheduleID)
+		}
+		add(label, v, false)
+	}
+	add(cat.T("report.filters"), d.filtersInWords(), false)
+	if len(d.pinNote) > 0 {
+		add(cat.T("report.pinned"), cat.T("report.pinned_text", strings.Join(d.pinNote, ", ")), false)
+	}
+	add(cat.T("report.time_range"), d.timeRange(), false)
+	if n := len(d.r.events); n > 0 {
+		add(cat.T("report.first_event"), cat.FormatTime(d.r.events[0].OccurredAt, loc), false)
+		add(cat.T("report.last_event"), cat.FormatTime(d.r.events[n-1].OccurredAt, loc), false)
+	}
+	if !rep.AsOf.IsZero() || rep.AsOfPosition != "" {
+		v := ""
+		switch {
+		case !rep.AsOf.IsZero() && rep.AsOfPosition != "":
+			v = cat.T("report.as_of_position", cat.FormatTime(rep.AsOf, loc), rep.AsOfPosition)
+		case !rep.AsOf.IsZero():
+			v = cat.FormatTime(rep.AsOf, loc)
+		default:
+			v = cat.T("report.position", rep.AsOfPosition)
+		}
+		add(cat.T("report.as_of"), v, false)
+	}
+	add(cat.T("report.events"), cat.T("report.event_count", len(d.r.events)), false)
+	add(cat.T("report.time_zone"), loc.String(), false)
+	add(cat.T("report.generated_at"), cat.FormatTime(rep.GeneratedAt, loc), false)
+	if rep.ExportID != "" {
+		add(cat.T("report.export_id"), rep.ExportID, true)
+		add(cat.T("report.manifest"), "GET /v5/audit-sentinel/exports/"+rep.ExportID+"/manifest", true)
+	}
+	if n := d.clean.replaced; n > 0 {
+		add(cat.T("report.replaced"), cat.T("report.replaced_count", n), false)
+	}
+
+	labelW := 0.0
+	for _, r := range rows {
+		labelW = max(labelW, measure(r.label, stInfoLabel)+3)
+	}
+	const rowH = 3.5
+	valueW := d.pageW - 2*marginX - labelW
+	for _, r := range rows {
+		d.drawFlowAt(marginX, y, d.oneLine(r.label, stInfoLabel), rowH)
+		fl := newFlow(valueW)
+		st := stInfo
+		if r.mono {
+			st = stInfoMono
+		}
+		fl.text(d.clean.printable(r.value), st)
+		lines := fl.done()
+		d.drawFlowAt(marginX+labelW, y, lines, rowH)
+		y += float64(max(1, len(lines))) * rowH
+	}
+	y += 2
 	f.SetDrawColor(rule[0], rule[1], rule[2])
 	f.SetLineWidth(0.3)
-	f.Line(marginX, f.GetY(), d.pageW-marginX, f.GetY())
-	f.Ln(4)
+	f.Line(marginX, y, d.pageW-marginX, y)
+	f.SetY(y + 2.5)
 }
 
 // filtersInWords describes the filter, one line per parameter: "Event
@@ -274,254 +516,4 @@ func (d *doc) timeRange() string {
 		return cat.T("report.range.until", cat.FormatTime(*fl.RangeEnd, loc))
 	}
 	return cat.T("report.range.all_time")
-}
-
-// table writes the events, one row each, in the order they came
-// (ascending occurred at, then id).
-func (d *doc) table() {
-	f, cat := d.f, d.cat
-	f.SetAutoPageBreak(false, footerZone) // rows place themselves
-	d.cols = []column{
-		{cat.T("report.row_number"), 10, "R"},
-		{cat.T("field.occurred_at"), 27, "L"},
-		{cat.T("field.event_id"), 32, "L"},
-		{cat.T("field.event_type") + " / " + cat.T("field.sub_type"), 25, "L"},
-		{cat.T("field.system_source"), 28, "L"},
-		{cat.T("field.auditee_id"), 27, "L"},
-		{cat.T("field.description"), 0, "L"},
-		{cat.T("field.metadata"), 56, "L"},
-	}
-	used := 0.0
-	for _, c := range d.cols {
-		used += c.width
-	}
-	for i := range d.cols {
-		if d.cols[i].width == 0 {
-			d.cols[i].width = d.pageW - 2*marginX - used
-		}
-	}
-	d.head = make([][]line, len(d.cols))
-	for i, c := range d.cols {
-		d.head[i] = d.wrap([]para{{text: c.label, st: stHead}}, c.width)
-	}
-	d.headerRow()
-
-	var cells [][]para
-	for i := range d.r.events {
-		cells = d.eventCells(cells[:0], i)
-		lines := make([][]line, len(cells))
-		for c := range cells {
-			lines[c] = d.wrap(cells[c], d.cols[c].width)
-		}
-		d.row(lines, i%2 == 1, cells[0][0].text)
-		// The page holds the event now. Letting its copy go as the pages
-		// fill keeps the events and the pages from peaking together.
-		d.r.events[i] = audit.Event{}
-	}
-}
-
-// eventCells returns the paragraphs of each column for event i.
-func (d *doc) eventCells(cells [][]para, i int) [][]para {
-	cat, e := d.cat, &d.r.events[i]
-	date, clock := cat.FormatTimeParts(e.OccurredAt, d.r.loc)
-	auditee := para{printable(e.AuditeeID), stBody, true}
-	if e.AuditeeID == "" {
-		auditee = para{text: cat.T("report.system_actor"), st: stMuted}
-	}
-	var meta []para
-	for _, k := range audit.MetadataKeys {
-		if v, ok := e.Metadata[k]; ok {
-			meta = append(meta, para{text: cat.T("report.label_value", cat.T("field.metadata."+k), printable(v)), st: stBody})
-		}
-	}
-	var other []string
-	for k := range e.Metadata {
-		if !audit.IsMetadataKey(k) {
-			other = append(other, k)
-		}
-	}
-	slices.Sort(other)
-	for _, k := range other {
-		meta = append(meta, para{text: cat.T("report.label_value", printable(k), printable(e.Metadata[k])), st: stBody})
-	}
-	return append(cells,
-		[]para{{text: cat.FormatInt(int64(i + 1)), st: stMuted}},
-		[]para{{text: date, st: stBody}, {text: clock, st: stBody}},
-		[]para{{printable(e.ID), stMono, true}},
-		[]para{{printable(e.EventType), stBold, true}, {printable(e.SubType), stBody, true}},
-		[]para{{printable(e.SystemSource), stBody, true}},
-		[]para{auditee},
-		[]para{{text: printable(e.Description), st: stBody}},
-		meta,
-	)
-}
-
-// wrap breaks paragraphs into lines that fit width.
-func (d *doc) wrap(ps []para, width float64) []line {
-	var out []line
-	for _, p := range ps {
-		if p.text == "" {
-			continue
-		}
-		d.use(p.st)
-		var ls []string
-		if p.ident {
-			ls = d.splitIdent(p.text, width)
-		} else {
-			ls = d.f.SplitText(p.text, width)
-		}
-		for _, l := range ls {
-			out = append(out, line{l, p.st})
-		}
-	}
-	return out
-}
-
-// splitIdent wraps an identifier after separator characters, and inside a
-// part only when that part alone is wider than the column.
-func (d *doc) splitIdent(s string, width float64) []string {
-	avail := width - 2*padX
-	f := d.f
-	if strings.ContainsRune(s, '\n') || strings.ContainsRune(s, ' ') {
-		return f.SplitText(s, width)
-	}
-	if f.GetStringWidth(s) <= avail {
-		return []string{s}
-	}
-	var parts []string
-	start := 0
-	for i, r := range s {
-		if strings.ContainsRune("-_./:@", r) {
-			parts = append(parts, s[start:i+len(string(r))])
-			start = i + len(string(r))
-		}
-	}
-	if start < len(s) {
-		parts = append(parts, s[start:])
-	}
-	var out []string
-	cur := ""
-	for _, p := range parts {
-		if f.GetStringWidth(cur+p) <= avail {
-			cur += p
-			continue
-		}
-		if cur != "" {
-			out = append(out, cur)
-		}
-		cur = p
-		for f.GetStringWidth(cur) > avail {
-			rs := []rune(cur)
-			n := 1
-			for n < len(rs) && f.GetStringWidth(string(rs[:n+1])) <= avail {
-				n++
-			}
-			out = append(out, string(rs[:n]))
-			cur = string(rs[n:])
-		}
-	}
-	if cur != "" {
-		out = append(out, cur)
-	}
-	return out
-}
-
-func height(cells [][]line) float64 {
-	n := 1
-	for _, c := range cells {
-		n = max(n, len(c))
-	}
-	return float64(n)*lineH + 2*padY
-}
-
-// headerRow draws the column labels at the current y.
-func (d *doc) headerRow() {
-	f := d.f
-	y := f.GetY()
-	h := height(d.head)
-	d.fill(headFill)
-	f.Rect(marginX, y, d.pageW-2*marginX, h, "F")
-	d.drawCells(d.head, y)
-	f.SetY(y + h)
-}
-
-// newPage starts a page with the header row; a row drawn there has the
-// whole page.
-func (d *doc) newPage() {
-	d.f.AddPage()
-	d.headerRow()
-	d.atTop = true
-}
-
-// row draws one event. A row that does not fit goes to the next page; one
-// taller than a whole page is split, its later part marked as continued.
-func (d *doc) row(cells [][]line, shade bool, num string) {
-	f := d.f
-	fullPage := d.bottom - marginTop - height(d.head)
-	for {
-		y := f.GetY()
-		h := height(cells)
-		if y+h <= d.bottom {
-			d.drawRow(cells, y, h, shade)
-			return
-		}
-		fits := int(math.Floor((d.bottom - y - 2*padY) / lineH))
-		if !d.atTop && (h <= fullPage || fits < 3) {
-			d.newPage()
-			continue
-		}
-		// Taller than a page: fill this one, carry the rest over.
-		head := make([][]line, len(cells))
-		rest := make([][]line, len(cells))
-		for i, c := range cells {
-			n := min(fits, len(c))
-			head[i], rest[i] = c[:n], c[n:]
-		}
-		d.drawRow(head, y, d.bottom-y, shade)
-		rest[0] = d.wrap([]para{{text: num, st: stMuted}}, d.cols[0].width)
-		rest[1] = append(d.wrap([]para{{text: d.cat.T("report.continued"), st: stMuted}}, d.cols[1].width), rest[1]...)
-		cells = rest
-		d.newPage()
-	}
-}
-
-func (d *doc) drawRow(cells [][]line, y, h float64, shade bool) {
-	f := d.f
-	if shade {
-		d.fill(zebra)
-		f.Rect(marginX, y, d.pageW-2*marginX, h, "F")
-	}
-	d.drawCells(cells, y)
-	f.SetDrawColor(rule[0], rule[1], rule[2])
-	f.SetLineWidth(0.1)
-	f.Line(marginX, y+h, d.pageW-marginX, y+h)
-	f.SetY(y + h)
-	d.atTop = false
-}
-
-func (d *doc) drawCells(cells [][]line, y float64) {
-	f := d.f
-	x := marginX
-	for i, c := range cells {
-		col := d.cols[i]
-		for j, l := range c {
-			d.use(l.st)
-			d.fill(l.st.color)
-			f.SetXY(x, y+padY+float64(j)*lineH)
-			f.CellFormat(col.width, lineH, l.text, "", 0, col.align, false, 0, "")
-		}
-		x += col.width
-	}
-}
-
-// fill makes c the fill colour. PDF paints text in the fill colour, so
-// fpdf wraps text of any other colour in a save, the colour and a restore;
-// on every line of the table that was a fifth of the page content fpdf
-// holds until Close. The table therefore draws its text with the fill
-// colour set to the text's. fpdf writes the colour on every SetFillColor,
-// so an unchanged one is skipped.
-func (d *doc) fill(c rgb) {
-	if r, g, b := d.f.GetFillColor(); (rgb{r, g, b}) != c {
-		d.f.SetFillColor(c[0], c[1], c[2])
-	}
 }

@@ -1,15 +1,33 @@
-// Package pdfrender writes audit events as a PDF report: a title block (what
-// was exported, for whom, with which filters and time range, when, in which
-// time zone, how many events) followed by a table of the events in
-// chronological order. The header row is repeated on every page and each
-// page has a "page X of Y" footer. Long descriptions and metadata wrap; a
-// row never splits across pages unless it is taller than a page.
+// Package pdfrender writes audit events as a PDF report a compliance
+// officer can sign: a title block that says what the report is (the
+// schedule's name when a schedule made it, the tenant, the filters in
+// words, the requested range and the first and last event actually
+// included, the snapshot it reflects, the zone, when it was generated, how
+// many events, the export id and where its signed manifest is), then a
+// dense table of the events in chronological order, and an "End of report
+// — N events" marker after the last row, so a printout that lost pages
+// cannot pass for a complete one. The header row is repeated on every
+// page and every page's footer names the report and export and says "page
+// X of Y". A row never splits across pages unless it is taller than a
+// page.
 //
-// Pages are landscape A4, or Letter when the locale's catalogue says so.
-// Text uses the Go fonts (golang.org/x/image/font/gofont) embedded as
-// subsetted UTF-8 TrueType, which cover Latin, Greek and Cyrillic. A
-// character the fonts cannot draw (CJK, Arabic, emoji) is shown as U+FFFD;
-// the CSV export carries the exact text.
+// Pages are landscape A4, or Letter when the export asks (Params.Paper).
+// The table holds about 30 of the demo's events a page: most rows are two
+// lines (date over time, event id over auditee, type over source,
+// description over metadata); the metadata holds only the keys an event
+// has, as label–value pairs flowing across the column; a field the filter
+// pins to one value is left out of the rows and named in the title block.
+// Identifiers are never broken: a column is as wide as its widest id (up
+// to a limit beyond which ids are set smaller), and metadata pairs are
+// never split, so pdftotext gives every id back whole.
+//
+// Text uses the Go fonts (golang.org/x/image/font/gofont) for Latin, Greek
+// and Cyrillic, and WenQuanYi Micro Hei (embedded, see fonts/README.md)
+// for Chinese, Japanese and Korean; both are embedded as subsets of the
+// characters a report uses, so no font is needed on the host. A character
+// neither can draw (Arabic, Hebrew, Devanagari and other scripts that need
+// shaping or right-to-left layout, emoji) is shown as U+FFFD and counted in
+// the title block; the CSV export carries the exact text.
 //
 // Every word comes from the i18n catalogue of the report's locale; times are
 // in the report's time zone in the catalogue's human format with the zone
@@ -46,7 +64,7 @@ type Renderer struct {
 	w      io.Writer
 	rep    render.Report
 	cat    *i18n.Catalog
-	paper  string // "A4" or "Letter", from the catalogue
+	paper  string // "A4" or "Letter"
 	loc    *time.Location
 	max    int
 	events []audit.Event
@@ -74,7 +92,11 @@ func New(w io.Writer, r render.Report, opts Options) (*Renderer, error) {
 	if r.EventCount >= 0 && r.EventCount < int64(max) {
 		capHint = int(r.EventCount)
 	}
-	return &Renderer{w: w, rep: r, cat: cat, paper: cat.Paper(), loc: loc, max: max,
+	paper := "A4"
+	if r.Params.Canonical().Paper == audit.PaperLetter {
+		paper = "Letter"
+	}
+	return &Renderer{w: w, rep: r, cat: cat, paper: paper, loc: loc, max: max,
 		events: make([]audit.Event, 0, capHint)}, nil
 }
 

@@ -387,7 +387,7 @@ func TestScripts(t *testing.T) {
 		"Русский: Съешь же ещё этих булок",
 		"пользователь_7",
 		"Ünïcödé çàéîõ ñ ø ß Ł ő — é composed;",
-		"\uFFFD\uFFFD \uFFFD have",
+		"中文 \uFFFD have", // CJK has glyphs; the emoji has none
 		"ключ: значение",
 	} {
 		if !strings.Contains(page, want) {
@@ -468,12 +468,15 @@ func TestRowsNotSplit(t *testing.T) {
 	}
 }
 
-func TestUUIDsWrapAtHyphens(t *testing.T) {
+// TestUUIDsWhole: a UUID is on one line (it used to wrap after a hyphen;
+// the parts checked here are what that test looked for).
+func TestUUIDsWhole(t *testing.T) {
 	evs := events(1, time.Unix(0, 0), 0)
 	evs[0].ID = "0190f4c2-7b1e-7c3a-9f10-4be2d1a0c001"
 	evs[0].AuditeeID = "5d8e9a4b-1f2c-4e7d-8a9b-0c1d2e3f4a5b"
 	page := pdfText(t, renderPDF(t, baseReport("en", time.UTC), evs))[0]
-	for _, want := range []string{"0190f4c2-7b1e-7c3a-", "9f10-4be2d1a0c001", "5d8e9a4b-"} {
+	for _, want := range []string{"0190f4c2-7b1e-7c3a-", "9f10-4be2d1a0c001", "5d8e9a4b-",
+		"0190f4c2-7b1e-7c3a-9f10-4be2d1a0c001", "5d8e9a4b-1f2c-4e7d-8a9b-0c1d2e3f4a5b"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("lacks %q:\n%s", want, page)
 		}
@@ -562,7 +565,8 @@ func TestPrintable(t *testing.T) {
 		{"ctl\x00\x07\x1b[0m", "ctl[0m"},
 		{"zero\u200bwidth\ufeff", "zerowidth"},
 		{"e\u0301", "é"},
-		{"中🙂", "\uFFFD\uFFFD"},
+		{"中🙂", "中\uFFFD"},
+		{"عربى", "\uFFFD\uFFFD\uFFFD\uFFFD"},
 		{"1\u202f234", "1\u00a0234"},
 		{"Ωмé", "Ωмé"},
 	}
@@ -571,7 +575,7 @@ func TestPrintable(t *testing.T) {
 			t.Errorf("printable(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	if !drawable('\uFFFD') || !drawable('Ж') || !drawable('Ω') || drawable('中') || drawable(0x1F642) {
+	if !drawable('\uFFFD') || !drawable('Ж') || !drawable('Ω') || !drawable('中') || !drawable('か') || !drawable('한') || drawable(0x1F642) || drawable('ع') {
 		t.Error("font coverage is not what the package relies on")
 	}
 }
