@@ -175,7 +175,7 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 	}
 	srv := jobs.NewServer(jobs.ServerConfig{
 		Redis: deps.Redis, Concurrency: cfg.WorkerConcurrency, Runner: runner, Failer: deps.Store,
-		Sweeper: sweeper, IsPermanent: exporter.Permanent, Logger: logger, Now: time.Now, SweepEvery: time.Minute,
+		Sweeper: sweeper, IsPermanent: exporter.Permanent, Logger: logger, Now: time.Now, SweepEvery: exporter.SweepEvery,
 		OnExportDone: exportDone, Webhooks: notifier,
 	})
 	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue)}

@@ -120,7 +120,7 @@ func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportPa
 	}
 	if got.Status == audit.StatusQueued {
 		if err := s.Queue.EnqueueExport(ctx, tenantID, got.ID); err != nil {
-			return audit.Export{}, false, fmt.Errorf("export: enqueue %s: %w", got.ID, err)
+			return audit.Export{}, false, queueUnavailable(ctx, s.Logger, got, err)
 		}
 	}
 	s.Logger.InfoContext(ctx, "export requested", "export_id", got.ID, "tenant", tenantID,

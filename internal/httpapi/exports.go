@@ -210,7 +210,13 @@ func (s *Server) preferredWait(prefs []string) (time.Duration, error) {
 				if err != nil || n < 0 || math.IsNaN(n) {
 					return 0, audit.Invalid("Prefer", "Prefer: wait=N takes a number of seconds, got %q", val)
 				}
-				wait = min(time.Duration(n*float64(time.Second)), s.cfg.MaxWait)
+				// Compare in seconds before converting: a huge or infinite
+				// n overflows time.Duration into a negative wait.
+				if n >= s.cfg.MaxWait.Seconds() {
+					wait = s.cfg.MaxWait
+				} else {
+					wait = time.Duration(n * float64(time.Second))
+				}
 			}
 		}
 	}
@@ -279,7 +285,12 @@ func (s *Server) serveFile(c echo.Context, e audit.Export) error {
 	if e.CompletedAt != nil {
 		modified = *e.CompletedAt
 	}
-	http.ServeContent(w, r, "", modified, rs)
+	vr := newVerifyingReader(rs, info.Size, e.SHA256)
+	http.ServeContent(&jsonStatusWriter{ResponseWriter: w, requestID: h.Get(echo.HeaderXRequestID), req: r}, r, "", modified, vr)
+	if vr.Mismatch() {
+		s.corrupted(ctx, e)
+		panic(http.ErrAbortHandler)
+	}
 	if err := rs.Err(); err != nil {
 		s.logger.ErrorContext(ctx, "download aborted: storage failed mid-stream", "export_id", e.ID,
 			"request_id", h.Get(echo.HeaderXRequestID), "err", err)
