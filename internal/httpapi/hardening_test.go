@@ -62,7 +62,10 @@ type hbundle struct {
 }
 
 // backends runs fn on SQLite and on PostgreSQL.
-func backends(t *testing.T, fn func(t *testing.T, b *hbundle)) {
+func backends(t *testing.T, fn func(t *testing.T, b *hbundle)) { backendsWith(t, nil, fn) }
+
+// backendsWith is backends with the server's config changed by tune.
+func backendsWith(t *testing.T, tune func(*httpapi.Config), fn func(t *testing.T, b *hbundle)) {
 	for _, name := range []string{"sqlite", "postgres"} {
 		t.Run(name, func(t *testing.T) {
 			var db *sqlstore.DB
@@ -76,12 +79,13 @@ func backends(t *testing.T, fn func(t *testing.T, b *hbundle)) {
 				}
 				t.Cleanup(func() { db.Close() })
 			}
-			fn(t, newHBundle(t, db))
+			fn(t, newHBundle(t, db, tune))
 		})
 	}
 }
 
-func newHBundle(t *testing.T, db *sqlstore.DB) *hbundle {
+// newHBundle builds the server; tune, when not nil, changes its config.
+func newHBundle(t *testing.T, db *sqlstore.DB, tune func(*httpapi.Config)) *hbundle {
 	t.Helper()
 	logBuf := &syncLog{}
 	logger := slog.New(slog.NewTextHandler(logBuf, nil))
@@ -91,11 +95,15 @@ func newHBundle(t *testing.T, db *sqlstore.DB) *hbundle {
 		t.Fatal(err)
 	}
 	q := &queue{}
-	h := httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		Logger: logger, Store: db, Files: files, ExportWait: 0, Archives: db, Objects: files,
 		Exports:   &export.Service{Store: db, Queue: q, Logger: logger, Now: time.Now, PDFMaxEvents: 5000},
 		Schedules: &scheduler.Service{Store: db, Queue: q, Logger: logger, Now: time.Now},
-	})
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	h := httpapi.New(cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	_, key, err := apikey.Create(t.Context(), db, "acme", "t", time.Now())

@@ -15,7 +15,9 @@ import (
 // U+FFFD in its place, or refuse it) and NUL (PostgreSQL refuses it in text,
 // SQLSTATE 22021, which would surface as a 500). The answer is a 400 naming
 // the parameter, the same on both store backends. Other control characters
-// are left to each handler, which knows what its values may hold.
+// are left to each handler, which knows what its values may hold. A
+// parameter without a name (?=x) is refused here too: there is no name to
+// blame for it.
 func (s *Server) checkInput(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		names, vals := c.ParamNames(), c.ParamValues()
@@ -35,8 +37,13 @@ func (s *Server) checkInput(next echo.HandlerFunc) echo.HandlerFunc {
 		sort.Strings(keys)
 		for _, k := range keys {
 			param := k
+			if k == "" {
+				return audit.Invalid("query", "a query parameter has no name (…&=value); write name=value")
+			}
 			if !storable(k) {
-				param = strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", ""), "?")
+				if param = strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", ""), "?"); param == "" {
+					param = "query"
+				}
 				return audit.Invalid(param, "query parameter names must be valid UTF-8 without NUL characters")
 			}
 			for _, v := range q[k] {
