@@ -31,6 +31,20 @@ bench: ## Run the benchmarks (bench/run.sh)
 	@if [ -f bench/run.sh ]; then bash bench/run.sh; \
 	else echo "make bench: bench/run.sh does not exist yet" >&2; exit 1; fi
 
+# Fuzz targets as PACKAGE:TARGET. `make test` runs each one's seed corpus
+# (and the HTTP property test); `make fuzz` explores each for FUZZTIME.
+FUZZ_TARGETS := ./internal/httpapi:FuzzExportQuery ./internal/ingest:FuzzDecodeJSON \
+	./internal/ingest:FuzzDecodeNDJSON ./internal/render/csv:FuzzAsIs
+FUZZTIME ?= 1m
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 1m); new failures land in testdata/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "==> go test -run '^$$' -fuzz '^$$name$$' -fuzztime $(FUZZTIME) $$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
 .PHONY: lint
 lint: ## go vet and a gofmt check
 	$(GO) vet ./...

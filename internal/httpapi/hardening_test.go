@@ -192,7 +192,7 @@ func TestRangeOutsideYearsIsInvalid(t *testing.T) {
 			res, body := b.do(t, "GET", exportPath+"?"+q.query, "")
 			wantError(t, res, body, http.StatusBadRequest, q.param)
 		}
-		if strings.Contains(b.log.String(), "panic") {
+		if strings.Contains(b.log.String(), "msg=panic") {
 			t.Fatalf("a panic was logged:\n%s", b.log)
 		}
 	})

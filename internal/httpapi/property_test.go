@@ -70,7 +70,7 @@ func TestHTTPProperties(t *testing.T) {
 				t.Errorf("request %d: %s %s\n  headers %v\n  body %q\n  %s", i, req.method, req.target, req.header, req.body, msg)
 			}
 		}
-		if log := b.log.String(); strings.Contains(log, "panic") {
+		if log := b.log.String(); strings.Contains(log, "msg=panic") {
 			t.Errorf("a panic was logged:\n%s", log)
 		}
 	})
