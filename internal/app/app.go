@@ -41,7 +41,7 @@ type API struct {
 func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 	a := &API{cfg: cfg, logger: logger, deps: deps, queue: jobs.NewClient(deps.Redis)}
 	svc := &export.Service{
-		Store: deps.Store, Queue: a.queue, Logger: logger, Now: time.Now,
+		Store: deps.Store, Values: deps.Store, Queue: a.queue, Logger: logger, Now: time.Now,
 		ReuseWindow: cfg.ExportReuseWindow, PDFMaxEvents: int64(cfg.PDFMaxEvents),
 		MaxActivePerTenant:  int64(cfg.ExportMaxActivePerTenant),
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate,

@@ -54,6 +54,9 @@ type Service struct {
 	WebhookAllowPrivate bool
 	// WebhookResolver resolves webhook hosts (default net.DefaultResolver).
 	WebhookResolver webhook.Resolver
+	// Values, when set, lets Warnings tell filter values that match no
+	// event of the tenant (see warnings.go).
+	Values ValueStore
 }
 
 // Options are the parts of a request that do not change the file.

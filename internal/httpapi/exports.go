@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/labstack/echo/v4"
 )
@@ -38,6 +39,9 @@ type ExportStatus struct {
 	Error       *ExportFailure `json:"error,omitempty"`
 	StatusURL   string         `json:"status_url"`
 	FileURL     string         `json:"file_url"`
+	// Warnings name list filter values that match no event of the tenant
+	// (see withWarnings).
+	Warnings []export.Warning `json:"warnings,omitempty"`
 }
 
 // ExportFailure says why an export failed.
@@ -119,6 +123,7 @@ func (s *Server) exportEvents(c echo.Context) error {
 		return err
 	}
 	c.Set(ctxKeyExportID, e.ID)
+	s.withWarnings(c, e)
 	if !e.Status.Done() && wait > 0 {
 		started := time.Now()
 		waited := false
@@ -187,7 +192,7 @@ func (s *Server) accepted(c echo.Context, e audit.Export) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderLocation, exportURL(e.ID))
 	h.Set("Retry-After", strconv.Itoa(retryAfter(e)))
-	return c.JSON(http.StatusAccepted, statusView(e))
+	return c.JSON(http.StatusAccepted, s.statusWithWarnings(c, e))
 }
 
 // retryAfter suggests when to poll again. Exports stream at hundreds of
@@ -230,7 +235,8 @@ func (s *Server) getExport(c echo.Context) error {
 		return err
 	}
 	c.Set(ctxKeyExportID, e.ID)
-	return c.JSON(http.StatusOK, statusView(e))
+	s.withWarnings(c, e)
+	return c.JSON(http.StatusOK, s.statusWithWarnings(c, e))
 }
 
 // getExportFile is GET /exports/{id}/file.
@@ -240,6 +246,7 @@ func (s *Server) getExportFile(c echo.Context) error {
 		return err
 	}
 	c.Set(ctxKeyExportID, e.ID)
+	s.withWarnings(c, e)
 	if e.Status.Done() {
 		return s.serveDone(c, e)
 	}

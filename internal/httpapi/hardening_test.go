@@ -97,7 +97,7 @@ func newHBundle(t *testing.T, db *sqlstore.DB, tune func(*httpapi.Config)) *hbun
 	q := &queue{}
 	cfg := httpapi.Config{
 		Logger: logger, Store: db, Files: files, ExportWait: 0, Archives: db, Objects: files,
-		Exports:   &export.Service{Store: db, Queue: q, Logger: logger, Now: time.Now, PDFMaxEvents: 5000},
+		Exports:   &export.Service{Store: db, Values: db, Queue: q, Logger: logger, Now: time.Now, PDFMaxEvents: 5000},
 		Schedules: &scheduler.Service{Store: db, Queue: q, Logger: logger, Now: time.Now},
 	}
 	if tune != nil {
@@ -431,4 +431,53 @@ func completedIn(t *testing.T, b *hbundle, n int) (audit.Export, []byte) {
 		t.Fatal(err)
 	}
 	return e, data
+}
+
+// Bug 13: a misspelled filter value gave a silent empty file. A list filter
+// value that matches no event of the tenant at all is named, with the
+// closest values the tenant has, in the status JSON and in a header of
+// every answer about the export, the file's included.
+func TestUnknownFilterValuesAreWarned(t *testing.T) {
+	backends(t, func(t *testing.T, b *hbundle) {
+		at := time.Now().UTC().Add(-time.Hour).Truncate(time.Microsecond)
+		_, err := b.store.InsertEvents(t.Context(), "acme", []audit.Event{
+			{ID: "e1", OccurredAt: at, EventType: "assessment", SubType: "created", SystemSource: "svc", Metadata: map[string]string{"tag": "blue"}},
+			{ID: "e2", OccurredAt: at, EventType: "task", SubType: "created", SystemSource: "svc"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, body := b.do(t, "GET", exportPath+"?event_type=assesment&event_type=task&sub_type=created&metadata[tag]=bleu", "",
+			"Prefer", "respond-async")
+		if res.StatusCode != http.StatusAccepted {
+			t.Fatalf("%d %s", res.StatusCode, body)
+		}
+		var st httpapi.ExportStatus
+		if err := json.Unmarshal(body, &st); err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Warnings) != 2 || st.Warnings[0].Param != "event_type" || st.Warnings[0].Value != "assesment" ||
+			len(st.Warnings[0].Closest) == 0 || st.Warnings[0].Closest[0] != "assessment" ||
+			st.Warnings[1].Param != "metadata[tag]" || st.Warnings[1].Value != "bleu" {
+			t.Fatalf("warnings %+v", st.Warnings)
+		}
+		var hdr []export.Warning
+		if err := json.Unmarshal([]byte(res.Header.Get(httpapi.WarningsHeader)), &hdr); err != nil || len(hdr) != 2 {
+			t.Fatalf("header %q: %v", res.Header.Get(httpapi.WarningsHeader), err)
+		}
+		// The status document and the file answer say it too.
+		res, body = b.do(t, "GET", "/v5/audit-sentinel/exports/"+st.ID, "")
+		if err := json.Unmarshal(body, &st); err != nil || len(st.Warnings) != 2 {
+			t.Fatalf("status: %s", body)
+		}
+		res, _ = b.do(t, "GET", "/v5/audit-sentinel/exports/"+st.ID+"/file", "")
+		if res.Header.Get(httpapi.WarningsHeader) == "" {
+			t.Fatalf("file answer %d without %s", res.StatusCode, httpapi.WarningsHeader)
+		}
+		// Values the tenant has: no warnings.
+		res, body = b.do(t, "GET", exportPath+"?event_type=assessment&metadata[tag]=blue", "", "Prefer", "respond-async")
+		if strings.Contains(string(body), "warnings") || res.Header.Get(httpapi.WarningsHeader) != "" {
+			t.Fatalf("warned about values that match: %s", body)
+		}
+	})
 }
