@@ -6,10 +6,10 @@ import (
 )
 
 // DefaultMaxBufferedParts bounds the part buffers all uploads of one Bucket
-// hold together: 6 × 8 MiB = 48 MiB. One upload still has its two (one
+// hold together: 6 × 5 MiB = 30 MiB by default. One upload still has its two (one
 // fills while the other travels); three or more share the six. Before, each
 // upload allocated its own, so a worker running eight exports held 128 MiB
-// of part buffers, and as much again of garbage between collections: the
+// of 8 MiB part buffers, and as much again of garbage between collections: the
 // memory a worker needs grew by a quarter of a hundred MiB per concurrent
 // export (issue 12). An export whose upload waits for a buffer waits on the
 // pipe from its renderer, and so on its database stream: nothing is lost,

@@ -30,13 +30,16 @@ import (
 
 const (
 	// DefaultPartSize is the size of a multipart upload's parts, and of
-	// each buffer an upload holds.
-	DefaultPartSize = 8 << 20
+	// each buffer an upload holds: S3's minimum, 5 MiB. Every concurrent
+	// export holds up to Concurrency of them (issue 12 bounds what each
+	// adds to a worker at 16 MiB); 8 MiB parts bought no throughput an
+	// export can produce. 10,000 parts still allow 50 GB.
+	DefaultPartSize = MinPartSize
 	// MinPartSize is S3's smallest part but the last.
 	MinPartSize = 5 << 20
 	// DefaultConcurrency is how many parts of one upload are in flight.
 	// Two keep a single export's upload busy (one part fills while the
-	// other travels) and bound it at 16 MiB of buffers; four doubled the
+	// other travels) and bound it at 10 MiB of buffers; four doubled the
 	// worker's memory for no throughput an export can produce.
 	DefaultConcurrency = 2
 	// maxParts is S3's limit on the parts of one upload.
