@@ -7,7 +7,7 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/sqlite/sqlitetest"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
 )
 
 // Bug 4: tenants "." and ".." were accepted; the objects of their exports

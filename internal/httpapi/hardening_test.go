@@ -25,9 +25,9 @@ import (
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
-	"github.com/auditsentinel/sentinel/internal/postgres"
-	"github.com/auditsentinel/sentinel/internal/scheduler"
-	"github.com/auditsentinel/sentinel/internal/sqlite/sqlitetest"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
+	"github.com/auditsentinel/sentinel/internal/schedule"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
@@ -98,7 +98,7 @@ func newHBundle(t *testing.T, db *sqlstore.DB, tune func(*httpapi.Config)) *hbun
 	cfg := httpapi.Config{
 		Logger: logger, Store: db, Files: files, ExportWait: 0, Archives: db, Objects: files,
 		Exports:   &export.Service{Store: db, Values: db, Queue: q, Logger: logger, Now: time.Now, PDFMaxEvents: 5000},
-		Schedules: &scheduler.Service{Store: db, Queue: q, Logger: logger, Now: time.Now},
+		Schedules: &schedule.Service{Store: db, Queue: q, Logger: logger, Now: time.Now},
 	}
 	if tune != nil {
 		tune(&cfg)
