@@ -25,10 +25,10 @@ import (
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
-	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
 	"github.com/auditsentinel/sentinel/internal/schedule"
-	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
