@@ -30,6 +30,20 @@ test-short: ## Like test, with -short (GOTESTFLAGS, PKGS)
 bench: ## Run the benchmarks (bench/run.sh)
 	bash bench/run.sh
 
+# Fuzz targets as PACKAGE:TARGET. `make test` runs each one's seed corpus
+# (and the HTTP property test); `make fuzz` explores each for FUZZTIME.
+FUZZ_TARGETS := ./internal/httpapi:FuzzExportQuery ./internal/ingest:FuzzDecodeJSON \
+	./internal/ingest:FuzzDecodeNDJSON ./internal/render/csv:FuzzAsIs
+FUZZTIME ?= 1m
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 1m); new failures land in testdata/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "==> go test -run '^$$' -fuzz '^$$name$$' -fuzztime $(FUZZTIME) $$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
 .PHONY: lint
 lint: ## go vet, gofmt check and golangci-lint (.golangci.yml; builds bin/golangci-lint)
 	bash scripts/lint.sh $(PKGS)

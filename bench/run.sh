@@ -15,6 +15,8 @@
 #        worker peak RSS for the 100,000-event export
 #        30 sequential 1,000-event exports, each with a different range
 #        a 5,000-event PDF, GET to last byte, and its worker peak RSS
+#      and, with WORKER_CONCURRENCY=8, the worker's peak RSS while 1, 2, 4
+#      and 8 different 600,000-event CSV exports run at once
 #   5. seeds a 1,000,000-event tenant "huge" (the table then holds 2M) and
 #      exports it for the worker's peak RSS at 1M
 #   6. prints a table and writes bench/results/latest.md and a dated copy
@@ -24,6 +26,8 @@
 #                       dropped); default: a throwaway cluster like scripts/test.sh
 #   BENCH_RUNS          repetitions of (a) and (b) (default 3; the median counts)
 #   BENCH_SKIP_1M=1     skip step 5
+#   BENCH_ONLY_CONCURRENT=1  seed only tenant big and measure only the
+#                       concurrent exports (a quick run of that one figure)
 #   BENCH_KEEP=1        keep the temp dir (logs, files) and print where it is
 #
 # Exits non-zero when something cannot be provisioned or a measurement fails
@@ -319,26 +323,59 @@ seed() { # seed TENANT EVENTS SEED
 	record kind seed tenant "$1" events "$2" seconds "$(since "$t0")"
 }
 
-say "seeding 1,000,000 events (big 600k, mid 100k, t3 150k, t4 150k)"
-t_seed=$(now)
-# Two loaders at a time: generation (client) and COPY (server) overlap.
-seed big 600000 1 &
-s1=$!
-seed mid 100000 2 &
-s2=$!
-wait $s2 || exit 1
-seed t3 150000 3 &
-s3=$!
-wait $s1 || exit 1
-seed t4 150000 4
-wait $s3 || exit 1
-psql "$DB" -qAtc 'VACUUM ANALYZE events' >/dev/null
-settle
-total=$(psql "$DB" -qAtc 'SELECT count(*) FROM events')
-[ "$total" = 1000000 ] || die "seeded $total events, expected 1000000"
-el=$(since "$t_seed")
-record kind info key seed_1m_seconds value "$el"
-say "seeded $total events in $el s"
+# concurrent_rss: with WORKER_CONCURRENCY=8, the worker's peak RSS while N
+# different 600,000-event CSV exports (tenant big; locales and time zones
+# make each a different export) run at once, for N = 1, 2, 4, 8. The worker
+# is restarted for each N, so VmHWM is that N's peak.
+CONCURRENT_QUERIES=("locale=en" "locale=de" "locale=fr" "locale=es" "locale=it" "locale=nl" "locale=pt"
+	"locale=en&timezone=Europe%2FBerlin")
+concurrent_rss() {
+	local n i pids
+	for n in 1 2 4 8; do
+		say "worker peak RSS: $n different 600,000-event CSV exports at once (WORKER_CONCURRENCY=8)"
+		start_worker WORKER_CONCURRENCY=8
+		quiesce
+		pids=()
+		for ((i = 0; i < n; i++)); do
+			"$BIN/exportbench" export -base "$BASE" -key "$KEY_BIG" -query "file_type=csv&${CONCURRENT_QUERIES[$i]}" \
+				-expect-rows 600000 -name "csv-600k-x$n" -delete >"$TMP/concurrent-$n-$i.json" &
+			pids+=($!)
+		done
+		for i in "${!pids[@]}"; do
+			wait "${pids[$i]}" || { tail -n 20 "$TMP/worker-$WORKER_N.log" >&2; die "concurrent export $i of $n failed"; }
+			cat "$TMP/concurrent-$n-$i.json" >>"$RESULTS"
+		done
+		rss "concurrent-$n"
+	done
+}
+
+if [ "${BENCH_ONLY_CONCURRENT:-}" = 1 ]; then
+	say "BENCH_ONLY_CONCURRENT=1: seeding tenant big (600,000 events) only"
+	seed big 600000 1
+	psql "$DB" -qAtc 'VACUUM ANALYZE events' >/dev/null
+	settle
+else
+	say "seeding 1,000,000 events (big 600k, mid 100k, t3 150k, t4 150k)"
+	t_seed=$(now)
+	# Two loaders at a time: generation (client) and COPY (server) overlap.
+	seed big 600000 1 &
+	s1=$!
+	seed mid 100000 2 &
+	s2=$!
+	wait $s2 || exit 1
+	seed t3 150000 3 &
+	s3=$!
+	wait $s1 || exit 1
+	seed t4 150000 4
+	wait $s3 || exit 1
+	psql "$DB" -qAtc 'VACUUM ANALYZE events' >/dev/null
+	settle
+	total=$(psql "$DB" -qAtc 'SELECT count(*) FROM events')
+	[ "$total" = 1000000 ] || die "seeded $total events, expected 1000000"
+	el=$(since "$t_seed")
+	record kind info key seed_1m_seconds value "$el"
+	say "seeded $total events in $el s"
+fi
 
 key_for() { "$BIN/sentinelctl" keys create --tenant "$1" 2>/dev/null | tail -n 1; }
 KEY_BIG=$(key_for big)
@@ -390,6 +427,17 @@ export_cpu() {
 	cat "$TMP/cpu.json" >>"$RESULTS"
 	say "  $(cat "$TMP/cpu.json")"
 }
+
+if [ "${BENCH_ONLY_CONCURRENT:-}" = 1 ]; then
+	say "warm-up: one unmeasured 600,000-event export"
+	export_run warmup-600k "$KEY_BIG" "file_type=csv" 600000
+	sed -i '$d' "$RESULTS"
+	concurrent_rss
+	stop_pid "$WORKER_PID"
+	WORKER_PID=""
+	grep '"kind":"rss"' "$RESULTS" >&2
+	exit 0
+fi
 
 COLS="id, occurred_at, event_type, sub_type, system_source, auditee_id, description, meta_entity_id, meta_assessment_id, meta_task_id, meta_workflow_instance_id, meta_screening_application_id, meta_screening_config_id, meta_match_id, meta_inquiry_id, meta_tag, meta_cache_id, meta_workflow_step, metadata_extra"
 psql_copy() { # psql_copy NAME TENANT EXPECT [RUN]: with RUN, also records the CPU used
@@ -456,6 +504,8 @@ for i in $(seq 1 "$RUNS"); do
 	quiesce
 	psql_copy "copy-600k" big 600000 "$i"
 done
+
+concurrent_rss
 
 say "1,000-event exports: 30 sequential, each a different range (EXPORT_REUSE_WINDOW=0s)"
 start_worker

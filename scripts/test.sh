@@ -2,7 +2,8 @@
 # scripts/test.sh — the whole test suite on a fresh machine, as `make test`
 # and CI run it.
 #
-#   1. installs missing OS packages (redis-server, PostgreSQL, poppler-utils)
+#   1. installs missing OS packages (redis-server, PostgreSQL, poppler-utils,
+#      libreoffice-calc-nogui)
 #   2. builds bin/versitygw (the S3 server tests run) if missing or stale
 #   3. starts a throwaway PostgreSQL on a free port, unless TEST_DATABASE_URL
 #      is set, and exports TEST_DATABASE_URL
@@ -42,6 +43,8 @@ as_root() {
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
+# A real spreadsheet engine: the CSV injection test opens exports with it.
+command -v soffice >/dev/null || missing+=(libreoffice-calc-nogui)
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
 	pg_bindir >/dev/null || missing+=(postgresql)
 	command -v psql >/dev/null || missing+=(postgresql-client)
@@ -57,6 +60,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v redis-server >/dev/null || die "redis-server is still not on PATH after installing redis-server"
 command -v pdftotext >/dev/null || die "pdftotext is still not on PATH after installing poppler-utils"
+command -v soffice >/dev/null || die "soffice is still not on PATH after installing libreoffice-calc-nogui"
 
 # ---------------------------------------------------------------- versitygw
 if [ -z "${VERSITYGW_BIN:-}" ]; then

@@ -63,6 +63,11 @@ func ValidateTenant(t string) error {
 	if t == "" || len(t) > 64 {
 		return audit.Invalid("tenant", "tenant must be 1 to 64 characters")
 	}
+	if t == "." || t == ".." {
+		// A path segment that means "here" or "up" would not name the
+		// tenant's own folder of objects: every export of it would fail.
+		return audit.Invalid("tenant", "tenant %q cannot be used: it must not be \".\" or \"..\"", t)
+	}
 	for _, r := range t {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
 			return audit.Invalid("tenant", "tenant may contain only letters, digits, '-', '_' and '.'")
@@ -87,7 +92,9 @@ func Authenticate(ctx context.Context, s Store, secret string) (audit.APIKey, er
 		return audit.APIKey{}, fmt.Errorf("apikey: authenticate: %w", err)
 	}
 	if k.RevokedAt != nil {
-		return audit.APIKey{}, audit.Errorf(audit.EUNAUTHORIZED, "invalid API key: it was revoked")
+		// The same answer as for an unknown key: telling them apart would
+		// confirm to whoever holds a leaked key that it was once real.
+		return audit.APIKey{}, audit.Errorf(audit.EUNAUTHORIZED, "invalid API key")
 	}
 	return k, nil
 }

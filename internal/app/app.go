@@ -37,7 +37,7 @@ type API struct {
 func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 	a := &API{cfg: cfg, logger: logger, deps: deps, queue: jobs.NewClient(deps.Redis)}
 	svc := &export.Service{
-		Store: deps.Store, Queue: a.queue, Logger: logger, Now: time.Now,
+		Store: deps.Store, Values: deps.Store, Queue: a.queue, Logger: logger, Now: time.Now,
 		ReuseWindow: cfg.ExportReuseWindow, PDFMaxEvents: int64(cfg.PDFMaxEvents),
 		MaxActivePerTenant:  int64(cfg.ExportMaxActivePerTenant),
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
@@ -157,7 +157,7 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 	}
 	srv := jobs.NewServer(jobs.ServerConfig{
 		Redis: deps.Redis, Concurrency: cfg.WorkerConcurrency, Runner: runner, Failer: deps.Store,
-		Sweeper: sweeper, IsPermanent: export.Permanent, Logger: logger, Now: time.Now, SweepEvery: time.Minute,
+		Sweeper: sweeper, IsPermanent: export.Permanent, Logger: logger, Now: time.Now, SweepEvery: export.SweepEvery,
 		OnExportDone: exportDone, Webhooks: notifier,
 	})
 	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue)}

@@ -105,8 +105,13 @@ func (m *WorkerMain) Run(ctx context.Context) (err error) {
 	if m.SoftMemoryLimit {
 		// Without a limit the garbage collector lets the heap grow to
 		// twice what is live, which doubles a worker's footprint for
-		// nothing. GOMEMLIMIT overrides it.
-		limit := max(int64(100)<<20, int64(m.Config.WorkerConcurrency)*(50<<20))
+		// nothing. GOMEMLIMIT overrides it. What an export holds is
+		// bounded (its share of the S3 part buffers, which all uploads
+		// share, its live-stream queue, a row buffer): 72 MiB for the
+		// process and 12 MiB for each export it may run keep eight
+		// concurrent CSV exports under 200 MiB (issue 12); 50 MiB per
+		// export let the heap double past that.
+		limit := max(int64(100)<<20, int64(72)<<20+int64(m.Config.WorkerConcurrency)*(12<<20))
 		debug.SetMemoryLimit(limit)
 		m.Logger.Info("soft memory limit set", "bytes", limit, "override_with", "GOMEMLIMIT")
 	}

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	_ "time/tzdata" // any IANA zone works without the host's zoneinfo
+	_ "time/tzdata"
+	"unicode/utf8" // any IANA zone works without the host's zoneinfo
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/i18n"
@@ -84,6 +85,16 @@ func Validate(p audit.ExportParams) (audit.ExportParams, error) {
 	if total > MaxMetadataValues {
 		return p, audit.Invalid("metadata", "at most %d metadata values in one request, got %d", MaxMetadataValues, total)
 	}
+	for _, r := range []struct {
+		name string
+		t    *time.Time
+	}{{"range_start", f.RangeStart}, {"range_end", f.RangeEnd}} {
+		if r.t != nil {
+			if err := checkYear(r.name, *r.t); err != nil {
+				return p, err
+			}
+		}
+	}
 	if f.RangeStart != nil && f.RangeEnd != nil && f.RangeStart.After(*f.RangeEnd) {
 		return p, audit.Invalid("range_start", "range_start (%s) is later than range_end (%s)",
 			f.RangeStart.UTC().Format(time.RFC3339Nano), f.RangeEnd.UTC().Format(time.RFC3339Nano))
@@ -101,6 +112,11 @@ func checkValues(param string, vals []string, max int) error {
 		}
 		if len(v) > MaxValueLength {
 			return audit.Invalid(param, "%s values are at most %d bytes", param, MaxValueLength)
+		}
+		if !utf8.ValidString(v) {
+			// Stored and compared as text, it would be rewritten to U+FFFD
+			// and match something other than what was sent.
+			return audit.Invalid(param, "%s values must be valid UTF-8 (percent-encode the UTF-8 bytes of the text)", param)
 		}
 		for _, r := range v {
 			if r < 0x20 || r == 0x7f {
@@ -140,5 +156,19 @@ func ParseTime(param, s string) (time.Time, error) {
 		return time.Time{}, audit.Invalid(param,
 			"%s %q is not an ISO 8601 UTC date-time; use e.g. 2026-04-10T00:00:00.000Z", param, s)
 	}
-	return t.UTC().Truncate(audit.TimePrecision), nil
+	t = t.UTC().Truncate(audit.TimePrecision)
+	if err := checkYear(param, t); err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
+}
+
+// checkYear refuses a time outside years 1-9999 in UTC. An offset can push a
+// date that parsed into year 0 or 10000, which RFC 3339 (and so JSON, the
+// manifest and the CSV) cannot write.
+func checkYear(param string, t time.Time) error {
+	if y := t.UTC().Year(); y < 1 || y > 9999 {
+		return audit.Invalid(param, "%s falls in year %d in UTC; it must lie within years 1 to 9999", param, y)
+	}
+	return nil
 }

@@ -61,6 +61,10 @@ type Service struct {
 
 	liveSlotsOnce sync.Once
 	liveSlots     chan struct{} // one per live answer under way (MaxLiveStreams)
+
+	// Values, when set, lets Warnings tell filter values that match no
+	// event of the tenant (see warnings.go).
+	Values ValueStore
 }
 
 // Options are the parts of a request that do not change the file.
@@ -127,7 +131,7 @@ func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportPa
 	}
 	if got.Status == audit.StatusQueued {
 		if err := s.Queue.EnqueueExport(ctx, tenantID, got.ID); err != nil {
-			return audit.Export{}, false, fmt.Errorf("export: enqueue %s: %w", got.ID, err)
+			return audit.Export{}, false, queueUnavailable(ctx, s.Logger, got, err)
 		}
 	}
 	s.Logger.InfoContext(ctx, "export requested", "export_id", got.ID, "tenant", tenantID,

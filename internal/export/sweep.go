@@ -39,7 +39,8 @@ type Sweeper struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	// StaleQueued is how long an export may sit queued before its task is
-	// enqueued again (default 2 min).
+	// enqueued again (default DefaultStaleQueued). Enqueueing is harmless
+	// when the task is still there (the queue deduplicates by export id).
 	StaleQueued time.Duration
 	// SilentRunning is how long a running export may go without a
 	// heartbeat before it is failed (default 15 min: a live run beats every
@@ -58,12 +59,29 @@ type Sweeper struct {
 	// OrphanScanEvery spaces the full listing of the bucket (default 1 h):
 	// it is the one step whose cost grows with the bucket.
 	OrphanScanEvery time.Duration
+	// UploadScanEvery spaces the listing of incomplete uploads (default
+	// 10 min), so that sweeping often for lost tasks does not list the
+	// bucket's uploads every few seconds.
+	UploadScanEvery time.Duration
 	// BatchSize bounds one pass (default 500).
 	BatchSize int
 
 	mu           sync.Mutex
 	lastOrphanAt time.Time
+	lastUploadAt time.Time
 }
+
+// DefaultStaleQueued and SweepEvery bound how long a queued export whose
+// task was lost (Redis flushed or failed over after the 202) waits to be
+// enqueued again: at most DefaultStaleQueued + SweepEvery, 45 s. Each sweep
+// costs the database one query whose branches are range scans of small
+// partial indexes (exports_queued_created, exports_running_heartbeat,
+// exports_status_expires), run once per period for the whole cluster, not
+// per export or per replica (the sweep task is unique per period).
+const (
+	DefaultStaleQueued = 30 * time.Second
+	SweepEvery         = 15 * time.Second
+)
 
 // Prefix under which every export object lives.
 const Prefix = "tenants/"
@@ -72,7 +90,7 @@ const Prefix = "tenants/"
 // every step is idempotent.
 func (s *Sweeper) Sweep(ctx context.Context) error {
 	now := s.Now().UTC()
-	staleQ := orDefault(s.StaleQueued, 2*time.Minute)
+	staleQ := orDefault(s.StaleQueued, DefaultStaleQueued)
 	batch := s.BatchSize
 	if batch <= 0 {
 		batch = 500
@@ -120,8 +138,10 @@ func (s *Sweeper) Sweep(ctx context.Context) error {
 			}
 		}
 	}
-	if err := s.abortAbandoned(ctx, now); err != nil {
-		errs = append(errs, err)
+	if s.due(&s.lastUploadAt, now, orDefault(s.UploadScanEvery, 10*time.Minute)) {
+		if err := s.abortAbandoned(ctx, now); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if s.orphanScanDue(now) {
 		if err := s.deleteOrphans(ctx, now); err != nil {
@@ -190,12 +210,18 @@ func (s *Sweeper) deleteOrphans(ctx context.Context, now time.Time) error {
 }
 
 func (s *Sweeper) orphanScanDue(now time.Time) bool {
+	return s.due(&s.lastOrphanAt, now, orDefault(s.OrphanScanEvery, time.Hour))
+}
+
+// due reports whether a step last run at *last is due again at now, and if
+// so records now.
+func (s *Sweeper) due(last *time.Time, now time.Time, every time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.lastOrphanAt.IsZero() && now.Sub(s.lastOrphanAt) < orDefault(s.OrphanScanEvery, time.Hour) {
+	if !last.IsZero() && now.Sub(*last) < every {
 		return false
 	}
-	s.lastOrphanAt = now
+	*last = now
 	return true
 }
 

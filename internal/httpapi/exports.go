@@ -38,6 +38,9 @@ type ExportStatus struct {
 	Error       *ExportFailure `json:"error,omitempty"`
 	StatusURL   string         `json:"status_url"`
 	FileURL     string         `json:"file_url"`
+	// Warnings name list filter values that match no event of the tenant
+	// (see withWarnings).
+	Warnings []export.Warning `json:"warnings,omitempty"`
 }
 
 // ExportFailure says why an export failed.
@@ -94,6 +97,7 @@ func (s *Server) exportEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.withWarnings(c, out.Export)
 	defer out.Release()
 	switch out.Kind {
 	case export.Streaming:
@@ -142,7 +146,7 @@ func (s *Server) accepted(c echo.Context, e audit.Export) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderLocation, exportURL(e.ID))
 	h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
-	return c.JSON(http.StatusAccepted, statusView(e))
+	return c.JSON(http.StatusAccepted, s.statusWithWarnings(c, e))
 }
 
 // retryAfterSeconds is when a 202 suggests polling again. Exports stream at
@@ -166,7 +170,13 @@ func (s *Server) preferredWait(prefs []string) (time.Duration, error) {
 				if err != nil || n < 0 || math.IsNaN(n) {
 					return 0, audit.Invalid("Prefer", "Prefer: wait=N takes a number of seconds, got %q", val)
 				}
-				wait = min(time.Duration(n*float64(time.Second)), s.cfg.MaxWait)
+				// Compare in seconds before converting: a huge or infinite
+				// n overflows time.Duration into a negative wait.
+				if n >= s.cfg.MaxWait.Seconds() {
+					wait = s.cfg.MaxWait
+				} else {
+					wait = time.Duration(n * float64(time.Second))
+				}
 			}
 		}
 	}
@@ -180,7 +190,8 @@ func (s *Server) getExport(c echo.Context) error {
 		return err
 	}
 	c.Set(ctxKeyExportID, e.ID)
-	return c.JSON(http.StatusOK, statusView(e))
+	s.withWarnings(c, e)
+	return c.JSON(http.StatusOK, s.statusWithWarnings(c, e))
 }
 
 // getExportFile is GET /exports/{id}/file.
@@ -190,6 +201,7 @@ func (s *Server) getExportFile(c echo.Context) error {
 		return err
 	}
 	c.Set(ctxKeyExportID, e.ID)
+	s.withWarnings(c, e)
 	if e.Status.Done() {
 		return s.serveDone(c, e)
 	}
@@ -235,7 +247,12 @@ func (s *Server) serveFile(c echo.Context, e audit.Export) error {
 	if e.CompletedAt != nil {
 		modified = *e.CompletedAt
 	}
-	http.ServeContent(w, r, "", modified, rs)
+	vr := newVerifyingReader(rs, info.Size, e.SHA256)
+	http.ServeContent(&jsonStatusWriter{ResponseWriter: w, requestID: h.Get(echo.HeaderXRequestID), req: r}, r, "", modified, vr)
+	if vr.Mismatch() {
+		s.corrupted(ctx, e)
+		panic(http.ErrAbortHandler)
+	}
 	if err := rs.Err(); err != nil {
 		s.logger.ErrorContext(ctx, "download aborted: storage failed mid-stream", "export_id", e.ID,
 			"request_id", h.Get(echo.HeaderXRequestID), "err", err)

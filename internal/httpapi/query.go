@@ -92,6 +92,9 @@ func parseExportParams(raw string, o *export.Options) (audit.ExportParams, error
 			if err != nil {
 				return p, err
 			}
+			if !ok && key == "" {
+				return p, audit.Invalid("query", "a query parameter has no name (…&=value); write name=value")
+			}
 			if !ok {
 				return p, &audit.Error{Code: audit.EINVALID, Param: key, Allowed: exportQueryParams,
 					Message: fmt.Sprintf("unknown query parameter %q; allowed: %s", key, strings.Join(exportQueryParams, ", "))}

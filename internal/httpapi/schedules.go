@@ -167,6 +167,9 @@ func readScheduleBody(c echo.Context) (scheduleBody, error) {
 	if err := checkFields(raw); err != nil {
 		return b, err
 	}
+	if err := checkBodyText(raw); err != nil {
+		return b, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {

@@ -33,6 +33,9 @@ type Store interface {
 	// start) when that transaction is retried.
 	InsertEventStream(ctx context.Context, tenantID string, fn func(put func([]audit.Event) error) error) (int, error)
 	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
+	// MarkExportCorrupt fails a completed export whose stored file no
+	// longer matches its digest, so that it is rendered afresh.
+	MarkExportCorrupt(ctx context.Context, tenantID, id, message string, at time.Time) error
 }
 
 // Check is one readiness probe.
@@ -104,7 +107,7 @@ func New(cfg Config) *Server {
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.yaml", s.openapi)
 
-	v := e.Group(Prefix, s.authenticate)
+	v := e.Group(Prefix, s.authenticate, s.checkInput)
 	v.POST("/events", s.ingestEvents)
 	v.GET("/events/export", s.exportEvents)
 	v.GET("/exports/:id", s.getExport)

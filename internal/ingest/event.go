@@ -32,10 +32,9 @@ func newValidator(l Limits) *validator {
 func (v *validator) event(index int, raw []byte) (audit.Event, bool) {
 	before := v.p.invalid
 	var e audit.Event
-	if !utf8.Valid(raw) {
-		v.p.add(index, "", "is not valid UTF-8")
-		return e, false
-	}
+	// Invalid UTF-8 is looked for per field below, to name the field; the
+	// JSON decoder would silently turn it into U+FFFD.
+	rawValid := utf8.Valid(raw)
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -73,6 +72,11 @@ func (v *validator) event(index int, raw []byte) (audit.Event, bool) {
 			continue
 		}
 		seen[key] = true
+		if !rawValid && !utf8.Valid(val) {
+			v.p.add(index, key, "is not valid UTF-8")
+			badType[key] = true
+			continue
+		}
 		switch key {
 		case "id":
 			e.ID = str(key, val)
@@ -97,6 +101,11 @@ func (v *validator) event(index int, raw []byte) (audit.Event, bool) {
 		}
 	}
 
+	if !rawValid && v.p.invalid == before {
+		// The bad bytes are in a field name.
+		v.p.add(index, "", "is not valid UTF-8")
+		return e, false
+	}
 	if e.ID != "" {
 		v.checkID(index, e.ID)
 	}
@@ -135,7 +144,22 @@ func (v *validator) str(index int, key string, val json.RawMessage) (s string, o
 		v.p.add(index, key, "must be a string, not %s", jsonKind(val))
 		return "", false
 	}
+	if rewritten(val, s) {
+		v.p.add(index, key, "is not valid Unicode: it holds an unpaired surrogate escape such as \\ud800")
+		return "", false
+	}
 	return s, true
+}
+
+// rewritten reports whether decoding the JSON string val into s replaced
+// something with U+FFFD: an unpaired surrogate escape (\ud800), which the
+// decoder accepts silently. A U+FFFD that was sent as such is kept.
+func rewritten(val json.RawMessage, s string) bool {
+	if !strings.ContainsRune(s, utf8.RuneError) {
+		return false
+	}
+	return !bytes.Contains(val, []byte("\uFFFD")) && !bytes.Contains(bytes.ToLower(val), []byte("\ufffd")) &&
+		!bytes.ContainsRune(val, utf8.RuneError)
 }
 
 func (v *validator) checkID(index int, id string) {
@@ -174,6 +198,12 @@ func (v *validator) time(index int, s string) time.Time {
 		return time.Time{}
 	}
 	t = t.UTC().Truncate(audit.TimePrecision)
+	if y := t.Year(); y < 1 || y > 9999 {
+		// An offset can carry a time that parsed into year 0 or 10000 in
+		// UTC, which no RFC 3339 export could write back.
+		v.p.add(index, "occurred_at", "falls in year %d in UTC; it must lie within years 1 to 9999", y)
+		return time.Time{}
+	}
 	if limit := v.now.Add(MaxFutureSkew); t.After(limit) {
 		v.p.add(index, "occurred_at", "is more than 24 hours in the future")
 	}

@@ -122,6 +122,11 @@ func TestEventRules(t *testing.T) {
 		{name: "occurred_at without offset", event: with(map[string]any{"occurred_at": "2026-04-10T08:30:00"}), field: "occurred_at", reason: "RFC 3339"},
 		{name: "occurred_at a date", event: with(map[string]any{"occurred_at": "2026-04-10"}), field: "occurred_at", reason: "RFC 3339"},
 		{name: "occurred_at a number", event: with(map[string]any{"occurred_at": 1712736000}), field: "occurred_at", reason: "must be a string"},
+		{name: "occurred_at before year 1 in UTC", event: with(map[string]any{"occurred_at": "0000-01-01T00:00:00+23:59"}), field: "occurred_at", reason: "year -1 in UTC"},
+		{name: "occurred_at year 0", event: with(map[string]any{"occurred_at": "0000-06-01T00:00:00Z"}), field: "occurred_at", reason: "within years 1 to 9999"},
+		{name: "occurred_at year 1", event: with(map[string]any{"occurred_at": "0001-01-01T00:00:00Z"}), ok: true},
+		{name: "event_type unpaired surrogate", event: with(map[string]any{"event_type": json.RawMessage(`"a\ud800b"`)}), field: "event_type", reason: "not valid Unicode"},
+		{name: "description U+FFFD sent as such", event: with(map[string]any{"description": "a\ufffdb"}), ok: true},
 		{name: "occurred_at Z no millis", event: with(map[string]any{"occurred_at": "2026-04-10T00:00:00Z"}), ok: true},
 		{name: "occurred_at 24h ahead", event: with(map[string]any{"occurred_at": now.Add(24 * time.Hour).Format(time.RFC3339Nano)}), ok: true},
 		{name: "occurred_at far future", event: with(map[string]any{"occurred_at": now.Add(24*time.Hour + time.Second).Format(time.RFC3339)}), field: "occurred_at", reason: "future"},
@@ -550,4 +555,24 @@ func BenchmarkDecodeNDJSON(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)*10_000/b.Elapsed().Seconds(), "events/s")
+}
+
+// Invalid UTF-8 in a field is a problem of that field, in both formats: the
+// JSON decoder would store U+FFFD in its place.
+func TestInvalidUTF8NamesTheField(t *testing.T) {
+	ev := `{"occurred_at":"2026-04-10T08:30:00Z","event_type":"a` + "\xff\xfe" + `b","sub_type":"s","system_source":"x"}`
+	for _, format := range []string{"json", "ndjson"} {
+		t.Run(format, func(t *testing.T) {
+			var err error
+			if format == "json" {
+				_, err = ingest.DecodeJSON(strings.NewReader(`{"events":[`+ev+`]}`), limits())
+			} else {
+				_, err = ingest.DecodeNDJSON(strings.NewReader(ev+"\n"), limits(), func([]audit.Event) error { return nil })
+			}
+			ps := problemsOf(t, err)
+			if len(ps) != 1 || ps[0].Index != 0 || ps[0].Field != "event_type" || !strings.Contains(ps[0].Reason, "UTF-8") {
+				t.Fatalf("got %+v", ps)
+			}
+		})
+	}
 }

@@ -186,6 +186,7 @@ func report(w io.Writer, lines []line) {
 		fmt.Fprintf(w, "| peak RSS growth 100k → 1M events | %+.1f MiB | flat (≤ +%.0f MiB) | %s |\n", r1m-r100,
 			targetFlatMiB, verdict(r1m-r100 <= targetFlatMiB))
 	}
+	concurrentRows(w, rss)
 	if lat != nil {
 		note := ""
 		if !lat.All200 {

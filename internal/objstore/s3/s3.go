@@ -30,13 +30,16 @@ import (
 
 const (
 	// DefaultPartSize is the size of a multipart upload's parts, and of
-	// each buffer an upload holds.
-	DefaultPartSize = 8 << 20
+	// each buffer an upload holds: S3's minimum, 5 MiB. Every concurrent
+	// export holds up to Concurrency of them (issue 12 bounds what each
+	// adds to a worker at 16 MiB); 8 MiB parts bought no throughput an
+	// export can produce. 10,000 parts still allow 50 GB.
+	DefaultPartSize = MinPartSize
 	// MinPartSize is S3's smallest part but the last.
 	MinPartSize = 5 << 20
 	// DefaultConcurrency is how many parts of one upload are in flight.
 	// Two keep a single export's upload busy (one part fills while the
-	// other travels) and bound it at 16 MiB of buffers; four doubled the
+	// other travels) and bound it at 10 MiB of buffers; four doubled the
 	// worker's memory for no throughput an export can produce.
 	DefaultConcurrency = 2
 	// maxParts is S3's limit on the parts of one upload.
@@ -64,6 +67,11 @@ type Config struct {
 	// Concurrency is the number of parts uploaded at once. An upload holds
 	// at most PartSize×Concurrency bytes.
 	Concurrency int
+	// MaxBufferedParts bounds the part buffers every upload of the Bucket
+	// holds together (default DefaultMaxBufferedParts, at least
+	// Concurrency): a process holds at most PartSize×MaxBufferedParts bytes
+	// of them, however many uploads run.
+	MaxBufferedParts int
 	// SignPayload makes uploads over plain http:// cover their bodies with
 	// the SigV4 signature (a SHA-256 of every byte, on the client and again
 	// on the server) instead of the signed CRC32C checksum the server
@@ -82,6 +90,10 @@ func (c *Config) setDefaults() {
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency
 	}
+	if c.MaxBufferedParts == 0 {
+		c.MaxBufferedParts = DefaultMaxBufferedParts
+	}
+	c.MaxBufferedParts = max(c.MaxBufferedParts, c.Concurrency)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -96,6 +108,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("s3: part size %d is below S3's minimum of %d", c.PartSize, MinPartSize)
 	case c.Concurrency < 0:
 		return fmt.Errorf("s3: negative concurrency %d", c.Concurrency)
+	case c.MaxBufferedParts < 0:
+		return fmt.Errorf("s3: negative MaxBufferedParts %d", c.MaxBufferedParts)
 	}
 	return nil
 }
@@ -110,6 +124,7 @@ type Bucket struct {
 	concurrency int
 	signPayload bool
 	logger      *slog.Logger
+	parts       *partPool // every upload's part buffers
 
 	// noChecksums is set once the server answered an unsigned upload
 	// without echoing its checksum: it does not verify checksums, so
@@ -171,6 +186,7 @@ func New(ctx context.Context, cfg Config) (*Bucket, error) {
 		concurrency: cfg.Concurrency,
 		signPayload: cfg.SignPayload,
 		logger:      cfg.Logger,
+		parts:       newPartPool(cfg.PartSize, cfg.MaxBufferedParts),
 	}, nil
 }
 

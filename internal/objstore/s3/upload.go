@@ -109,22 +109,29 @@ func (b *Bucket) sendChecked(ctx context.Context, sum string, send func(...func(
 
 // Upload implements objstore.Writer. A stream shorter than one part is
 // stored with one PutObject; a longer one with a multipart upload whose
-// parts are read into at most Concurrency buffers of PartSize bytes, so
-// memory stays flat whatever the length. A failed or cancelled multipart
+// parts are read into at most Concurrency buffers of PartSize bytes, taken
+// from the Bucket's pool (see bufpool.go), so memory stays flat whatever
+// the length and however many uploads run. A failed or cancelled multipart
 // upload is aborted before Upload returns.
 func (b *Bucket) Upload(ctx context.Context, key string, r io.Reader, contentType string) (objstore.ObjectInfo, error) {
 	if err := objstore.ValidateKey(key); err != nil {
 		return objstore.ObjectInfo{}, err
 	}
-	buf := make([]byte, b.partSize)
+	buf, err := b.parts.get(ctx)
+	if err != nil {
+		return objstore.ObjectInfo{}, fmt.Errorf("s3: upload %s: wait for a part buffer: %w", key, err)
+	}
 	n, err := io.ReadFull(r, buf)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		defer b.parts.put(buf)
 		return b.put(ctx, key, buf[:n], contentType)
 	}
 	if err != nil {
+		b.parts.put(buf)
 		return objstore.ObjectInfo{}, fmt.Errorf("s3: upload %s: read: %w", key, err)
 	}
 	if err := ctx.Err(); err != nil {
+		b.parts.put(buf)
 		return objstore.ObjectInfo{}, fmt.Errorf("s3: upload %s: %w", key, err)
 	}
 	return b.multipart(ctx, key, buf, r, contentType)
@@ -166,7 +173,8 @@ func (b *Bucket) stored(ctx context.Context, key string, size int64, contentType
 	return info
 }
 
-// multipart uploads first (a full part) and the rest of r.
+// multipart uploads first (a full part, from the pool, which multipart
+// gives back) and the rest of r.
 func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.Reader, contentType string) (_ objstore.ObjectInfo, err error) {
 	in := &s3.CreateMultipartUploadInput{
 		Bucket: &b.bucket, Key: aws.String(b.path(key)),
@@ -183,6 +191,7 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 	}
 	created, err := b.client.CreateMultipartUpload(ctx, in)
 	if err != nil {
+		b.parts.put(first)
 		return objstore.ObjectInfo{}, fmt.Errorf("s3: upload %s: create multipart upload: %w", key, err)
 	}
 	id := created.UploadId
@@ -200,14 +209,14 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 		parts []types.CompletedPart
 		size  int64
 	)
-	// free holds the buffers not being filled or sent: Concurrency in all.
-	free := make(chan []byte, b.concurrency)
-	for range b.concurrency - 1 {
-		free <- nil // allocated on first use, so small uploads stay small
-	}
+	// slots bounds this upload's buffers being filled or sent to
+	// Concurrency; the buffers themselves come from the Bucket's pool, a
+	// slot first, so that an upload never holds a buffer it waits to use.
+	slots := make(chan struct{}, b.concurrency)
+	slots <- struct{}{} // first's
 	send := func(num int32, buf []byte, n int) {
 		wg.Go(func() {
-			defer func() { free <- buf }()
+			defer func() { b.parts.put(buf); <-slots }()
 			sum := checksumCRC32C(buf[:n])
 			var etag *string
 			err := b.sendChecked(ctx, sum, func(opts ...func(*s3.Options)) (*string, error) {
@@ -241,16 +250,17 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 	size += int64(len(first))
 	var readErr error
 	for readErr == nil {
-		var buf []byte
 		select {
-		case buf = <-free:
+		case slots <- struct{}{}:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
 			break
 		}
-		if buf == nil {
-			buf = make([]byte, b.partSize)
+		buf, err := b.parts.get(ctx)
+		if err != nil {
+			<-slots
+			break
 		}
 		n, err := io.ReadFull(r, buf)
 		switch {
@@ -262,12 +272,14 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 			readErr = fmt.Errorf("read: %w", err)
 		}
 		if n == 0 || (readErr != nil && !errors.Is(readErr, io.EOF)) {
-			free <- buf
+			b.parts.put(buf)
+			<-slots
 			continue
 		}
 		if num == maxParts {
 			readErr = fmt.Errorf("stream is longer than %d parts of %d bytes", maxParts, b.partSize)
-			free <- buf
+			b.parts.put(buf)
+			<-slots
 			continue
 		}
 		num++

@@ -19,20 +19,28 @@
 // microseconds, without trailing zeros (08:00:00.5-04:00, as RFC3339Nano
 // and PostgreSQL do).
 //
-// CSV injection: following OWASP's CSV Injection guidance, a cell whose
-// first character is =, +, -, @, TAB (0x09) or CR (0x0D) is prefixed with a
-// single quote (') so a spreadsheet shows it as text instead of evaluating
-// it. The rule applies to every cell of free text: ids, types, sources,
-// description and metadata values (the JSON cell always starts with "{").
-// OWASP's second concern, a separator or quote inside a value starting a
-// new cell that then begins with one of those characters, is handled by the
-// quoting: a value holding a comma or a quote is enclosed in double quotes
-// with its quotes doubled, so it stays one cell for an RFC 4180 reader.
-// What no comma-separated file can prevent is a program that splits it on
-// another separator (spreadsheets in locales whose list separator is ";"
-// do so when a file is opened by double-click): a value "a;=1+1" then shows
-// a cell starting with "=". Such users should import with comma as the
-// separator.
+// CSV injection: following OWASP's CSV Injection guidance, and stronger
+// than it, a single quote (') is put before every place where a spreadsheet
+// may start a cell that it would then evaluate:
+//   - at the start of a cell, before =, +, -, @, TAB (0x09), CR (0x0D) or
+//     LF (0x0A; written as CRLF inside a quoted cell, so the cell would
+//     start with CR);
+//   - after every comma, semicolon, TAB and line break inside a value,
+//     before =, +, -, @. A program that guesses another separator than our
+//     comma (spreadsheets in locales whose list separator is ";" split a
+//     double-clicked .csv on ";") or that ignores the quoting starts a cell
+//     there; so does each line of a multi-line value for one that does not
+//     honour quoted line breaks.
+//
+// The rule applies to every cell of free text: ids, types, sources,
+// description and metadata values. The "other metadata" cell is JSON and
+// starts with "{"; inside it, a character of =, +, -, @ that follows a comma
+// or semicolon is written as its JSON escape (\u003d, \u002b, \u002d,
+// \u0040), which keeps the JSON's meaning and starts no formula. Values
+// holding a comma, a quote or a line break are also enclosed in double
+// quotes, with their quotes doubled, as RFC 4180 requires. The rule is
+// checked against a real spreadsheet engine (LibreOffice, in both separator
+// modes) by TestSpreadsheetEvaluatesNothing.
 //
 // Line breaks inside a value are written as CRLF too (encoding/csv does so
 // with UseCRLF), and read back as LF by encoding/csv and spreadsheets. A bare
@@ -183,7 +191,7 @@ func (r *Renderer) WriteRow(e *audit.EventRow) error {
 			extra = r.otherMetadata(r.extra)
 		}
 		if extra != "{}" {
-			b = appendField(b, extra) // starts with '{': never neutralised
+			b = appendField(b, guardJSON(extra)) // starts with '{'
 		}
 	}
 	b = append(b, '\r', '\n')
@@ -229,7 +237,28 @@ func asIs(s string) bool {
 	if s == `\.` {
 		return false
 	}
-	return !hasSpecial(s)
+	return !hasSpecial(s) && !triggerAfter(s, ';') && !triggerAfter(s, '\t')
+}
+
+// isTrigger reports whether c starts a formula when a spreadsheet starts a
+// cell at it (inside a value: TAB, CR and LF are separators themselves).
+func isTrigger(c byte) bool { return c == '=' || c == '+' || c == '-' || c == '@' }
+
+// isBoundary reports whether a spreadsheet may start a new cell after c.
+func isBoundary(c byte) bool { return c == ',' || c == ';' || c == '\t' || c == '\n' || c == '\r' }
+
+// triggerAfter reports whether some sep in s is followed by a trigger.
+func triggerAfter(s string, sep byte) bool {
+	for {
+		i := strings.IndexByte(s, sep)
+		if i < 0 || i+1 >= len(s) {
+			return false
+		}
+		if isTrigger(s[i+1]) {
+			return true
+		}
+		s = s[i+1:]
+	}
 }
 
 // hasSpecial reports whether s holds a byte of special. It looks at eight
@@ -368,21 +397,56 @@ func AppendTime(b []byte, t time.Time, loc *time.Location) []byte {
 	return t.Truncate(time.Microsecond).AppendFormat(b, "2006-01-02T15:04:05.999999Z07:00")
 }
 
-// Neutralize applies OWASP's CSV injection rule to one cell: a value whose
-// first character is =, +, -, @, TAB or CR gets a leading single quote.
-// It also turns a bare CR into LF (see cell).
+// Neutralize applies the CSV injection rule (see the package comment) to
+// one cell of free text: a single quote before a first character of =, +,
+// -, @, TAB, CR or LF, and before every =, +, -, @ that follows a comma,
+// semicolon, TAB or line break. It also turns a bare CR into LF (see cell).
 func Neutralize(s string) string {
 	if s == "" {
 		return s
 	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		s = "'" + s
-	}
 	if strings.IndexByte(s, '\r') >= 0 {
 		s = normalizeCR(s)
 	}
-	return s
+	var b []byte // nil until a quote is needed
+	start := 0
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\n':
+		b = append(make([]byte, 0, len(s)+4), '\'')
+	}
+	for i := 1; i < len(s); i++ {
+		if isTrigger(s[i]) && isBoundary(s[i-1]) {
+			if b == nil {
+				b = make([]byte, 0, len(s)+4)
+			}
+			b = append(b, s[start:i]...)
+			b = append(b, '\'')
+			start = i
+		}
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[start:]...))
+}
+
+// guardJSON applies the rule to the JSON of the other-metadata cell: a
+// trigger after a comma or semicolon is written as its \u escape. The JSON
+// holds only string values, so such a character is always inside a string,
+// where the escape means the same character.
+func guardJSON(s string) string {
+	if !triggerAfter(s, ',') && !triggerAfter(s, ';') {
+		return s
+	}
+	b := make([]byte, 0, len(s)+12)
+	for i := 0; i < len(s); i++ {
+		if i > 0 && isTrigger(s[i]) && (s[i-1] == ',' || s[i-1] == ';') {
+			b = append(b, '\\', 'u', '0', '0', hexDigits[s[i]>>4], hexDigits[s[i]&0xF])
+			continue
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
 }
 
 // normalizeCR makes every line break of s an LF: CRLF becomes LF and a bare

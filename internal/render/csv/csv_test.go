@@ -191,7 +191,16 @@ func TestInjection(t *testing.T) {
 		{"", ""},
 		{"'already", "'already"},
 		{"plain", "plain"},
-		{"x,=1+1", "x,=1+1"}, // stays one cell, see below
+		// Issue 12, bug 8: a comma-separated file opened on ";" (or with its
+		// quoting ignored) starts a cell after each separator and line break.
+		{"x,=1+1", "x,'=1+1"},
+		{"\nx", "'\nx"}, // written as CRLF: the cell would start with CR
+		{"renamed x;=1+1;y", "renamed x;'=1+1;y"},
+		{"line one\n=2+2\nline three", "line one\n'=2+2\nline three"},
+		{"a\r\n-1", "a\n'-1"},
+		{"a\t@b;+c,-d", "a\t'@b;'+c,'-d"},
+		{"a; =1", "a; =1"},
+		{"a;b=1", "a;b=1"},
 	}
 	for _, tt := range tests {
 		ev := audit.Event{

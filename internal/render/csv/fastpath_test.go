@@ -64,7 +64,8 @@ func TestTimeFormatterMatchesAppendTime(t *testing.T) {
 // leave the cell alone.
 func TestAsIs(t *testing.T) {
 	for _, s := range []string{"a", "abc def", "=1", "+1", "-1", "@a", "\tx", "\rx", " x", "\u00a0x", "\u2003x", "x ",
-		"a,b", `a"b`, "a\nb", "a\rb", `\.`, `\.x`, "é", "日本", "'=x", "{\"a\":\"b\"}", "\xff", "\x85x", "x\x00"} {
+		"a,b", `a"b`, "a\nb", "a\rb", `\.`, `\.x`, "é", "日本", "'=x", "{\"a\":\"b\"}", "\xff", "\x85x", "x\x00",
+		"a;=1", "a;b", "a;", "a\t-1", "a\tb", ";@", "a;;+"} {
 		want := Neutralize(s) == s && !fieldNeedsQuotes(s)
 		if got := asIs(s); got != want {
 			t.Errorf("asIs(%q) = %v, want %v", s, got, want)

@@ -80,7 +80,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger) (*sqlstore.DB, e
 	if err != nil {
 		return nil, err
 	}
-	db := stdlib.OpenDB(*cfg)
+	db := stdlib.OpenDB(*cfg, stdlib.OptionShouldPing(shouldPing))
 	// A stream holds one connection for its whole length while progress
 	// updates need another: keep a few. Idle ones go so a quiet replica
 	// does not pin server slots.
