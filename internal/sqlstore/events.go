@@ -111,6 +111,13 @@ func (db *DB) retryTx(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 // insertEventRows inserts evs with multi-row INSERTs of at most
 // MaxInsertRows rows, skipping existing (tenant_id, id).
 func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, tenantID string, evs []*audit.Event) (int64, error) {
+	if len(evs) == 0 {
+		return 0, nil
+	}
+	ingestTx, err := db.d.IngestTx(ctx, tx)
+	if err != nil {
+		return 0, db.wrap("insert events: ingest transaction", err)
+	}
 	var total int64
 	step := max(db.d.MaxInsertRows(), 1)
 	for start := 0; start < len(evs); start += step {
@@ -118,7 +125,7 @@ func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, tenantID string, 
 		var b strings.Builder
 		b.WriteString("INSERT INTO events (")
 		b.WriteString(strings.Join(EventColumns, ", "))
-		b.WriteString(") VALUES ")
+		b.WriteString(", ingest_tx) VALUES ")
 		a := db.args()
 		for i, e := range chunk {
 			row, err := EventValues(tenantID, e)
@@ -135,6 +142,8 @@ func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, tenantID string, 
 				}
 				b.WriteString(a.add(v))
 			}
+			b.WriteByte(',')
+			b.WriteString(a.add(ingestTx))
 			b.WriteByte(')')
 		}
 		b.WriteString(" ON CONFLICT (tenant_id, id) DO NOTHING")
@@ -250,6 +259,12 @@ func where(f audit.Filter, a *args) (string, error) {
 	}
 	if f.RangeEnd != nil {
 		conds = append(conds, "occurred_at <= "+a.add(floorMicros(*f.RangeEnd)))
+	}
+	if f.AsOf != nil {
+		conds = append(conds, visibleIn(*f.AsOf, a))
+	}
+	if f.After != nil {
+		conds = append(conds, notVisibleIn(*f.After, a))
 	}
 	return strings.Join(conds, " AND "), nil
 }
