@@ -117,6 +117,11 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	}
 	p := e.Params
 	p.Filter.TenantID = tenantID // never trust anything but the record's tenant
+	if e.AsOf != nil {
+		// Every attempt reads the snapshot the export was created at: the
+		// same events, the same bytes, however much was ingested since.
+		p.Filter.AsOf = &e.AsOf.Snapshot
+	}
 	loc, err := export.LoadLocation(p.Timezone)
 	if err != nil {
 		return err
@@ -263,6 +268,7 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 		Params:      p,
 		Location:    loc,
 		GeneratedAt: r.Now().UTC(),
+		AsOf:        e.AsOf,
 		EventCount:  total,
 	}
 	res := audit.ExportResult{ObjectKey: key, ContentType: contentType, ProducerVersion: r.Version}

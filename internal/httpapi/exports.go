@@ -38,6 +38,17 @@ type ExportStatus struct {
 	Error       *ExportFailure `json:"error,omitempty"`
 	StatusURL   string         `json:"status_url"`
 	FileURL     string         `json:"file_url"`
+	// AsOf, AsOfPosition and AsOfSnapshot say which snapshot of the
+	// tenant's events the export holds (asof.go); absent for exports made
+	// before snapshots were recorded.
+	AsOf         *time.Time `json:"as_of,omitempty"`
+	AsOfPosition *int64     `json:"as_of_position,omitempty"`
+	AsOfSnapshot string     `json:"as_of_snapshot,omitempty"`
+	// Reused and AgeSeconds answer an export request: whether it got an
+	// export made for an earlier identical request, and how old that
+	// export's snapshot is.
+	Reused     *bool  `json:"reused,omitempty"`
+	AgeSeconds *int64 `json:"age_seconds,omitempty"`
 }
 
 // ExportFailure says why an export failed.
@@ -68,6 +79,10 @@ func statusView(e audit.Export) ExportStatus {
 	if e.Status == audit.StatusFailed {
 		v.Error = &ExportFailure{Code: e.ErrorCode, Message: e.ErrorMessage}
 	}
+	if e.AsOf != nil {
+		at, pos := e.AsOf.At, e.AsOf.Snapshot.Position()
+		v.AsOf, v.AsOfPosition, v.AsOfSnapshot = &at, &pos, e.AsOf.Snapshot.String()
+	}
 	return v
 }
 
@@ -86,6 +101,7 @@ func (s *Server) exportEvents(c echo.Context) error {
 		return err
 	}
 	tenant := tenantOf(c)
+	opts.NoCache = noCache(c.Request())
 	// A CSV may be streamed as it renders (a Range asks for bytes of a
 	// stored file, so it waits for one). The export's validated params
 	// decide, and the reader registers before the export is queued.
@@ -114,11 +130,12 @@ func (s *Server) exportEvents(c echo.Context) error {
 			}
 		}
 	}
-	e, _, err := s.cfg.Exports.Request(ctx, tenant, params, opts)
+	e, created, err := s.cfg.Exports.Request(ctx, tenant, params, opts)
 	if err != nil {
 		return err
 	}
 	c.Set(ctxKeyExportID, e.ID)
+	s.noteReuse(c, e, created)
 	if !e.Status.Done() && wait > 0 {
 		started := time.Now()
 		waited := false
@@ -187,7 +204,7 @@ func (s *Server) accepted(c echo.Context, e audit.Export) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderLocation, exportURL(e.ID))
 	h.Set("Retry-After", strconv.Itoa(retryAfter(e)))
-	return c.JSON(http.StatusAccepted, statusView(e))
+	return c.JSON(http.StatusAccepted, withReuse(c, statusView(e)))
 }
 
 // retryAfter suggests when to poll again. Exports stream at hundreds of
@@ -270,6 +287,7 @@ func (s *Server) serveFile(c echo.Context, e audit.Export) error {
 	h.Set("X-Export-Id", e.ID)
 	h.Set("X-Export-Rows", strconv.FormatInt(e.RowsWritten, 10))
 	h.Set("Cache-Control", "private, no-transform")
+	setAsOfHeaders(h, e)
 	// A large download may take longer than the server's write timeout.
 	_ = http.NewResponseController(w.Writer).SetWriteDeadline(time.Time{})
 

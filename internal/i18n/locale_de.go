@@ -42,6 +42,8 @@ var localeDE = locale{
 		"report.range.since":    "Ab %s",
 		"report.range.until":    "Bis %s",
 		"report.generated_at":   "Erstellt am",
+		"report.as_of":          "Stand",
+		"report.as_of_position": "Ingest-Position %d",
 		"report.time_zone":      "Zeitzone",
 		"report.events":         "Ereignisse",
 		"report.no_events":      "Keine Ereignisse entsprechen den Filtern.",

@@ -44,6 +44,8 @@ var localeEN = locale{
 		"report.range.since":    "Since %s",
 		"report.range.until":    "Until %s",
 		"report.generated_at":   "Generated at",
+		"report.as_of":          "As of",
+		"report.as_of_position": "ingest position %d",
 		"report.time_zone":      "Time zone",
 		"report.events":         "Events",
 		"report.no_events":      "No events match the filters.",

@@ -42,6 +42,8 @@ var localeES = locale{
 		"report.range.since":    "Desde el %s",
 		"report.range.until":    "Hasta el %s",
 		"report.generated_at":   "Generado el",
+		"report.as_of":          "A fecha de",
+		"report.as_of_position": "posición de ingesta %d",
 		"report.time_zone":      "Zona horaria",
 		"report.events":         "Eventos",
 		"report.no_events":      "Ningún evento coincide con los filtros.",

@@ -42,6 +42,8 @@ var localeFR = locale{
 		"report.range.since":    "Depuis le %s",
 		"report.range.until":    "Jusqu’au %s",
 		"report.generated_at":   "Généré le",
+		"report.as_of":          "Arrêté au",
+		"report.as_of_position": "position d’ingestion %d",
 		"report.time_zone":      "Fuseau horaire",
 		"report.events":         "Événements",
 		"report.no_events":      "Aucun événement ne correspond aux filtres.",

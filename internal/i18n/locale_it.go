@@ -42,6 +42,8 @@ var localeIT = locale{
 		"report.range.since":    "A partire dal %s",
 		"report.range.until":    "Fino al %s",
 		"report.generated_at":   "Generato il",
+		"report.as_of":          "Aggiornato al",
+		"report.as_of_position": "posizione di acquisizione %d",
 		"report.time_zone":      "Fuso orario",
 		"report.events":         "Eventi",
 		"report.no_events":      "Nessun evento corrisponde ai filtri.",

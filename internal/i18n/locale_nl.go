@@ -42,6 +42,8 @@ var localeNL = locale{
 		"report.range.since":    "Vanaf %s",
 		"report.range.until":    "Tot en met %s",
 		"report.generated_at":   "Gegenereerd op",
+		"report.as_of":          "Stand per",
+		"report.as_of_position": "ingestpositie %d",
 		"report.time_zone":      "Tijdzone",
 		"report.events":         "Gebeurtenissen",
 		"report.no_events":      "Geen gebeurtenissen voldoen aan de filters.",

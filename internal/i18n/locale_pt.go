@@ -42,6 +42,8 @@ var localePT = locale{
 		"report.range.since":    "Desde %s",
 		"report.range.until":    "Até %s",
 		"report.generated_at":   "Gerado em",
+		"report.as_of":          "Posição em",
+		"report.as_of_position": "posição de ingestão %d",
 		"report.time_zone":      "Fuso horário",
 		"report.events":         "Eventos",
 		"report.no_events":      "Nenhum evento corresponde aos filtros.",

@@ -39,6 +39,9 @@ type Report struct {
 	// EventCount is the number of events that will be written, or -1 when
 	// unknown. PDF needs it for the title block.
 	EventCount int64
+	// AsOf is the snapshot the export holds (nil for exports made before
+	// snapshots were recorded): the PDF's title block says it.
+	AsOf *audit.AsOf
 }
 
 // Catalog is the message catalogue of the report's locale ("en" when it

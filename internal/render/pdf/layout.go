@@ -200,6 +200,11 @@ func (d *doc) titleBlock() {
 		{cat.T("report.generated_at"), cat.FormatTime(rep.GeneratedAt, d.r.loc)},
 		{cat.T("report.events"), cat.T("report.event_count", len(d.r.events))},
 	}
+	if rep.AsOf != nil {
+		// What the report holds: every matching event ingested by then.
+		rows = append(rows[:6], append([]struct{ label, value string }{{cat.T("report.as_of"),
+			cat.FormatTime(rep.AsOf.At, d.r.loc) + " · " + cat.T("report.as_of_position", rep.AsOf.Snapshot.Position())}}, rows[6:]...)...)
+	}
 	labelW := 0.0
 	d.useAt(stBold, 9)
 	for _, row := range rows {
