@@ -78,6 +78,8 @@ type Config struct {
 	// still rendering is answered as it renders. Nil: the GET polls the
 	// record and answers with stored files only.
 	Live LiveReader
+	// Feed serves GET /events, the incremental feed (feed.go).
+	Feed FeedStore
 }
 
 // Server is the HTTP API.
@@ -116,6 +118,7 @@ func New(cfg Config) *Server {
 
 	v := e.Group(Prefix, s.authenticate)
 	v.POST("/events", s.ingestEvents)
+	v.GET("/events", s.feed)
 	v.GET("/events/export", s.exportEvents)
 	v.GET("/exports/:id", s.getExport)
 	v.GET("/exports/:id/file", s.getExportFile)
