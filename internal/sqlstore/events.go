@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -384,6 +385,20 @@ func (db *DB) CountEvents(ctx context.Context, f audit.Filter, limit int64) (int
 func (db *DB) InsertEventStream(ctx context.Context, tenantID string, fill func(put func([]audit.Event) error) error) (int, error) {
 	if tenantID == "" {
 		return 0, audit.Invalid("tenant_id", "events need a tenant")
+	}
+	if sc, ok := db.d.(StreamCopier); ok {
+		n, err := sc.CopyEventStream(ctx, db.w, tenantID, fill)
+		if err == nil {
+			return int(n), nil
+		}
+		if !errors.Is(err, ErrCopyConflict) {
+			if audit.AsError(err) != nil || ctx.Err() != nil {
+				return 0, err // the batch's own error (a bad event), or the client left
+			}
+			return 0, db.wrap("insert event stream: copy", err)
+		}
+		db.log.DebugContext(ctx, "sqlstore: the batch holds ids that exist (or lost a deadlock); inserting it skipping them",
+			"tenant", tenantID, "err", err)
 	}
 	var inserted int64
 	err := db.retryTx(ctx, "insert event stream", func(tx *sql.Tx) error {

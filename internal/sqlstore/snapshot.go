@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
@@ -20,6 +21,22 @@ type Snapshotter interface {
 	// on db.
 	Snapshot(ctx context.Context, db *sql.DB) (audit.Snapshot, error)
 }
+
+// StreamCopier is implemented by dialects that load a streamed batch
+// faster than multi-row INSERTs (PostgreSQL's COPY). InsertEventStream uses
+// it first.
+type StreamCopier interface {
+	// CopyEventStream stores every chunk fill puts, in one transaction
+	// committed when fill returns nil, numbering the events' ingest_tx as
+	// IngestTx does, and returns how many were stored. A batch that cannot
+	// be copied as it is (an id that exists, a lost deadlock) stores
+	// nothing and answers ErrCopyConflict: InsertEventStream then inserts
+	// it skipping existing ids. An error fill returns is returned as it is.
+	CopyEventStream(ctx context.Context, db *sql.DB, tenantID string, fill func(put func([]audit.Event) error) error) (int64, error)
+}
+
+// ErrCopyConflict is StreamCopier's "insert this batch the careful way".
+var ErrCopyConflict = errors.New("sqlstore: the batch cannot be copied as it is")
 
 // Snapshot returns the snapshot of ingested events as of now: an export
 // created now exports exactly the events visible in it.
