@@ -14,9 +14,10 @@ import (
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/objstore"
-	"github.com/auditsentinel/sentinel/internal/scheduler"
+	"github.com/auditsentinel/sentinel/internal/schedule"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -69,7 +70,7 @@ type Config struct {
 	// Version is the service version stamped into manifests.
 	Version string
 	// Schedules serves /export-schedules; nil leaves the routes out.
-	Schedules *scheduler.Service
+	Schedules *schedule.Service
 	// Webhooks keeps tenants' webhook secrets and lists an export's
 	// delivery attempts; nil answers those routes 501.
 	Webhooks WebhookStore
@@ -77,7 +78,7 @@ type Config struct {
 	// live): a waiting export GET wakes when its export is done, and a CSV
 	// still rendering is answered as it renders. Nil: the GET polls the
 	// record and answers with stored files only.
-	Live LiveReader
+	Live live.Source
 	// Feed serves GET /events, the incremental feed (feed.go).
 	Feed FeedStore
 }
