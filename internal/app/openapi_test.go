@@ -196,6 +196,8 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 		"DeliveryAttempt": httpapi.DeliveryAttempt{},
 		"DeliveryList":    httpapi.DeliveryList{},
 		"WebhookSecret":   httpapi.WebhookSecret{},
+		"FeedPage":        httpapi.FeedPageJSON{},
+		"FeedEvent":       audit.Event{},
 	} {
 		fields, required := jsonFields(reflect.TypeOf(v))
 		// omitempty fields the handlers always fill: a served manifest is
@@ -585,6 +587,18 @@ func contractMain(t *testing.T, c *contract) {
 	}
 	many.WriteString(`]}`)
 	c.do(exchange{method: "POST", path: ev, key: key, header: ctJSON[:], status: 413, invalid: true, body: many.String()})
+
+	// The feed: JSON pages, NDJSON, a cursor, the refusals.
+	_, body = c.do(exchange{method: "GET", path: ev + "?limit=2&event_type=task", key: key, status: 200})
+	next := jsonField(t, body, "next_cursor")
+	c.do(exchange{method: "GET", path: ev + "?limit=2&cursor=" + url.QueryEscape(next) + "&metadata[entity_id]=ent-1&range_start=2020-01-01T00:00:00Z", key: key, status: 200})
+	c.do(exchange{method: "GET", path: ev + "?format=ndjson", key: key, status: 200})
+	c.do(exchange{method: "GET", path: ev, key: key, header: hdr("Accept", "application/x-ndjson"), status: 200})
+	c.do(exchange{method: "GET", path: ev + "?cursor=nonsense", key: key, status: 400})
+	c.do(exchange{method: "GET", path: ev + "?limit=0", key: key, status: 400, invalid: true})
+	c.do(exchange{method: "GET", path: ev + "?format=xml", key: key, status: 400, invalid: true})
+	c.do(exchange{method: "GET", path: ev + "?file_type=csv", key: key, status: 400})
+	c.do(exchange{method: "GET", path: ev, status: 401, invalid: true})
 
 	// The export endpoint: the reference document's two samples, as written.
 	res, csvBody := c.do(exchange{method: "GET", path: sampleCSV, key: key, status: 200})

@@ -99,6 +99,10 @@ type Export struct {
 	// ProducerVersion is the version of the worker that rendered the file
 	// ("" before it was recorded).
 	ProducerVersion string
+	// AsOf is the snapshot the export was created at: it holds exactly the
+	// matching events visible in it, on every attempt. Nil for exports
+	// made before snapshots were recorded (they read what was there).
+	AsOf *AsOf
 }
 
 // ExportResult is what a finished run records.

@@ -18,6 +18,12 @@ type Filter struct {
 	Metadata   map[string][]string `json:"metadata,omitempty"`
 	RangeStart *time.Time          `json:"range_start,omitempty"`
 	RangeEnd   *time.Time          `json:"range_end,omitempty"`
+	// AsOf, when set, keeps only events visible in that snapshot, and After
+	// only events NOT visible in it (ingested after it). They are not part
+	// of a request (json "-"): an export records its snapshot beside its
+	// parameters, so identical requests still hash equal. See snapshot.go.
+	AsOf  *Snapshot `json:"-"`
+	After *Snapshot `json:"-"`
 }
 
 // Canonical returns f with every list sorted and de-duplicated and times in
@@ -29,6 +35,8 @@ func (f Filter) Canonical() Filter {
 		EventTypes:    canonList(f.EventTypes),
 		SubTypes:      canonList(f.SubTypes),
 		SystemSources: canonList(f.SystemSources),
+		AsOf:          f.AsOf,
+		After:         f.After,
 	}
 	for k, vs := range f.Metadata {
 		if vs = canonList(vs); len(vs) > 0 {
@@ -60,6 +68,8 @@ func canonList(in []string) []string {
 
 // Match reports whether e satisfies f. Stores filter in SQL; Match is the
 // reference semantics that tests and the worker's safety checks compare with.
+// AsOf and After are not checked: an Event does not carry the transaction
+// that ingested it.
 func (f Filter) Match(e *Event) bool {
 	if f.TenantID != "" && e.TenantID != "" && f.TenantID != e.TenantID {
 		return false

@@ -33,6 +33,13 @@ type EventStore interface {
 	// CountEvents counts events matching f, stopping at limit when limit > 0
 	// (so a cap check costs at most limit rows).
 	CountEvents(ctx context.Context, f Filter, limit int64) (int64, error)
+	// Snapshot says which ingest transactions have committed now: an
+	// export created now holds exactly the events visible in it.
+	Snapshot(ctx context.Context) (Snapshot, error)
+	// FeedPage returns up to limit events matching f after cursor in
+	// ingest order, never one that a transaction still in progress could
+	// later place before the returned Next (see FeedPage).
+	FeedPage(ctx context.Context, f Filter, after FeedCursor, limit int) (FeedPage, error)
 }
 
 // APIKey is an API key's record; the secret itself is never stored, only its
@@ -77,13 +84,18 @@ type ExportListFilter struct {
 type ExportStore interface {
 	// CreateOrAttachExport returns the export of e.TenantID with
 	// e.RequestHash that is queued or running, or completed at or after
-	// reuseSince; otherwise it inserts e (status queued) and returns it with
+	// reuseSince, provided no event matching its filter was ingested after
+	// its snapshot (e.AsOf; one that has such events is superseded, see
+	// SupersedeRequest); otherwise it inserts e (status queued) and returns it with
 	// created = true. Concurrent calls with the same hash create one export.
 	// With maxActive > 0 it inserts nothing while the tenant already has
 	// maxActive on-demand exports queued or running (ETOOMANY); attaching
 	// is always allowed. The limit is soft: requests racing for the last
 	// place may all get one.
 	CreateOrAttachExport(ctx context.Context, e Export, reuseSince time.Time, maxActive int64) (_ Export, created bool, _ error)
+	// SupersedeRequest takes the tenant's exports with requestHash out of
+	// reuse, so that the next identical request starts a new one.
+	SupersedeRequest(ctx context.Context, tenantID, requestHash string, at time.Time) error
 	// CreateExport inserts e unconditionally (scheduled runs).
 	CreateExport(ctx context.Context, e Export) error
 	GetExport(ctx context.Context, tenantID, id string) (Export, error)

@@ -54,6 +54,9 @@ type Outcome struct {
 	// Export is the latest record read (set whenever the export is known,
 	// also when Answer fails after requesting it).
 	Export audit.Export
+	// Created says the request made a new export rather than attaching to
+	// an identical one (reused; see RequestStore.CreateOrAttachExport).
+	Created bool
 
 	waited   live.Waited
 	follower *live.Follower
@@ -115,11 +118,11 @@ func (s *Service) Answer(ctx context.Context, r AnswerRequest) (out Outcome, err
 			}
 		}
 	}
-	e, _, err := s.Request(ctx, r.TenantID, r.Params, opts)
+	e, created, err := s.Request(ctx, r.TenantID, r.Params, opts)
 	if err != nil {
 		return out, err
 	}
-	out.Export = e
+	out.Export, out.Created = e, created
 	if !e.Status.Done() && r.Wait > 0 {
 		started := time.Now()
 		waited := false

@@ -21,6 +21,8 @@ type RequestStore interface {
 	CreateOrAttachExport(ctx context.Context, e audit.Export, reuseSince time.Time, maxActive int64) (audit.Export, bool, error)
 	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
 	CountEvents(ctx context.Context, f audit.Filter, limit int64) (int64, error)
+	Snapshot(ctx context.Context) (audit.Snapshot, error)
+	SupersedeRequest(ctx context.Context, tenantID, requestHash string, at time.Time) error
 	// GetTenantWebhookSecret is audit.ErrNotFound when the tenant has none.
 	GetTenantWebhookSecret(ctx context.Context, tenantID string) (audit.TenantWebhookSecret, error)
 }
@@ -77,6 +79,9 @@ type Options struct {
 	// export's live bytes there, before any worker can start it. It must be
 	// quick; its failure only costs the caller what it wanted.
 	BeforeQueue func(ctx context.Context, e audit.Export)
+	// NoCache starts a new export even when an identical one would do
+	// (Cache-Control: no-cache).
+	NoCache bool
 }
 
 // pdfCountCeiling bounds the count a rejected PDF request pays for: past it
@@ -104,7 +109,14 @@ func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportPa
 		}
 	}
 	now := s.Now().UTC().Truncate(audit.TimePrecision)
+	// The snapshot is taken after the request arrived, so every event whose
+	// ingest had returned by then is in the export (snapshot.go).
+	snap, err := s.Store.Snapshot(ctx)
+	if err != nil {
+		return audit.Export{}, false, fmt.Errorf("export: snapshot: %w", err)
+	}
 	e := audit.Export{
+		AsOf:        &audit.AsOf{At: now, Snapshot: snap},
 		ID:          uuid.Must(uuid.NewV7()).String(),
 		TenantID:    tenantID,
 		Params:      p,
@@ -113,6 +125,11 @@ func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportPa
 		RowsTotal:   -1,
 		CreatedAt:   now,
 		WebhookURL:  o.WebhookURL,
+	}
+	if o.NoCache {
+		if err := s.Store.SupersedeRequest(ctx, tenantID, e.RequestHash, now); err != nil {
+			return audit.Export{}, false, fmt.Errorf("export: no-cache: %w", err)
+		}
 	}
 	got, created, err := s.Store.CreateOrAttachExport(ctx, e, now.Add(-s.ReuseWindow), s.MaxActivePerTenant)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -117,6 +118,11 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	}
 	p := e.Params
 	p.Filter.TenantID = tenantID // never trust anything but the record's tenant
+	if e.AsOf != nil {
+		// Every attempt reads the snapshot the export was created at: the
+		// same events, the same bytes, however much was ingested since.
+		p.Filter.AsOf = &e.AsOf.Snapshot
+	}
 	loc, err := LoadLocation(p.Timezone)
 	if err != nil {
 		return err
@@ -265,6 +271,9 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 		GeneratedAt: r.Now().UTC(),
 		EventCount:  total,
 		ScheduleID:  e.ScheduleID,
+	}
+	if e.AsOf != nil {
+		rep.AsOf, rep.AsOfPosition = e.AsOf.At, strconv.FormatInt(e.AsOf.Snapshot.Position(), 10)
 	}
 	if e.ScheduleID != "" && r.ScheduleName != nil && p.FileType == audit.FilePDF {
 		name, err := r.ScheduleName(ctx, e.TenantID, e.ScheduleID)

@@ -41,6 +41,17 @@ type ExportStatus struct {
 	// Warnings name list filter values that match no event of the tenant
 	// (see withWarnings).
 	Warnings []export.Warning `json:"warnings,omitempty"`
+	// AsOf, AsOfPosition and AsOfSnapshot say which snapshot of the
+	// tenant's events the export holds (asof.go); absent for exports made
+	// before snapshots were recorded.
+	AsOf         *time.Time `json:"as_of,omitempty"`
+	AsOfPosition *int64     `json:"as_of_position,omitempty"`
+	AsOfSnapshot string     `json:"as_of_snapshot,omitempty"`
+	// Reused and AgeSeconds answer an export request: whether it got an
+	// export made for an earlier identical request, and how old that
+	// export's snapshot is.
+	Reused     *bool  `json:"reused,omitempty"`
+	AgeSeconds *int64 `json:"age_seconds,omitempty"`
 }
 
 // ExportFailure says why an export failed.
@@ -71,6 +82,10 @@ func statusView(e audit.Export) ExportStatus {
 	if e.Status == audit.StatusFailed {
 		v.Error = &ExportFailure{Code: e.ErrorCode, Message: e.ErrorMessage}
 	}
+	if e.AsOf != nil {
+		at, pos := e.AsOf.At, e.AsOf.Snapshot.Position()
+		v.AsOf, v.AsOfPosition, v.AsOfSnapshot = &at, &pos, e.AsOf.Snapshot.String()
+	}
 	return v
 }
 
@@ -87,6 +102,7 @@ func (s *Server) exportEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	opts.NoCache = noCache(c.Request())
 	out, err := s.cfg.Exports.Answer(c.Request().Context(), export.AnswerRequest{
 		TenantID: tenantOf(c), Params: params, Options: opts, Wait: wait,
 		Ranged: c.Request().Header.Get("Range") != "",
@@ -97,6 +113,7 @@ func (s *Server) exportEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.noteReuse(c, out.Export, out.Created)
 	s.withWarnings(c, out.Export)
 	defer out.Release()
 	switch out.Kind {
@@ -146,7 +163,7 @@ func (s *Server) accepted(c echo.Context, e audit.Export) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderLocation, exportURL(e.ID))
 	h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
-	return c.JSON(http.StatusAccepted, s.statusWithWarnings(c, e))
+	return c.JSON(http.StatusAccepted, withReuse(c, s.statusWithWarnings(c, e)))
 }
 
 // retryAfterSeconds is when a 202 suggests polling again. Exports stream at
@@ -238,6 +255,7 @@ func (s *Server) serveFile(c echo.Context, e audit.Export) error {
 	h.Set("X-Export-Id", e.ID)
 	h.Set("X-Export-Rows", strconv.FormatInt(e.RowsWritten, 10))
 	h.Set("Cache-Control", "private, no-transform")
+	setAsOfHeaders(h, e)
 	// A large download may take longer than the server's write timeout.
 	_ = http.NewResponseController(w.Writer).SetWriteDeadline(time.Time{})
 

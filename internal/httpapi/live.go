@@ -34,6 +34,7 @@ func (s *Server) serveLive(c echo.Context, e audit.Export, copyBody func(context
 	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, Filename(e)))
 	h.Set("X-Export-Id", e.ID)
 	h.Set("Cache-Control", "private, no-transform")
+	setAsOfHeaders(h, e)
 	for _, t := range liveTrailers {
 		h.Add("Trailer", t)
 	}

@@ -76,6 +76,8 @@ type Config struct {
 	// Webhooks keeps tenants' webhook secrets and lists an export's
 	// delivery attempts; nil answers those routes 501.
 	Webhooks WebhookStore
+	// Feed serves GET /events, the incremental feed (feed.go).
+	Feed FeedStore
 }
 
 // Server is the HTTP API.
@@ -109,6 +111,7 @@ func New(cfg Config) *Server {
 
 	v := e.Group(Prefix, s.authenticate, s.checkInput)
 	v.POST("/events", s.ingestEvents)
+	v.GET("/events", s.feed)
 	v.GET("/events/export", s.exportEvents)
 	v.GET("/exports/:id", s.getExport)
 	v.GET("/exports/:id/file", s.getExportFile)

@@ -44,6 +44,14 @@ type Manifest struct {
 	// deployment. Absent from manifests of files made before it was
 	// recorded (omitempty keeps those manifests' signed bytes as they were).
 	ProducerVersion string `json:"producer_version,omitempty"`
+	// AsOf is when the export's snapshot was taken, AsOfPosition its
+	// ingest position and AsOfSnapshot the snapshot itself
+	// ("xmin:xmax:in-progress,..."): the file holds exactly the matching
+	// events ingested in it. Absent for exports made before snapshots were
+	// recorded (omitempty keeps those manifests' signed bytes as they were).
+	AsOf         *time.Time `json:"as_of,omitempty"`
+	AsOfPosition int64      `json:"as_of_position,omitempty"`
+	AsOfSnapshot string     `json:"as_of_snapshot,omitempty"`
 	// KeyID names the public key that checks Signature (see KeyID).
 	KeyID string `json:"key_id"`
 	// Signature is the standard base64 Ed25519 signature of
@@ -57,7 +65,7 @@ func New(e audit.Export, serviceVersion string) (Manifest, error) {
 		return Manifest{}, fmt.Errorf("manifest: export %s is %s, not completed", e.ID, e.Status)
 	}
 	p := e.Params.Canonical()
-	return Manifest{
+	m := Manifest{
 		Version:         Version,
 		ExportID:        e.ID,
 		TenantID:        e.TenantID,
@@ -73,7 +81,12 @@ func New(e audit.Export, serviceVersion string) (Manifest, error) {
 		CompletedAt:     *e.CompletedAt,
 		ServiceVersion:  serviceVersion,
 		ProducerVersion: e.ProducerVersion,
-	}, nil
+	}
+	if e.AsOf != nil {
+		at := e.AsOf.At
+		m.AsOf, m.AsOfPosition, m.AsOfSnapshot = &at, e.AsOf.Snapshot.Position(), e.AsOf.Snapshot.String()
+	}
+	return m, nil
 }
 
 // normalized returns m in the one form that is signed: times in UTC at the
@@ -87,7 +100,7 @@ func (m Manifest) normalized() Manifest {
 		u := t.UTC().Truncate(audit.TimePrecision)
 		return &u
 	}
-	m.RangeStart, m.RangeEnd = utc(m.RangeStart), utc(m.RangeEnd)
+	m.RangeStart, m.RangeEnd, m.AsOf = utc(m.RangeStart), utc(m.RangeEnd), utc(m.AsOf)
 	m.CreatedAt = m.CreatedAt.UTC().Truncate(audit.TimePrecision)
 	m.CompletedAt = m.CompletedAt.UTC().Truncate(audit.TimePrecision)
 	return m

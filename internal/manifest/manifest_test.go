@@ -402,3 +402,49 @@ func TestProducerVersion(t *testing.T) {
 		t.Fatalf("round trip: %+v, %v", back, err)
 	}
 }
+
+// A manifest says what its file is as of: the snapshot's time, position
+// and the snapshot itself, all signed, so altering any fails verification.
+func TestAsOf(t *testing.T) {
+	e := exportOf(t)
+	at := time.Date(2026, 4, 10, 8, 0, 0, 123456000, time.UTC)
+	e.AsOf = &audit.AsOf{At: at, Snapshot: audit.Snapshot{Xmin: 700, Xmax: 705, Xip: []int64{701, 703}}}
+	m, err := manifest.New(e, "1.2.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.AsOf == nil || !m.AsOf.Equal(at) || m.AsOfPosition != 705 || m.AsOfSnapshot != "700:705:701,703" {
+		t.Fatalf("as of = %v, %d, %q", m.AsOf, m.AsOfPosition, m.AsOfSnapshot)
+	}
+	s := signer(t)
+	if m, err = s.Sign(m); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"as_of":"2026-04-10T08:00:00.123456Z","as_of_position":705,"as_of_snapshot":"700:705:701,703"`) {
+		t.Fatalf("manifest JSON: %s", b)
+	}
+	keys := manifest.PublicKeys{}
+	keys.Add(s.PublicKey())
+	back, err := manifest.Parse(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := manifest.Verify(back, keys); err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range map[string]func(*manifest.Manifest){
+		"as_of":          func(m *manifest.Manifest) { t := m.AsOf.Add(time.Second); m.AsOf = &t },
+		"as_of_position": func(m *manifest.Manifest) { m.AsOfPosition++ },
+		"as_of_snapshot": func(m *manifest.Manifest) { m.AsOfSnapshot = "700:705:701" },
+	} {
+		m := back
+		f(&m)
+		if err := manifest.Verify(m, keys); !errors.Is(err, manifest.ErrSignature) {
+			t.Errorf("%s altered: %v, want ErrSignature", name, err)
+		}
+	}
+}

@@ -17,6 +17,7 @@ type DispatchStore interface {
 	EnabledSchedules(ctx context.Context, afterID string, limit int) ([]audit.Schedule, error)
 	MarkScheduleFired(ctx context.Context, tenantID, id string, prev *time.Time, occurrence time.Time) (bool, error)
 	CreateExport(ctx context.Context, e audit.Export) error
+	snapshotter
 }
 
 // Queue hands an export to the workers; enqueueing an export twice is
@@ -96,6 +97,9 @@ func (d *Dispatcher) fire(ctx context.Context, s audit.Schedule, occ, now time.T
 	case err != nil:
 		return false, fmt.Errorf("schedule: schedule %s: %w", s.ID, err)
 	default:
+		if err := takeSnapshot(ctx, d.Store, &e, now); err != nil {
+			return false, err
+		}
 		err = d.Store.CreateExport(ctx, e)
 		switch {
 		case errors.Is(err, audit.ErrConflict):

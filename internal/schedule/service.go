@@ -22,6 +22,7 @@ type ServiceStore interface {
 	DeleteSchedule(ctx context.Context, tenantID, id string) error
 	ListAttempts(ctx context.Context, f audit.WebhookAttemptFilter) ([]audit.WebhookAttempt, error)
 	CreateExport(ctx context.Context, e audit.Export) error
+	snapshotter
 }
 
 // Service is what the API does with schedules: it validates them with the
@@ -125,6 +126,9 @@ func (svc *Service) RunNow(ctx context.Context, tenantID, id string) (audit.Expo
 	now := svc.Now().UTC().Truncate(audit.TimePrecision)
 	e, err := NewExport(s, now, now)
 	if err != nil {
+		return audit.Export{}, err
+	}
+	if err := takeSnapshot(ctx, svc.Store, &e, now); err != nil {
 		return audit.Export{}, err
 	}
 	if err := svc.Store.CreateExport(ctx, e); err != nil {

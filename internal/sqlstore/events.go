@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -111,6 +112,13 @@ func (db *DB) retryTx(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 // insertEventRows inserts evs with multi-row INSERTs of at most
 // MaxInsertRows rows, skipping existing (tenant_id, id).
 func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, tenantID string, evs []*audit.Event) (int64, error) {
+	if len(evs) == 0 {
+		return 0, nil
+	}
+	ingestTx, err := db.d.IngestTx(ctx, tx)
+	if err != nil {
+		return 0, db.wrap("insert events: ingest transaction", err)
+	}
 	var total int64
 	step := max(db.d.MaxInsertRows(), 1)
 	for start := 0; start < len(evs); start += step {
@@ -118,7 +126,7 @@ func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, tenantID string, 
 		var b strings.Builder
 		b.WriteString("INSERT INTO events (")
 		b.WriteString(strings.Join(EventColumns, ", "))
-		b.WriteString(") VALUES ")
+		b.WriteString(", ingest_tx) VALUES ")
 		a := db.args()
 		for i, e := range chunk {
 			row, err := EventValues(tenantID, e)
@@ -135,6 +143,8 @@ func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, tenantID string, 
 				}
 				b.WriteString(a.add(v))
 			}
+			b.WriteByte(',')
+			b.WriteString(a.add(ingestTx))
 			b.WriteByte(')')
 		}
 		b.WriteString(" ON CONFLICT (tenant_id, id) DO NOTHING")
@@ -250,6 +260,12 @@ func where(f audit.Filter, a *args) (string, error) {
 	}
 	if f.RangeEnd != nil {
 		conds = append(conds, "occurred_at <= "+a.add(floorMicros(*f.RangeEnd)))
+	}
+	if f.AsOf != nil {
+		conds = append(conds, visibleIn(*f.AsOf, a))
+	}
+	if f.After != nil {
+		conds = append(conds, notVisibleIn(*f.After, a))
 	}
 	return strings.Join(conds, " AND "), nil
 }
@@ -369,6 +385,20 @@ func (db *DB) CountEvents(ctx context.Context, f audit.Filter, limit int64) (int
 func (db *DB) InsertEventStream(ctx context.Context, tenantID string, fill func(put func([]audit.Event) error) error) (int, error) {
 	if tenantID == "" {
 		return 0, audit.Invalid("tenant_id", "events need a tenant")
+	}
+	if sc, ok := db.d.(StreamCopier); ok {
+		n, err := sc.CopyEventStream(ctx, db.w, tenantID, fill)
+		if err == nil {
+			return int(n), nil
+		}
+		if !errors.Is(err, ErrCopyConflict) {
+			if audit.AsError(err) != nil || ctx.Err() != nil {
+				return 0, err // the batch's own error (a bad event), or the client left
+			}
+			return 0, db.wrap("insert event stream: copy", err)
+		}
+		db.log.DebugContext(ctx, "sqlstore: the batch holds ids that exist (or lost a deadlock); inserting it skipping them",
+			"tenant", tenantID, "err", err)
 	}
 	var inserted int64
 	err := db.retryTx(ctx, "insert event stream", func(tx *sql.Tx) error {

@@ -15,7 +15,7 @@ import (
 const exportColumns = `id, tenant_id, params, request_hash, status, rows_written, rows_total, size_bytes, sha256,
 	object_key, content_type, first_event_id, last_event_id, error_code, error_message, attempts,
 	schedule_id, occurrence, webhook_url, retention_days, created_at, started_at, completed_at, expires_at, heartbeat_at,
-	producer_version`
+	producer_version, as_of_at, as_of_position, as_of_snapshot`
 
 // active is the SQL list of states that the one-per-request unique index
 // covers.
@@ -41,14 +41,26 @@ func (db *DB) CreateOrAttachExport(ctx context.Context, e audit.Export, reuseSin
 	e.Status = audit.StatusQueued
 	for range createOrAttachAttempts {
 		got, err := scanExport(db.r.QueryRowContext(ctx, `SELECT `+exportColumns+` FROM exports
-			WHERE tenant_id = $1 AND request_hash = $2 AND schedule_id IS NULL
+			WHERE tenant_id = $1 AND request_hash = $2 AND schedule_id IS NULL AND superseded_at IS NULL
 			  AND (status IN `+active+` OR (status = 'completed' AND completed_at >= $3))
 			ORDER BY CASE WHEN status IN `+active+` THEN 0 ELSE 1 END, created_at DESC, id DESC
 			LIMIT 1`, e.TenantID, e.RequestHash, micros(reuseSince)))
-		if err == nil {
-			return got, false, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		switch {
+		case err == nil:
+			fresh, err := db.freshExport(ctx, got)
+			if err != nil {
+				return audit.Export{}, false, err
+			}
+			if fresh {
+				return got, false, nil
+			}
+			// Events the request matches were ingested after its snapshot:
+			// it would answer without them. Take it out of reuse (and of
+			// the unique index) so that a new export can take its place.
+			if err := db.supersedeExport(ctx, e.TenantID, got.ID, e.CreatedAt); err != nil {
+				return audit.Export{}, false, err
+			}
+		case !errors.Is(err, sql.ErrNoRows):
 			return audit.Export{}, false, db.wrap("create or attach export: find", err)
 		}
 		if maxActive > 0 {
@@ -103,13 +115,17 @@ func (db *DB) insertExport(ctx context.Context, e audit.Export, onConflict strin
 	if err != nil {
 		return 0, fmt.Errorf("encode params: %w", err)
 	}
+	var asOfAt, asOfPos, asOfSnap any
+	if e.AsOf != nil {
+		asOfAt, asOfPos, asOfSnap = micros(e.AsOf.At), e.AsOf.Snapshot.Position(), e.AsOf.Snapshot.String()
+	}
 	res, err := db.w.ExecContext(ctx, `INSERT INTO exports (`+exportColumns+`, file_type)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`+onConflict,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`+onConflict,
 		e.ID, e.TenantID, string(params), e.RequestHash, string(e.Status), e.RowsWritten, e.RowsTotal, e.SizeBytes, e.SHA256,
 		nullString(e.ObjectKey), e.ContentType, e.FirstEventID, e.LastEventID, e.ErrorCode, e.ErrorMessage, e.Attempts,
 		nullString(e.ScheduleID), nullMicros(e.Occurrence), e.WebhookURL, e.RetentionDays, micros(e.CreatedAt),
 		nullMicros(e.StartedAt), nullMicros(e.CompletedAt), nullMicros(e.ExpiresAt), nullMicros(e.HeartbeatAt),
-		e.ProducerVersion, string(e.Params.FileType))
+		e.ProducerVersion, asOfAt, asOfPos, asOfSnap, string(e.Params.FileType))
 	if err != nil {
 		return 0, err
 	}
@@ -129,6 +145,9 @@ func normalExport(e audit.Export) audit.Export {
 	e.CreatedAt = fromMicros(micros(e.CreatedAt))
 	e.Occurrence, e.StartedAt, e.CompletedAt, e.ExpiresAt = tr(e.Occurrence), tr(e.StartedAt), tr(e.CompletedAt), tr(e.ExpiresAt)
 	e.HeartbeatAt = tr(e.HeartbeatAt)
+	if e.AsOf != nil {
+		e.AsOf = &audit.AsOf{At: fromMicros(micros(e.AsOf.At)), Snapshot: e.AsOf.Snapshot}
+	}
 	e.Params.Filter.TenantID = e.TenantID
 	if b, err := json.Marshal(e.Params); err == nil {
 		var p audit.ExportParams
@@ -391,15 +410,23 @@ func scanExport(s scanner) (audit.Export, error) {
 		params, status                      string
 		objectKey, scheduleID               sql.NullString
 		occurrence, started, completed, exp sql.NullInt64
-		heartbeat                           sql.NullInt64
+		heartbeat, asOfAt, asOfPos          sql.NullInt64
+		asOfSnap                            sql.NullString
 		created                             int64
 	)
 	err := s.Scan(&e.ID, &e.TenantID, &params, &e.RequestHash, &status, &e.RowsWritten, &e.RowsTotal, &e.SizeBytes, &e.SHA256,
 		&objectKey, &e.ContentType, &e.FirstEventID, &e.LastEventID, &e.ErrorCode, &e.ErrorMessage, &e.Attempts,
 		&scheduleID, &occurrence, &e.WebhookURL, &e.RetentionDays, &created, &started, &completed, &exp, &heartbeat,
-		&e.ProducerVersion)
+		&e.ProducerVersion, &asOfAt, &asOfPos, &asOfSnap)
 	if err != nil {
 		return audit.Export{}, err
+	}
+	if asOfSnap.Valid {
+		snap, err := audit.ParseSnapshot(asOfSnap.String)
+		if err != nil {
+			return audit.Export{}, fmt.Errorf("decode snapshot of export %s: %w", e.ID, err)
+		}
+		e.AsOf = &audit.AsOf{At: fromMicros(asOfAt.Int64), Snapshot: snap}
 	}
 	if err := json.Unmarshal([]byte(params), &e.Params); err != nil {
 		return audit.Export{}, fmt.Errorf("decode params of export %s: %w", e.ID, err)

@@ -49,6 +49,9 @@ type Dialect interface {
 	// SQLite binds fast only when they are bare ?s. A built query therefore
 	// uses each placeholder once, in order, and holds no literal $N.
 	Placeholder(n int) string
+	// Snapshotter numbers ingest transactions and takes snapshots of them
+	// (snapshot.go).
+	Snapshotter
 }
 
 // BulkLoader is implemented by dialects with a faster path for loading many

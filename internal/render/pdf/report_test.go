@@ -105,7 +105,7 @@ func TestTitleBlockIdentity(t *testing.T) {
 		"Time range", "From 1 Mar 2026, 00:00:00 UTC to 10 Apr 2026, 23:59:59 UTC",
 		"First event", "1 Apr 2026, 08:00:00 UTC",
 		"Last event", "2 Apr 2026, 18:53:00 UTC",
-		"As of (snapshot)", "11 Apr 2026, 09:00:00 UTC, position 184467",
+		"As of", "11 Apr 2026, 09:00:00 UTC, ingest position 184467",
 		"Events", "300 events",
 		"Export ID", "exp_01HZX",
 		"Signed manifest", "GET /v5/audit-sentinel/exports/exp_01HZX/manifest",

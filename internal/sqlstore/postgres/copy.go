@@ -84,7 +84,7 @@ func copyChunk(ctx context.Context, c *pgx.Conn, rows [][]any) (int64, error) {
 		return 0, err
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE events_load (LIKE events) ON COMMIT DROP`); err != nil {
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE events_load (LIKE events INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
 		return 0, err
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"events_load"}, sqlstore.EventColumns, pgx.CopyFromRows(rows)); err != nil {

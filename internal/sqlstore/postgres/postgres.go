@@ -5,6 +5,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 )
 
@@ -136,3 +138,23 @@ func parseURL(url string) (*pgx.ConnConfig, error) {
 
 // Placeholder implements sqlstore.Dialect.
 func (Dialect) Placeholder(n int) string { return "$" + strconv.Itoa(n) }
+
+// IngestTx implements sqlstore.Snapshotter: the transaction's own id
+// (xid8, 64 bits with the epoch: it never wraps), assigned now if the
+// transaction has none yet.
+func (Dialect) IngestTx(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT pg_current_xact_id()::text::bigint`).Scan(&id)
+	return id, err
+}
+
+// Snapshot implements sqlstore.Snapshotter with pg_current_snapshot(). A
+// connection outside a transaction has no id of its own, so the snapshot
+// sees every transaction that committed before it was taken.
+func (Dialect) Snapshot(ctx context.Context, db *sql.DB) (audit.Snapshot, error) {
+	var text string
+	if err := db.QueryRowContext(ctx, `SELECT pg_current_snapshot()::text`).Scan(&text); err != nil {
+		return audit.Snapshot{}, err
+	}
+	return audit.ParseSnapshot(text)
+}

@@ -74,6 +74,7 @@ func Run(t *testing.T, open Open) {
 	runSchedules(t, open)
 	runWebhookSecrets(t, open)
 	runSealedSecrets(t, open)
+	runSnapshots(t, open)
 }
 
 func requireCode(t *testing.T, err error, target error) {
