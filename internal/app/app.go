@@ -21,6 +21,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/render"
 	csvrender "github.com/auditsentinel/sentinel/internal/render/csv"
 	pdfrender "github.com/auditsentinel/sentinel/internal/render/pdf"
+	"github.com/auditsentinel/sentinel/internal/selfaudit"
 	"github.com/auditsentinel/sentinel/internal/version"
 )
 
@@ -34,12 +35,18 @@ type API struct {
 	http   *http.Server
 	ln     net.Listener
 	served chan error
+	// audit records the service's own use (package selfaudit); stopAudit
+	// ends its retry loop, which stores what is still pending.
+	audit     *selfaudit.Recorder
+	stopAudit context.CancelFunc
+	auditDone chan struct{}
 }
 
 // NewAPI builds the api process on connected deps. In embedded mode it also
 // builds the in-process worker.
 func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
-	a := &API{cfg: cfg, logger: logger, deps: deps, queue: jobs.NewClient(deps.Redis)}
+	a := &API{cfg: cfg, logger: logger, deps: deps, queue: jobs.NewClient(deps.Redis),
+		audit: selfaudit.NewRecorder(deps.Store, logger)}
 	svc := &export.Service{
 		Store: deps.Store, Queue: a.queue, Logger: logger, Now: time.Now,
 		ReuseWindow: cfg.ExportReuseWindow, PDFMaxEvents: int64(cfg.PDFMaxEvents),
@@ -65,7 +72,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		ExportWait: cfg.ExportWait, MaxWait: config.MaxExportWait, OpenAPI: api.OpenAPI,
 		Archives: deps.Store, Objects: deps.Bucket, Signer: signer, PublicKeys: retired, Version: version.Get(),
 		Schedules: scheduleService(cfg, logger, deps, a.queue), Webhooks: deps.Store,
-		Live: deps.LiveReader(cfg),
+		Live: deps.LiveReader(cfg), SelfAudit: a.audit,
 	})
 	a.http = &http.Server{
 		Handler:           h,
@@ -96,6 +103,9 @@ func (a *API) Start() error {
 		return fmt.Errorf("HTTP_ADDR %s: %w", a.cfg.HTTPAddr, err)
 	}
 	a.ln = ln
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopAudit, a.auditDone = cancel, make(chan struct{})
+	go func() { defer close(a.auditDone); a.audit.Run(ctx, 5*time.Second) }()
 	a.served = make(chan error, 1)
 	go func() { a.served <- a.http.Serve(ln) }()
 	a.logger.Info("api listening", "addr", ln.Addr().String(), "embedded_worker", a.worker != nil)
@@ -116,6 +126,10 @@ func (a *API) Close(ctx context.Context) error {
 		if err := <-a.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if a.stopAudit != nil {
+		a.stopAudit()
+		<-a.auditDone
 	}
 	if a.worker != nil {
 		a.worker.Shutdown()

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/apikey"
@@ -17,6 +16,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/scheduler"
+	"github.com/auditsentinel/sentinel/internal/selfaudit"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -33,6 +33,8 @@ type Store interface {
 	// start) when that transaction is retried.
 	InsertEventStream(ctx context.Context, tenantID string, fn func(put func([]audit.Event) error) error) (int, error)
 	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
+	ListAPIKeys(ctx context.Context, tenantID string) ([]audit.APIKey, error)
+	RevokeTenantAPIKey(ctx context.Context, tenantID, id string, at time.Time) error
 }
 
 // Check is one readiness probe.
@@ -78,6 +80,9 @@ type Config struct {
 	// still rendering is answered as it renders. Nil: the GET polls the
 	// record and answers with stored files only.
 	Live LiveReader
+	// SelfAudit records the service's own use into tenants' streams; nil
+	// records nothing.
+	SelfAudit *selfaudit.Recorder
 }
 
 // Server is the HTTP API.
@@ -130,6 +135,9 @@ func New(cfg Config) *Server {
 	v.POST("/webhook-secret", s.rotateWebhookSecret)
 	v.GET("/exports/:id/deliveries", s.listExportDeliveries)
 	s.registerSchedules(v)
+	v.GET("/api-keys", s.listKeys)
+	v.POST("/api-keys", s.createKey)
+	v.DELETE("/api-keys/:id", s.revokeKey)
 	return s
 }
 
@@ -180,13 +188,7 @@ func (s *Server) Routes() []string {
 		if r.Method == echo.RouteNotFound {
 			continue
 		}
-		parts := strings.Split(r.Path, "/")
-		for i, p := range parts {
-			if name, ok := strings.CutPrefix(p, ":"); ok {
-				parts[i] = "{" + name + "}"
-			}
-		}
-		out = append(out, r.Method+" "+strings.Join(parts, "/"))
+		out = append(out, routeName(r.Method, r.Path))
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
