@@ -61,6 +61,7 @@ func TestOpenAPIScopes(t *testing.T) {
 		"CreatedAPIKey": httpapi.CreatedAPIKey{},
 		"APIKeyList":    httpapi.APIKeyList{},
 		"KeyWindow":     httpapi.WindowView{},
+		"Requester":     audit.Requester{},
 	} {
 		fields, required := jsonFields(reflect.TypeOf(v))
 		props, req := schemaFields(doc.Components.Schemas[name].Value)
@@ -88,6 +89,8 @@ func contractScopes(t *testing.T, c *contract) {
 		body: `{"name":"` + strings.Repeat("n", httpapi.MaxSmallBody) + `","scopes":["admin"]}`})
 	c.do(exchange{method: "POST", path: kp, header: ct, status: 401, invalid: true, body: `{"scopes":["admin"]}`})
 	c.do(exchange{method: "GET", path: kp, key: admin, status: 200})
+	c.do(exchange{method: "GET", path: apiPrefix + "/exports?requested_by=key:" + ingestID, key: admin, status: 200})
+	c.do(exchange{method: "GET", path: apiPrefix + "/exports?requested_by=someone", key: admin, status: 400, invalid: true})
 	c.do(exchange{method: "GET", path: kp, status: 401, invalid: true})
 
 	// The ingest key reaches nothing but ingest: 403 from every family.

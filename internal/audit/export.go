@@ -83,6 +83,12 @@ type Export struct {
 	// ProducerVersion is the version of the worker that rendered the file
 	// ("" before it was recorded).
 	ProducerVersion string
+	// RequesterKeyID and RequesterKeyName name the API key that created
+	// the export ("" for scheduled runs and exports made before this was
+	// recorded). A request attached to an existing export does not change
+	// it: the downloads are audited separately (package selfaudit).
+	RequesterKeyID   string
+	RequesterKeyName string
 }
 
 // ExportResult is what a finished run records.

@@ -70,12 +70,14 @@ type KeyStore interface {
 
 // ExportListFilter selects exports of one tenant for listing, newest first.
 type ExportListFilter struct {
-	TenantID    string
-	Status      []ExportStatus
-	FileType    FileType
-	ScheduleID  string
-	CreatedFrom *time.Time
-	CreatedTo   *time.Time
+	TenantID   string
+	Status     []ExportStatus
+	FileType   FileType
+	ScheduleID string
+	// RequesterKeyID keeps the exports created by this API key.
+	RequesterKeyID string
+	CreatedFrom    *time.Time
+	CreatedTo      *time.Time
 	// After continues a listing after the export with this (CreatedAt, ID).
 	AfterCreatedAt *time.Time
 	AfterID        string

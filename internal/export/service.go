@@ -58,6 +58,9 @@ type Service struct {
 
 // Options are the parts of a request that do not change the file.
 type Options struct {
+	// RequesterKeyID and RequesterKeyName name the API key asking; a new
+	// export records them (an attached request leaves the record as is).
+	RequesterKeyID, RequesterKeyName string
 	// WebhookURL, when set, is told how the export ended, signed with the
 	// tenant's webhook secret (which must exist when the request is made).
 	WebhookURL string
@@ -102,6 +105,8 @@ func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportPa
 		RowsTotal:   -1,
 		CreatedAt:   now,
 		WebhookURL:  o.WebhookURL,
+
+		RequesterKeyID: o.RequesterKeyID, RequesterKeyName: o.RequesterKeyName,
 	}
 	got, created, err := s.Store.CreateOrAttachExport(ctx, e, now.Add(-s.ReuseWindow), s.MaxActivePerTenant)
 	if err != nil {
