@@ -144,6 +144,7 @@ type Worker struct {
 	srv       *jobs.Server
 	queue     *jobs.Client
 	schedules *dispatchLoop
+	audit     *auditLoop
 }
 
 // Renderers returns the renderers by file type.
@@ -183,6 +184,8 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 			notifier.ExportDone(ctx, tenantID, exportID)
 		}
 	}
+	audit := &auditLoop{rec: selfaudit.NewRecorder(deps.Store, logger)}
+	exportDone = auditExportDone(deps.Store, audit.rec, logger, exportDone)
 	sweeper := &exporter.Sweeper{
 		Store: deps.Store, Bucket: deps.Bucket, Queue: queue, Logger: logger.With("component", "sweeper"), Now: time.Now,
 		OnFailed: exportDone,
@@ -192,7 +195,7 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 		Sweeper: sweeper, IsPermanent: exporter.Permanent, Logger: logger, Now: time.Now, SweepEvery: time.Minute,
 		OnExportDone: exportDone, Webhooks: notifier,
 	})
-	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue)}
+	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue), audit: audit}
 }
 
 // Start begins processing tasks and firing schedules.
@@ -201,6 +204,7 @@ func (w *Worker) Start() error {
 		return err
 	}
 	w.schedules.start()
+	w.audit.start()
 	return nil
 }
 
@@ -209,5 +213,6 @@ func (w *Worker) Start() error {
 func (w *Worker) Shutdown() {
 	w.schedules.stop()
 	w.srv.Shutdown()
+	w.audit.stop()
 	_ = w.queue.Close()
 }

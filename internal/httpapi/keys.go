@@ -138,10 +138,21 @@ func (s *Server) createKey(c echo.Context) error {
 		return err
 	}
 	s.logger.InfoContext(ctx, "api key created", "tenant", k.TenantID, "key_id", k.ID, "by", caller.ID, "scopes", b.Scopes)
-	s.selfAudit(c, s.auditKeyCreated(c, k))
+	addAuditMeta(c, "key_name", k.Name, "scopes", joinScopeNames(k.Scopes))
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.Response().Header().Set("Location", Prefix+"/api-keys/"+k.ID)
 	return c.JSON(http.StatusCreated, CreatedAPIKey{APIKeyView: keyView(k), Secret: secret})
+}
+
+func joinScopeNames(sc []audit.Scope) string {
+	out := ""
+	for i, s := range sc {
+		if i > 0 {
+			out += " "
+		}
+		out += string(s)
+	}
+	return out
 }
 
 // listKeys is GET /api-keys: the tenant's keys, oldest first, revoked ones
@@ -167,6 +178,5 @@ func (s *Server) revokeKey(c echo.Context) error {
 		return err
 	}
 	s.logger.InfoContext(ctx, "api key revoked", "tenant", caller.TenantID, "key_id", id, "by", caller.ID)
-	s.selfAudit(c, s.auditKeyRevoked(c, id))
 	return c.NoContent(http.StatusNoContent)
 }

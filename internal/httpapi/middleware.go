@@ -27,7 +27,11 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := authorize(c, k); err != nil {
 			return err
 		}
-		return next(c)
+		if err := next(c); err != nil {
+			return err
+		}
+		s.selfAudit(c)
+		return nil
 	}
 }
 

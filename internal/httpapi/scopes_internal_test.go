@@ -42,6 +42,15 @@ func TestEveryRouteHasAScope(t *testing.T) {
 	}
 }
 
+func TestAuditedRoutesExist(t *testing.T) {
+	srv := New(Config{Logger: slog.New(slog.DiscardHandler), Schedules: &scheduler.Service{}})
+	for r := range auditedRoutes {
+		if !slices.Contains(srv.Routes(), r) {
+			t.Errorf("auditedRoutes names %s, which is not served", r)
+		}
+	}
+}
+
 func TestKeyAllows(t *testing.T) {
 	k := audit.APIKey{Scopes: []audit.Scope{audit.ScopeEventsRead}}
 	if !k.Allows(audit.ScopeEventsRead) || k.Allows(audit.ScopeEventsWrite) || k.Allows(audit.ScopeAdmin) {

@@ -24,7 +24,7 @@ import (
 )
 
 // SystemSource is the system_source of every self-audit event.
-const SystemSource = "audit_sentinel"
+const SystemSource = audit.SelfAuditSource
 
 // namespace makes event ids: UUIDv5 of (tenant, what, subject, time).
 var namespace = uuid.MustParse("7b0b5f5e-2f0e-4f0e-9a57-3d5c8e3c1a15")
