@@ -120,3 +120,25 @@ func Forbidden(s Scope) *Error {
 		Message: fmt.Sprintf("this API key lacks the scope %s that this request needs (admin keys have every scope)", s),
 		Details: map[string]string{"required_scope": string(s)}}
 }
+
+// Clamp narrows f's range to w (f's bounds are inclusive, w's end is
+// not). ok is false when nothing of f's range lies within w: the caller
+// refuses such a request rather than answer it with an empty file that
+// would read as "nothing happened".
+func (w TimeWindow) Clamp(f Filter) (_ Filter, ok bool) {
+	last := w.End.Add(-TimePrecision)
+	if f.RangeStart == nil || f.RangeStart.Before(w.Start) {
+		s := w.Start
+		f.RangeStart = &s
+	}
+	if f.RangeEnd == nil || f.RangeEnd.After(last) {
+		f.RangeEnd = &last
+	}
+	return f, !f.RangeEnd.Before(*f.RangeStart)
+}
+
+// Covers reports whether every event f can match lies within w: what a
+// windowed key may read of an export made by anyone.
+func (w TimeWindow) Covers(f Filter) bool {
+	return f.RangeStart != nil && f.RangeEnd != nil && !f.RangeStart.Before(w.Start) && f.RangeEnd.Before(w.End)
+}

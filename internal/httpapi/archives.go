@@ -226,7 +226,11 @@ func (s *Server) listExports(c echo.Context) error {
 			out.NextCursor = cursor{CreatedAt: last.CreatedAt, ID: last.ID}.encode()
 			break
 		}
-		out.Exports = append(out.Exports, archiveEntry(e, canPresign))
+		// A windowed key does not see exports beyond its window; a page
+		// may then hold fewer than limit, and next_cursor still goes on.
+		if visibleTo(keyOf(c), e) {
+			out.Exports = append(out.Exports, archiveEntry(e, canPresign))
+		}
 	}
 	if out.NextCursor != "" {
 		q := c.QueryParams()

@@ -84,6 +84,9 @@ func (s *Server) exportEvents(c echo.Context) error {
 		return err
 	}
 	opts.RequesterKeyID, opts.RequesterKeyName = keyOf(c).ID, keyOf(c).Name
+	if params, err = clampExport(keyOf(c), params); err != nil {
+		return err
+	}
 	wait, err := s.preferredWait(c.Request().Header.Values("Prefer"))
 	if err != nil {
 		return err

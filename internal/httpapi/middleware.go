@@ -27,6 +27,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := authorize(c, k); err != nil {
 			return err
 		}
+		if err := s.checkWindow(c, k); err != nil {
+			return err
+		}
 		if err := next(c); err != nil {
 			return err
 		}
