@@ -24,12 +24,13 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/demo"
 	"github.com/auditsentinel/sentinel/internal/export"
-	"github.com/auditsentinel/sentinel/internal/exporter"
 	"github.com/auditsentinel/sentinel/internal/objstore"
-	"github.com/auditsentinel/sentinel/internal/postgres"
 	"github.com/auditsentinel/sentinel/internal/render"
 	csvrender "github.com/auditsentinel/sentinel/internal/render/csv"
+	"github.com/auditsentinel/sentinel/internal/render/formats"
+	"github.com/auditsentinel/sentinel/internal/render/rendertest"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 	"github.com/google/uuid"
 )
@@ -88,7 +89,7 @@ func seededStore(b *testing.B, n int) *sqlstore.DB {
 // the upload, without the upload.
 type discardBucket struct{}
 
-var _ exporter.Bucket = discardBucket{}
+var _ export.Bucket = discardBucket{}
 
 func (discardBucket) Upload(_ context.Context, key string, r io.Reader, ct string) (objstore.ObjectInfo, error) {
 	n, err := io.Copy(io.Discard, r)
@@ -102,24 +103,15 @@ func (discardBucket) AbortIncompleteUpload(context.Context, objstore.IncompleteU
 	return nil
 }
 
-// renderers is app.Renderers' CSV entry (app is not imported, to keep this
-// benchmark to the export pipeline's packages).
-var renderers = map[audit.FileType]exporter.RendererFunc{
-	audit.FileCSV: func(rep render.Report, w io.Writer) (render.Renderer, error) {
-		r, err := csvrender.New(w, rep)
-		if err != nil {
-			return nil, err
-		}
-		return r, nil
-	},
-}
+// renderers is the CSV entry of the workers' registry.
+var renderers = render.Registry{audit.FileCSV: formats.CSV}
 
-// BenchmarkExportCSV is exporter.Runner.Run for a whole tenant: count,
+// BenchmarkExportCSV is export.Runner.Run for a whole tenant: count,
 // stream from PostgreSQL, render CSV, hash, pipe to a bucket that discards.
 func BenchmarkExportCSV(b *testing.B) {
 	n := benchEvents(b)
 	s := seededStore(b, n)
-	r := &exporter.Runner{
+	r := &export.Runner{
 		Store: s, Bucket: discardBucket{}, Renderers: renderers,
 		Logger: slog.New(slog.DiscardHandler), Now: time.Now, Retention: time.Hour, PDFMaxEvents: 5000,
 	}
@@ -187,27 +179,16 @@ func BenchmarkRenderCSV(b *testing.B) {
 	var bytes int64
 	start := time.Now()
 	for b.Loop() {
-		cw := &counter{}
+		cw := &render.Counter{}
 		r, err := csvrender.New(cw, rep)
 		if err != nil {
 			b.Fatal(err)
 		}
-		for i := range events {
-			if err := r.WriteEvent(&events[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := r.Close(); err != nil {
-			b.Fatal(err)
-		}
+		rendertest.Render(b, r, events)
 		rows += n
-		bytes += cw.n
+		bytes += cw.N
 	}
 	el := time.Since(start).Seconds()
 	b.ReportMetric(float64(rows)/el, "rows/s")
 	b.ReportMetric(float64(bytes)/el/1e6, "MB/s")
 }
-
-type counter struct{ n int64 }
-
-func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }

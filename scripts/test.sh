@@ -8,7 +8,7 @@
 #      is set, and exports TEST_DATABASE_URL
 #   4. leaves Redis to internal/testenv (a private redis-server per test),
 #      unless TEST_REDIS_URL is set
-#   5. go vet, gofmt check (whole tree), go test -race
+#   5. scripts/lint.sh (go vet, gofmt, golangci-lint), go test -race
 #
 # Usage: scripts/test.sh [PACKAGES...]     (default ./...)
 #   GOTESTFLAGS="-run TestX -v"  extra flags for go test
@@ -112,15 +112,8 @@ pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)
 
 status=0
-say "go vet ${pkgs[*]}"
-go vet "${pkgs[@]}" || status=1
-
-say "gofmt check"
-unformatted=$(find . -name '*.go' -not -path './.git/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l)
-if [ -n "$unformatted" ]; then
-	printf 'gofmt: these files need formatting (run `make fmt`):\n%s\n' "$unformatted" >&2
-	status=1
-fi
+# vet, gofmt and golangci-lint: one script, the same as `make lint`.
+bash "$ROOT/scripts/lint.sh" "${pkgs[@]}" || status=1
 
 say "go test -race -count=1 -timeout 40m ${GOTESTFLAGS:-} ${pkgs[*]}"
 set +e
@@ -134,7 +127,7 @@ if [ "$test_status" -ne 0 ]; then
 	exit "$test_status"
 fi
 if [ "$status" -ne 0 ]; then
-	say "FAILED: tests passed but go vet or gofmt did not"
+	say "FAILED: tests passed but lint (vet, gofmt or golangci-lint) did not"
 	exit 1
 fi
 say "ok"

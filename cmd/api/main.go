@@ -4,12 +4,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/auditsentinel/sentinel/internal/app"
 	"github.com/auditsentinel/sentinel/internal/config"
@@ -26,81 +27,51 @@ friends; OpenAPI document at /openapi.yaml, health at /healthz and /readyz).
                realistic events; prints the key and a working curl line
   -addr ADDR   listen address (overrides HTTP_ADDR)
 
-Configuration comes from the environment:
-  HTTP_ADDR            listen address (default :8080)
-  DATABASE_URL         postgres://… or sqlite:PATH (default sqlite:./data/audit.db)
-  REDIS_URL            redis://…, rediss://…, redis-sentinel://…, redis-cluster://…;
-                       unset = embedded mode (in-process Redis and worker)
-  STORAGE_URL          s3://BUCKET[/PREFIX] or file:///DIR (default file://./data/exports)
-  AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
-  S3_FORCE_PATH_STYLE  S3 endpoint and credentials (path style for MinIO/versitygw)
-  EXPORT_WAIT          how long an export request waits before answering 202 (default 20s)
-  EXPORT_REUSE_WINDOW  how long a finished export answers identical requests (default 10m)
-  EXPORT_RETENTION     how long export files are kept (default 7d)
-  PDF_MAX_EVENTS       cap on events in one PDF (default 5000)
-  SIGNING_KEY          Ed25519 key (base64 seed) that signs export manifests; unset =
-                       embedded mode generates one in ./data (next to the SQLite
-                       database), otherwise manifests answer 501
-  WORKER_CONCURRENCY   exports run at once by an embedded worker (default 4)
-  LOG_LEVEL, LOG_FORMAT  debug|info|warn|error; json|text|auto
-`
+` + app.EnvHelp
 
 func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code) // last, so every deferred cleanup in run has happened
+}
+
+// run is the whole binary short of the process: it returns the exit code
+// (0, 1 when the server failed, 2 for bad flags or configuration) and
+// serves until ctx ends.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, usage) }
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	demo := fs.Bool("demo", false, "")
 	addr := fs.String("addr", "", "")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if err == flag.ErrHelp {
-			os.Exit(0)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
 		}
-		os.Exit(2)
+		return 2
 	}
-	cfg, err := config.FromEnv(os.Getenv)
+	cfg, err := config.FromEnv(getenv)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "api: configuration: %v\n", err)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "api: configuration: %v\n", err)
+		return 2
 	}
 	if *addr != "" {
 		cfg.HTTPAddr = *addr
 	}
-	logger := config.NewLogger(cfg, os.Stderr)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, *demo); err != nil {
-		logger.Error("api stopped", "err", err)
-		fmt.Fprintf(os.Stderr, "api: %v\n", err)
-		os.Exit(1)
+	logger := config.NewLogger(cfg, stderr)
+	m := &app.Main{Config: cfg, Logger: logger, Demo: *demo, Stdout: stdout}
+	err = m.Run(ctx)
+	if err == nil {
+		<-ctx.Done()
 	}
-}
-
-func run(ctx context.Context, cfg config.Config, demo bool) error {
-	logger := config.NewLogger(cfg, os.Stderr)
-	logger.Info("starting api", "config", cfg)
-	deps, err := app.Open(ctx, cfg, logger)
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		return err
+		logger.Error("api stopped", "err", err)
+		fmt.Fprintf(stderr, "api: %v\n", err)
+		return 1
 	}
-	defer deps.Close()
-	var banner string
-	if demo {
-		if banner, err = app.SeedDemo(ctx, cfg, deps, logger); err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-	}
-	if cfg.SigningKey, err = app.EnsureSigningKey(cfg, deps.Embedded, logger); err != nil {
-		return err
-	}
-	a := app.NewAPI(cfg, logger, deps)
-	if err := a.Start(); err != nil {
-		return err
-	}
-	if banner != "" {
-		fmt.Fprint(os.Stdout, app.DemoBanner(banner, a.Addr()))
-	}
-	<-ctx.Done()
-	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return a.Close(sctx)
+	return 0
 }

@@ -11,9 +11,9 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/postgres"
-	"github.com/auditsentinel/sentinel/internal/sqlite"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 

@@ -55,12 +55,6 @@ func (p *progress) setTotal(n int64) {
 	}
 }
 
-func (p *progress) add(n int) {
-	if p.bar != nil {
-		_ = p.bar.Add(n)
-	}
-}
-
 func (p *progress) done() {
 	if p.bar != nil {
 		_ = p.bar.Finish()

@@ -6,67 +6,68 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/auditsentinel/sentinel/internal/app"
 	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/redisconn"
 )
 
 const usage = `Usage: worker
 
 Runs export workers. Needs REDIS_URL (a worker in another process cannot use
 the api's embedded Redis), DATABASE_URL and STORAGE_URL pointing at the same
-parts as the api. See 'api -h' for every variable; the worker also reads
-WORKER_CONCURRENCY (exports run at once, default 4).
-`
+parts as the api.
+
+` + app.EnvHelp
 
 func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	stop()
+	os.Exit(code) // last, so every deferred cleanup in run has happened
+}
+
+// run is the whole binary short of the process: it returns the exit code
+// (0, 1 when the worker failed, 2 for bad flags or configuration) and works
+// until ctx ends.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	fs.Usage = func() { fmt.Fprint(os.Stderr, usage) }
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if err == flag.ErrHelp {
-			os.Exit(0)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
 		}
-		os.Exit(2)
+		return 2
 	}
-	cfg, err := config.FromEnv(os.Getenv)
-	if err == nil && cfg.Redis.Mode == config.RedisEmbedded {
+	cfg, err := config.FromEnv(getenv)
+	if err == nil && cfg.Redis.Mode == redisconn.Embedded {
 		err = fmt.Errorf("REDIS_URL: must be set for a separate worker process (redis://HOST:PORT/DB)")
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "worker: configuration: %v\n", err)
-		os.Exit(2)
+		fmt.Fprintf(stderr, "worker: configuration: %v\n", err)
+		return 2
 	}
-	logger := config.NewLogger(cfg, os.Stderr)
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft limit sized to the work: without one the garbage collector
-		// lets the heap grow to twice what is live, which doubles a
-		// worker's footprint for nothing. GOMEMLIMIT overrides it.
-		limit := max(int64(100)<<20, int64(cfg.WorkerConcurrency)*(50<<20))
-		debug.SetMemoryLimit(limit)
-		logger.Info("soft memory limit set", "bytes", limit, "override_with", "GOMEMLIMIT")
+	logger := config.NewLogger(cfg, stderr)
+	m := &app.WorkerMain{Config: cfg, Logger: logger, SoftMemoryLimit: getenv("GOMEMLIMIT") == ""}
+	err = m.Run(ctx)
+	if err == nil {
+		<-ctx.Done()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	deps, err := app.Open(ctx, cfg, logger)
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		logger.Error("worker: open", "err", err)
-		fmt.Fprintf(os.Stderr, "worker: %v\n", err)
-		os.Exit(1)
+		logger.Error("worker stopped", "err", err)
+		fmt.Fprintf(stderr, "worker: %v\n", err)
+		return 1
 	}
-	defer deps.Close()
-	w := app.NewWorker(cfg, logger, deps)
-	if err := w.Start(); err != nil {
-		logger.Error("worker: start", "err", err)
-		os.Exit(1)
-	}
-	logger.Info("worker started", "concurrency", cfg.WorkerConcurrency)
-	<-ctx.Done()
-	logger.Info("worker shutting down; running exports get up to 25s, then return to the queue")
-	w.Shutdown()
+	return 0
 }

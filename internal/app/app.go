@@ -4,23 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/auditsentinel/sentinel/api"
-	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/export"
-	"github.com/auditsentinel/sentinel/internal/exporter"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/jobs"
 	"github.com/auditsentinel/sentinel/internal/manifest"
-	"github.com/auditsentinel/sentinel/internal/render"
-	csvrender "github.com/auditsentinel/sentinel/internal/render/csv"
-	pdfrender "github.com/auditsentinel/sentinel/internal/render/pdf"
+	"github.com/auditsentinel/sentinel/internal/render/formats"
 	"github.com/auditsentinel/sentinel/internal/selfaudit"
 	"github.com/auditsentinel/sentinel/internal/version"
 )
@@ -147,31 +142,11 @@ type Worker struct {
 	audit     *auditLoop
 }
 
-// Renderers returns the renderers by file type.
-func Renderers(pdfMax int) map[audit.FileType]exporter.RendererFunc {
-	return map[audit.FileType]exporter.RendererFunc{
-		audit.FileCSV: func(rep render.Report, w io.Writer) (render.Renderer, error) {
-			r, err := csvrender.New(w, rep)
-			if err != nil {
-				return nil, err // not a typed nil in an interface
-			}
-			return r, nil
-		},
-		audit.FilePDF: func(rep render.Report, w io.Writer) (render.Renderer, error) {
-			r, err := pdfrender.New(w, rep, pdfrender.Options{MaxEvents: pdfMax})
-			if err != nil {
-				return nil, err
-			}
-			return r, nil
-		},
-	}
-}
-
 // NewWorker builds a worker on connected deps.
 func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 	queue := jobs.NewClient(deps.Redis)
-	runner := &exporter.Runner{
-		Store: deps.Store, Bucket: deps.Bucket, Renderers: Renderers(cfg.PDFMaxEvents), Logger: logger,
+	runner := &export.Runner{
+		Store: deps.Store, Bucket: deps.Bucket, Renderers: formats.Registry(cfg.PDFMaxEvents), Logger: logger,
 		Now: time.Now, Retention: cfg.ExportRetention, PDFMaxEvents: int64(cfg.PDFMaxEvents),
 		Live: deps.LivePublisher(cfg, logger), Version: version.Get(),
 	}
@@ -186,13 +161,13 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 	}
 	audit := &auditLoop{rec: selfaudit.NewRecorder(deps.Store, logger)}
 	exportDone = auditExportDone(deps.Store, audit.rec, logger, exportDone)
-	sweeper := &exporter.Sweeper{
+	sweeper := &export.Sweeper{
 		Store: deps.Store, Bucket: deps.Bucket, Queue: queue, Logger: logger.With("component", "sweeper"), Now: time.Now,
 		OnFailed: exportDone,
 	}
 	srv := jobs.NewServer(jobs.ServerConfig{
 		Redis: deps.Redis, Concurrency: cfg.WorkerConcurrency, Runner: runner, Failer: deps.Store,
-		Sweeper: sweeper, IsPermanent: exporter.Permanent, Logger: logger, Now: time.Now, SweepEvery: time.Minute,
+		Sweeper: sweeper, IsPermanent: export.Permanent, Logger: logger, Now: time.Now, SweepEvery: time.Minute,
 		OnExportDone: exportDone, Webhooks: notifier,
 	})
 	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue), audit: audit}

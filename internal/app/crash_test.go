@@ -16,7 +16,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/app/apptest"
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/demo"
-	"github.com/auditsentinel/sentinel/internal/exporter"
+	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
@@ -125,7 +125,7 @@ func TestWorkerKilledMidExport(t *testing.T) {
 	if e.Status != audit.StatusRunning {
 		t.Fatalf("after the kill the export is %s, want running", e.Status)
 	}
-	ups, err := env.Deps.Bucket.ListIncompleteUploads(t.Context(), exporter.Prefix)
+	ups, err := env.Deps.Bucket.ListIncompleteUploads(t.Context(), export.Prefix)
 	apptest.Must(t, err)
 	t.Logf("killed worker mid-export at %d rows; %d incomplete upload(s) left by it", e.RowsWritten, len(ups))
 	if len(ups) == 0 {
@@ -164,7 +164,7 @@ func TestWorkerKilledMidExport(t *testing.T) {
 	if final.Attempts < 2 {
 		t.Errorf("attempts = %d, want the killed one and the recovery", final.Attempts)
 	}
-	ups, err = env.Deps.Bucket.ListIncompleteUploads(t.Context(), exporter.Prefix)
+	ups, err = env.Deps.Bucket.ListIncompleteUploads(t.Context(), export.Prefix)
 	apptest.Must(t, err)
 	if len(ups) != 0 {
 		t.Errorf("multipart uploads left behind: %+v", ups)

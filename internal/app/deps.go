@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/alicebob/miniredis/v2"
@@ -22,9 +21,10 @@ import (
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
 	s3store "github.com/auditsentinel/sentinel/internal/objstore/s3"
-	"github.com/auditsentinel/sentinel/internal/postgres"
-	"github.com/auditsentinel/sentinel/internal/sqlite"
+	"github.com/auditsentinel/sentinel/internal/redisconn"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 )
@@ -44,9 +44,9 @@ type Deps struct {
 // OpenStore opens (and migrates) the SQL store DATABASE_URL names.
 func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sqlstore.DB, error) {
 	switch cfg.DatabaseKind {
-	case "postgres":
+	case config.DatabasePostgres:
 		return postgres.Open(ctx, cfg.DatabaseDSN, logger)
-	case "sqlite":
+	case config.DatabaseSQLite:
 		// The embedded default lives under ./data: create it on first start.
 		if dir := filepath.Dir(strings.SplitN(cfg.DatabaseDSN, "?", 2)[0]); dir != "" {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -61,12 +61,12 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sq
 // OpenBucket opens the object storage STORAGE_URL names.
 func OpenBucket(ctx context.Context, cfg config.Config, logger *slog.Logger) (objstore.Bucket, error) {
 	switch cfg.StorageKind {
-	case "s3":
+	case config.StorageS3:
 		return s3store.New(ctx, s3store.Config{
 			Bucket: cfg.Bucket, Prefix: cfg.Prefix, ForcePathStyle: cfg.S3ForcePathStyle, Endpoint: cfg.S3Endpoint,
 			SignPayload: cfg.S3SignPayload, Logger: logger,
 		})
-	case "file":
+	case config.StorageFile:
 		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("app: create storage directory: %w", err)
 		}
@@ -90,63 +90,31 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Deps,
 	if d.Bucket, err = OpenBucket(ctx, cfg, logger); err != nil {
 		return nil, fmt.Errorf("storage (STORAGE_URL): %w", err)
 	}
-	if cfg.Redis.Mode == config.RedisEmbedded || cfg.Redis.Mode == "" {
+	rc := cfg.Redis
+	if rc.Mode == redisconn.Embedded || rc.Mode == "" {
 		d.mini = miniredis.NewMiniRedis()
 		if err := d.mini.StartAddr("127.0.0.1:0"); err != nil {
 			return nil, fmt.Errorf("embedded redis: %w", err)
 		}
-		d.Redis, d.Embedded = asynq.RedisClientOpt{Addr: d.mini.Addr()}, true
+		rc, d.Embedded = redisconn.Config{Mode: redisconn.Standalone, Addrs: []string{d.mini.Addr()}}, true
 		logger.Info("embedded mode: in-process Redis and worker; set REDIS_URL to run api and workers apart",
 			"redis_addr", d.mini.Addr())
-	} else {
-		d.Redis = cfg.Redis.ConnOpt()
 	}
-	if err := sealSecrets(ctx, cfg, d.Embedded, d.Store, logger); err != nil {
+	d.Redis = rc.ConnOpt()
+	sealed, err := sealSecrets(ctx, cfg, d.Embedded, d.Store, logger)
+	if err != nil {
 		return nil, fmt.Errorf("webhook secrets (SECRETS_KEY): %w", err)
 	}
+	d.Store = sealed
 	// rdb also reads the live export streams, and every live response
-	// holds one of its connections while it blocks on XREAD: its pool must
-	// outgrow httpapi.MaxLiveStreams, and not fall below go-redis's own
-	// default (10 per CPU) on a big machine.
-	// asynq's cluster option has no PoolSize, and go-redis's per-node
-	// default for a cluster is only 5 per CPU (10 connections on a 2-CPU
-	// API pod, while all 64 streams may sit on one node), so the cluster
-	// client is built here with the fields RedisClusterClientOpt's
-	// MakeRedisClient sets, plus the pool size.
-	var client any
-	switch o := d.Redis.(type) {
-	case asynq.RedisClientOpt:
-		o.PoolSize = max(o.PoolSize, 10*runtime.GOMAXPROCS(0), httpapi.MaxLiveStreams+16)
-		client = o.MakeRedisClient()
-	case asynq.RedisFailoverClientOpt:
-		o.PoolSize = max(o.PoolSize, 10*runtime.GOMAXPROCS(0), httpapi.MaxLiveStreams+16)
-		client = o.MakeRedisClient()
-	case asynq.RedisClusterClientOpt:
-		client = redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs:        o.Addrs,
-			MaxRedirects: o.MaxRedirects,
-			Username:     o.Username,
-			Password:     o.Password,
-			DialTimeout:  o.DialTimeout,
-			ReadTimeout:  o.ReadTimeout,
-			WriteTimeout: o.WriteTimeout,
-			TLSConfig:    o.TLSConfig,
-			PoolSize:     max(5*runtime.GOMAXPROCS(0), httpapi.MaxLiveStreams+16),
-		})
-	default:
-		client = o.MakeRedisClient()
-	}
-	rdb, ok := client.(redis.UniversalClient)
-	if !ok {
-		return nil, fmt.Errorf("redis: unexpected client type %T", client)
-	}
-	d.rdb = rdb
+	// holds one of its connections while it blocks on XREAD.
+	d.rdb = rc.NewClient(httpapi.MaxLiveStreams)
 	return d, nil
 }
 
 // LiveReader is what the API reads live export streams with; nil when
 // EXPORT_LIVE is off.
-func (d *Deps) LiveReader(cfg config.Config) httpapi.LiveReader {
+func (d *Deps) LiveReader(cfg config.Config) live.Source {
 	if !cfg.ExportLive {
 		return nil
 	}

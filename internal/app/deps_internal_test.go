@@ -1,9 +1,9 @@
 package app
 
 import (
+	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/secretbox"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
-	"github.com/auditsentinel/sentinel/internal/webhook"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -66,22 +66,22 @@ func TestSealSecretsKeyFile(t *testing.T) {
 	cfg.DatabaseKind, cfg.DatabaseDSN = "sqlite", filepath.Join(t.TempDir(), "sentinel.db")
 	var boxes []string
 	for range 2 {
-		db, err := OpenStore(t.Context(), cfg, slog.New(slog.DiscardHandler))
+		opened, err := OpenStore(t.Context(), cfg, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := sealSecrets(t.Context(), cfg, true, db, slog.New(slog.DiscardHandler)); err != nil {
+		db, err := sealSecrets(t.Context(), cfg, true, opened, slog.New(slog.DiscardHandler))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.PutTenantWebhookSecret(t.Context(), webhook.TenantSecret{TenantID: "acme", Secret: "whsec_x", CreatedAt: time.Now()}); err != nil {
+		if err := db.PutTenantWebhookSecret(t.Context(), audit.TenantWebhookSecret{TenantID: "acme", Secret: "whsec_x", CreatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := db.GetTenantWebhookSecret(t.Context(), "acme")
 		if err != nil || got.Secret != "whsec_x" {
 			t.Fatalf("after a restart: %+v, %v", got, err)
 		}
-		db.SealSecretsWith(nil)
-		if _, err := db.GetTenantWebhookSecret(t.Context(), "acme"); err == nil {
+		if _, err := opened.GetTenantWebhookSecret(t.Context(), "acme"); err == nil { // the handle without the box
 			t.Fatal("the secret was stored unsealed")
 		}
 		b, err := os.ReadFile(filepath.Join(DataDir(cfg), secretsKeyFile))
@@ -104,10 +104,10 @@ func TestSealSecretsKeyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if err := sealSecrets(t.Context(), cfg, false, db, slog.New(slog.DiscardHandler)); err != nil {
+	if db, err = sealSecrets(t.Context(), cfg, false, db, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PutTenantWebhookSecret(t.Context(), webhook.TenantSecret{TenantID: "b", Secret: "whsec_y", CreatedAt: time.Now()}); err != nil {
+	if err := db.PutTenantWebhookSecret(t.Context(), audit.TenantWebhookSecret{TenantID: "b", Secret: "whsec_y", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := db.GetTenantWebhookSecret(t.Context(), "b"); err != nil || got.Secret != "whsec_y" {
@@ -131,13 +131,13 @@ func TestSecretsKeyRotation(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		if err := sealSecrets(t.Context(), c, false, db, slog.New(slog.DiscardHandler)); err != nil {
+		if db, err = sealSecrets(t.Context(), c, false, db, slog.New(slog.DiscardHandler)); err != nil {
 			t.Fatal(err)
 		}
 		return db
 	}
 	db := start(oldKey)
-	if err := db.PutTenantWebhookSecret(t.Context(), webhook.TenantSecret{TenantID: "acme", Secret: "whsec_x", CreatedAt: time.Now()}); err != nil {
+	if err := db.PutTenantWebhookSecret(t.Context(), audit.TenantWebhookSecret{TenantID: "acme", Secret: "whsec_x", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	// A start with only the new key still starts (exports do not depend

@@ -37,7 +37,6 @@ import (
 	"github.com/auditsentinel/sentinel/internal/ingest"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/schedule"
-	"github.com/auditsentinel/sentinel/internal/scheduler"
 )
 
 // loadOpenAPI parses and validates the embedded document (examples
@@ -78,7 +77,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	// Schedules is the one dependency that decides whether routes exist;
 	// the handlers are never called here.
 	srv := httpapi.New(httpapi.Config{
-		Logger: slog.New(slog.DiscardHandler), Schedules: &scheduler.Service{},
+		Logger: slog.New(slog.DiscardHandler), Schedules: &schedule.Service{},
 	})
 	served := srv.Routes()
 	documented := docOperations(doc)
@@ -136,7 +135,7 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 	same("ExportState enum", enum(schema("ExportState")), []string{
 		string(audit.StatusQueued), string(audit.StatusRunning), string(audit.StatusCompleted),
 		string(audit.StatusFailed), string(audit.StatusExpired)})
-	same("Window.kind enum", enum(schema("Window").Properties["kind"].Value), schedule.WindowKinds)
+	same("Window.kind enum", enum(schema("Window").Properties["kind"].Value), audit.WindowKinds)
 	// The metadata parameter lists the filterable keys in the CSV's order.
 	same("metadata parameter keys", metadataOrder(t, api.OpenAPI), audit.MetadataKeys)
 	same("Filter.metadata keys", sorted(enum(schema("Filter").Properties["metadata"].Value.PropertyNames.Value)), sorted(audit.MetadataKeys))
@@ -193,7 +192,7 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 		"Schedule":        httpapi.ScheduleView{},
 		"ScheduleFilters": httpapi.ScheduleFilters{},
 		"ScheduleList":    httpapi.ScheduleList{},
-		"Window":          schedule.Window{},
+		"Window":          audit.Window{},
 		"DeliveryAttempt": httpapi.DeliveryAttempt{},
 		"DeliveryList":    httpapi.DeliveryList{},
 		"WebhookSecret":   httpapi.WebhookSecret{},

@@ -9,24 +9,24 @@ import (
 	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/jobs"
-	"github.com/auditsentinel/sentinel/internal/scheduler"
+	"github.com/auditsentinel/sentinel/internal/schedule"
 	"github.com/auditsentinel/sentinel/internal/webhook"
 )
 
 // scheduleService is what the API does with export schedules.
-func scheduleService(cfg config.Config, logger *slog.Logger, deps *Deps, queue *jobs.Client) *scheduler.Service {
+func scheduleService(cfg config.Config, logger *slog.Logger, deps *Deps, queue *jobs.Client) *schedule.Service {
 	days := int((cfg.ExportRetention + 24*time.Hour - 1) / (24 * time.Hour))
-	return &scheduler.Service{
+	return &schedule.Service{
 		Store: deps.Store, Queue: queue, Logger: logger, Now: time.Now,
 		AllowPrivate: cfg.WebhookAllowPrivate, DefaultRetentionDays: max(days, 1),
 	}
 }
 
-// newNotifier tells schedules' webhooks how their exports ended.
-func newNotifier(cfg config.Config, logger *slog.Logger, deps *Deps, queue *jobs.Client) *scheduler.Notifier {
-	return &scheduler.Notifier{
+// newNotifier tells exports' webhooks, scheduled or on demand, how they ended.
+func newNotifier(cfg config.Config, logger *slog.Logger, deps *Deps, queue *jobs.Client) *webhook.Notifier {
+	return &webhook.Notifier{
 		Store: deps.Store, Queue: queue, Logger: logger.With("component", "webhooks"), Now: time.Now,
-		Webhook: webhook.Config{AllowPrivate: cfg.WebhookAllowPrivate},
+		Config: webhook.Config{AllowPrivate: cfg.WebhookAllowPrivate},
 		// Relative without PUBLIC_BASE_URL: the receiver knows where it
 		// registered its webhook.
 		FileURL: func(id string) string { return cfg.PublicBaseURL + httpapi.Prefix + "/exports/" + id + "/file" },
@@ -35,13 +35,13 @@ func newNotifier(cfg config.Config, logger *slog.Logger, deps *Deps, queue *jobs
 
 // dispatchLoop runs a worker's schedule dispatcher in the background.
 type dispatchLoop struct {
-	d      *scheduler.Dispatcher
+	d      *schedule.Dispatcher
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
 func newDispatchLoop(logger *slog.Logger, deps *Deps, queue *jobs.Client) *dispatchLoop {
-	return &dispatchLoop{d: &scheduler.Dispatcher{
+	return &dispatchLoop{d: &schedule.Dispatcher{
 		Store: deps.Store, Queue: queue, Logger: logger.With("component", "scheduler"), Now: time.Now,
 	}}
 }

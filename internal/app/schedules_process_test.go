@@ -12,8 +12,7 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/postgres"
-	"github.com/auditsentinel/sentinel/internal/schedule"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
@@ -58,9 +57,9 @@ func TestTwoWorkerProcessesFireOnce(t *testing.T) {
 	now := time.Now().UTC()
 	occ := time.Date(now.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
 	created := occ.AddDate(-2, 0, 0)
-	s := schedule.Schedule{
+	s := audit.Schedule{
 		ID: "sched-1", TenantID: "acme", Name: "new year", Cron: "0 0 1 1 *", Timezone: "UTC",
-		Window: schedule.Window{Kind: schedule.PreviousDay}, RetentionDays: 5, Enabled: true,
+		Window: audit.Window{Kind: audit.PreviousDay}, RetentionDays: 5, Enabled: true,
 		Params:        audit.ExportParams{FileType: audit.FileCSV, Locale: "en", Timezone: "UTC"},
 		WebhookSecret: "whsec_x", CreatedAt: created, UpdatedAt: created,
 	}

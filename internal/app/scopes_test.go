@@ -12,7 +12,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/app/apptest"
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
-	"github.com/auditsentinel/sentinel/internal/scheduler"
+	"github.com/auditsentinel/sentinel/internal/schedule"
 )
 
 // errorOf decodes an ErrorBody.
@@ -42,7 +42,7 @@ func TestEveryRouteAgainstEveryScope(t *testing.T) {
 	for _, s := range audit.Scopes {
 		keys[s] = env.ScopedKey("acme", s)
 	}
-	routes := httpapi.New(httpapi.Config{Logger: slog.New(slog.DiscardHandler), Schedules: &scheduler.Service{}}).Routes()
+	routes := httpapi.New(httpapi.Config{Logger: slog.New(slog.DiscardHandler), Schedules: &schedule.Service{}}).Routes()
 	n := 0
 	for _, r := range routes {
 		method, path, _ := strings.Cut(r, " ")

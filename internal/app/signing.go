@@ -45,7 +45,7 @@ func EnsureSigningKey(cfg config.Config, embedded bool, logger *slog.Logger) (ed
 		return seed, err
 	})
 	if err == nil {
-		k, err = config.ParseSigningKey(path.contents)
+		k, err = manifest.ParseKey(path.contents)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", path.name, err)

@@ -78,7 +78,7 @@ func TestRetiredSigningKeysArePublished(t *testing.T) {
 	apptest.Must(t, json.Unmarshal(body, &got))
 	keys, err := manifest.KeysFromList(got.Keys)
 	apptest.Must(t, err)
-	cur, err := config.ParseSigningKey(seed)
+	cur, err := manifest.ParseKey(seed)
 	apptest.Must(t, err)
 	if len(keys) != 2 || !keys[manifest.KeyID(oldPub)].Equal(oldPub) ||
 		!keys[manifest.KeyID(cur.Public().(ed25519.PublicKey))].Equal(cur.Public()) {

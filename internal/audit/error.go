@@ -19,6 +19,11 @@ const (
 	EUNAVAILABLE    = "unavailable"     // a dependency is down; retry later
 	ETOOMANY        = "too_many"        // the tenant is at a limit of things in progress; retry later
 	EINTERNAL       = "internal"        // a bug or an unexpected failure; never shown in detail
+
+	// Only the HTTP router answers these two (the API documents them as
+	// codes like the others).
+	EMETHODNOTALLOWED = "method_not_allowed"     // the path exists, the method does not
+	EUNSUPPORTEDMEDIA = "unsupported_media_type" // a body in a media type the endpoint does not read
 )
 
 // Error is an application error. Message is safe to show to the caller;

@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// The ports below are implemented by every SQL backend (internal/postgres,
-// internal/sqlite) and exercised by one contract suite (internal/sqlstore/
-// storetest). Consumers declare the smaller interfaces they actually use.
+// The ports below are implemented by every SQL backend (internal/sqlstore/
+// postgres, internal/sqlstore/sqlite) and exercised by one contract suite
+// (internal/sqlstore/storetest). Consumers declare the smaller interfaces they actually use.
 
 // EventStore keeps audit events.
 type EventStore interface {
@@ -138,6 +138,8 @@ type Store interface {
 	EventStore
 	KeyStore
 	ExportStore
+	ScheduleStore
+	WebhookStore
 	Ping(ctx context.Context) error
 	Close() error
 }

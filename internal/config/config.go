@@ -10,7 +10,7 @@
 //	HTTP_ADDR             listen address, HOST:PORT or :PORT       default ":8080"
 //	DATABASE_URL          postgres://… | postgresql://… |          default "sqlite:./data/audit.db"
 //	                      sqlite:PATH | sqlite://PATH
-//	REDIS_URL             see ParseRedisURL; unset = embedded mode
+//	REDIS_URL             see redisconn.ParseURL; unset = embedded mode
 //	STORAGE_URL           s3://BUCKET[/PREFIX] | file:///DIR |     default "file://./data/exports"
 //	                      file://./RELATIVE/DIR
 //	S3_FORCE_PATH_STYLE   bool                                     default false
@@ -56,6 +56,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/auditsentinel/sentinel/internal/manifest"
+	"github.com/auditsentinel/sentinel/internal/redisconn"
 )
 
 // Names of the kinds of database and storage.
@@ -98,8 +101,8 @@ type Config struct {
 	DatabaseKind string
 	DatabaseDSN  string
 
-	// Redis is REDIS_URL parsed; its Mode is RedisEmbedded when unset.
-	Redis RedisOptions
+	// Redis is REDIS_URL parsed; its Mode is redisconn.Embedded when unset.
+	Redis redisconn.Config
 
 	// StorageURL is STORAGE_URL as given. For StorageKind "s3", Bucket and
 	// Prefix are set (Prefix has no leading or trailing "/" and may be
@@ -126,8 +129,8 @@ type Config struct {
 	// process logs and what it connects to the same.
 	S3Endpoint string
 
-	// ExportWait is how long POST /exports waits for a small export to
-	// finish before answering 202 (EXPORT_WAIT).
+	// ExportWait is how long GET /events/export waits for a small export
+	// to finish before answering 202 (EXPORT_WAIT).
 	ExportWait time.Duration
 	// ExportReuseWindow is how long a finished export answers identical
 	// requests (EXPORT_REUSE_WINDOW); 0 never reuses.
@@ -192,7 +195,7 @@ func Default() Config {
 		DatabaseURL:       DefaultDatabaseURL,
 		DatabaseKind:      kind,
 		DatabaseDSN:       dsn,
-		Redis:             RedisOptions{Mode: RedisEmbedded},
+		Redis:             redisconn.Config{Mode: redisconn.Embedded},
 		StorageURL:        DefaultStorageURL,
 		StorageKind:       st.Kind,
 		Bucket:            st.Bucket,
@@ -283,9 +286,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	if v, ok := get("REDIS_URL"); ok {
-		r, err := ParseRedisURL(v)
+		r, err := redisconn.ParseURL(v)
 		if err != nil {
-			bad("REDIS_URL", redactURL(v), allowRedisURL, err)
+			bad("REDIS_URL", redactURL(v), redisconn.URLForms, err)
 		} else {
 			c.Redis = r
 		}
@@ -378,7 +381,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	secretVar("SIGNING_KEY", allowSigningKey, func(v string) (err error) {
-		c.SigningKey, err = ParseSigningKey(v)
+		c.SigningKey, err = manifest.ParseKey(v)
 		return err
 	})
 	secretList("SIGNING_KEYS_RETIRED", allowRetiredKeys, func(f string) error {
@@ -435,8 +438,8 @@ func (c Config) Validate() error {
 			fmt.Errorf("unknown database kind %q", c.DatabaseKind))
 	}
 
-	if err := c.Redis.validate(); err != nil {
-		bad("REDIS_URL", c.Redis.String(), allowRedisURL, err)
+	if err := c.Redis.Validate(); err != nil {
+		bad("REDIS_URL", c.Redis.String(), redisconn.URLForms, err)
 	}
 
 	switch c.StorageKind {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditsentinel/sentinel/internal/redisconn"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -48,7 +50,7 @@ func TestDefaults(t *testing.T) {
 		DatabaseURL:              "sqlite:./data/audit.db",
 		DatabaseKind:             DatabaseSQLite,
 		DatabaseDSN:              "./data/audit.db",
-		Redis:                    RedisOptions{Mode: RedisEmbedded},
+		Redis:                    redisconn.Config{Mode: redisconn.Embedded},
 		StorageURL:               "file://./data/exports",
 		StorageKind:              StorageFile,
 		Dir:                      "./data/exports",
@@ -121,17 +123,17 @@ func TestFromEnvGood(t *testing.T) {
 			func(t *testing.T, c Config) { eq(t, c.DatabaseDSN, "/a.db?_pragma=busy_timeout(5000)") }},
 		{"REDIS_URL standalone", map[string]string{"REDIS_URL": "redis://redis:6379/0"},
 			func(t *testing.T, c Config) {
-				eq(t, c.Redis.Mode, RedisStandalone)
+				eq(t, c.Redis.Mode, redisconn.Standalone)
 				eq(t, c.Redis.Addrs[0], "redis:6379")
 			}},
 		{"REDIS_URL sentinel", map[string]string{"REDIS_URL": "redis-sentinel://:pw@s1:26379,s2:26379/mymaster?db=2"},
 			func(t *testing.T, c Config) {
-				eq(t, c.Redis.Mode, RedisSentinel)
+				eq(t, c.Redis.Mode, redisconn.Sentinel)
 				eq(t, c.Redis.MasterName, "mymaster")
 				eq(t, c.Redis.DB, 2)
 			}},
 		{"REDIS_URL cluster", map[string]string{"REDIS_URL": "redis-cluster://n1:7000,n2:7001"},
-			func(t *testing.T, c Config) { eq(t, c.Redis.Mode, RedisCluster) }},
+			func(t *testing.T, c Config) { eq(t, c.Redis.Mode, redisconn.Cluster) }},
 		{"STORAGE_URL s3 bucket", map[string]string{"STORAGE_URL": "s3://exports"},
 			func(t *testing.T, c Config) {
 				eq(t, c.StorageKind, StorageS3)
@@ -379,7 +381,7 @@ func TestValidateCodeBuiltConfig(t *testing.T) {
 	c.StorageKind, c.Bucket = StorageS3, ""
 	c.DatabaseKind = "mysql"
 	c.LogLevel = slog.Level(2)
-	c.Redis = RedisOptions{Mode: RedisSentinel, Addrs: []string{"s1:26379"}}
+	c.Redis = redisconn.Config{Mode: redisconn.Sentinel, Addrs: []string{"s1:26379"}}
 	got := map[string]bool{}
 	for _, ve := range varErrors(c.Validate()) {
 		got[ve.Var] = true

@@ -1,41 +1,13 @@
 package config
 
 import (
-	"bytes"
 	"crypto/ed25519"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/auditsentinel/sentinel/internal/manifest"
 )
-
-// ParseSigningKey decodes SIGNING_KEY: base64 (standard or URL alphabet,
-// padded or not) of an Ed25519 seed (32 bytes) or of a full private key
-// (64 bytes, seed followed by public key, as crypto/ed25519 and most tools
-// write it). A 64-byte key whose public half does not match its seed is
-// rejected: it is corrupt, and signatures made with it would not verify.
-//
-// Errors never contain the key.
-func ParseSigningKey(s string) (ed25519.PrivateKey, error) {
-	raw, err := decodeBase64(strings.TrimSpace(s))
-	if err != nil {
-		return nil, errors.New("not base64")
-	}
-	switch len(raw) {
-	case ed25519.SeedSize:
-		return ed25519.NewKeyFromSeed(raw), nil
-	case ed25519.PrivateKeySize:
-		k := ed25519.NewKeyFromSeed(raw[:ed25519.SeedSize])
-		if !bytes.Equal(k[ed25519.SeedSize:], raw[ed25519.SeedSize:]) {
-			return nil, errors.New("the public half of the 64-byte key does not match its seed")
-		}
-		return k, nil
-	default:
-		return nil, fmt.Errorf("decodes to %d bytes, want %d or %d", len(raw), ed25519.SeedSize, ed25519.PrivateKeySize)
-	}
-}
 
 // ParseRetiredKey decodes one SIGNING_KEYS_RETIRED entry, KEY_ID:PUBLIC_KEY
 // as GET /signing-keys lists a key (its key_id and public_key). The key id
@@ -49,7 +21,7 @@ func ParseRetiredKey(s string) (ed25519.PublicKey, error) {
 		// Not shown: it may be a secret pasted in the wrong place.
 		return nil, errors.New("not KEY_ID:PUBLIC_KEY with a 16-digit hex key id")
 	}
-	raw, err := decodeBase64(b64)
+	raw, err := manifest.DecodeBase64(b64)
 	if err != nil {
 		return nil, fmt.Errorf("key %s: not base64", id)
 	}
@@ -66,7 +38,7 @@ func ParseRetiredKey(s string) (ed25519.PublicKey, error) {
 // ParseSecretsKey decodes SECRETS_KEY: base64 (any alphabet, padded or
 // not) of 32 random bytes. Errors never contain the key.
 func ParseSecretsKey(s string) ([]byte, error) {
-	raw, err := decodeBase64(strings.TrimSpace(s))
+	raw, err := manifest.DecodeBase64(strings.TrimSpace(s))
 	if err != nil {
 		return nil, errors.New("not base64")
 	}
@@ -74,15 +46,4 @@ func ParseSecretsKey(s string) ([]byte, error) {
 		return nil, fmt.Errorf("decodes to %d bytes, want 32", len(raw))
 	}
 	return raw, nil
-}
-
-func decodeBase64(s string) ([]byte, error) {
-	for _, enc := range []*base64.Encoding{
-		base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding,
-	} {
-		if b, err := enc.DecodeString(s); err == nil {
-			return b, nil
-		}
-	}
-	return nil, errors.New("not base64")
 }

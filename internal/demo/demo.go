@@ -83,9 +83,6 @@ func New(cfg Config) *Generator {
 	return g
 }
 
-// Len is the number of events the generator yields in all.
-func (g *Generator) Len() int { return g.cfg.Events }
-
 // Next returns the next event, or false when all have been yielded. Each
 // call returns a new Event that the caller may keep.
 func (g *Generator) Next() (*audit.Event, bool) {

@@ -21,8 +21,8 @@ import (
 	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
 	"github.com/auditsentinel/sentinel/internal/objstore/objstoretest"
-	"github.com/auditsentinel/sentinel/internal/sqlite/sqlitetest"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
 )
 
 // bundle is a server on a real SQLite store and a real directory, with the

@@ -21,6 +21,9 @@ var statusOf = map[string]int{
 	audit.EUNAVAILABLE:    http.StatusServiceUnavailable,
 	audit.ETOOMANY:        http.StatusTooManyRequests,
 	audit.EINTERNAL:       http.StatusInternalServerError,
+
+	audit.EMETHODNOTALLOWED: http.StatusMethodNotAllowed,
+	audit.EUNSUPPORTEDMEDIA: http.StatusUnsupportedMediaType,
 }
 
 // ErrorBody is the JSON shape of every error response.
@@ -88,17 +91,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 	_ = c.JSON(status, ErrorBody{Error: body})
 }
 
+// codeForStatus is the vocabulary's code for one of echo's own client
+// errors: the code statusOf maps to that status, EINVALID for any other.
 func codeForStatus(status int) string {
 	for code, st := range statusOf {
 		if st == status {
 			return code
 		}
-	}
-	switch status {
-	case http.StatusMethodNotAllowed:
-		return "method_not_allowed"
-	case http.StatusUnsupportedMediaType:
-		return "unsupported_media_type"
 	}
 	return audit.EINVALID
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/labstack/echo/v4"
 )
@@ -106,7 +107,7 @@ func (s *Server) exportEvents(c echo.Context) error {
 			if e.Params.FileType != audit.FileCSV {
 				return
 			}
-			// Each live response holds up to liveHold bytes and a read's
+			// Each live response holds up to 4 MiB and a read's
 			// worth of entries: past MaxLiveStreams at once, requests wait
 			// for the stored file instead.
 			select {
@@ -133,9 +134,9 @@ func (s *Server) exportEvents(c echo.Context) error {
 		// its stream may carry another request's bytes, which it would
 		// read for nothing.
 		if s.cfg.Live != nil && (stream || e.Params.FileType != audit.FileCSV) {
-			lw, ok := s.waitLive(ctx, tenant, e, wait, stream)
-			e, waited = lw.export, ok
-			if ok && len(lw.pending) > 0 && !e.Status.Done() {
+			lw, ok := s.follower().Wait(ctx, tenant, e, wait, stream)
+			e, waited = lw.Export, ok
+			if ok && lw.Streamable() {
 				return s.serveLive(c, lw)
 			}
 		}
@@ -177,28 +178,25 @@ func failureError(e audit.Export) error {
 	}
 	// Failed exports are never reused: the next identical request starts
 	// afresh, which the message says.
+	// No Param: the record keeps a failure's code and message, not which
+	// parameter was at fault (the message says what went wrong), and
+	// blaming one by the code alone would name file_type for a time zone.
 	return &audit.Error{Code: code, Message: fmt.Sprintf("export %s failed: %s", e.ID, msg),
-		Details: map[string]string{"export_id": e.ID}, Param: paramOfFailure(code)}
-}
-
-func paramOfFailure(code string) string {
-	if code == audit.EINVALID {
-		return "file_type"
-	}
-	return ""
+		Details: map[string]string{"export_id": e.ID}}
 }
 
 // accepted answers 202 for an export still under way.
 func (s *Server) accepted(c echo.Context, e audit.Export) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderLocation, exportURL(e.ID))
-	h.Set("Retry-After", strconv.Itoa(retryAfter(e)))
+	h.Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	return c.JSON(http.StatusAccepted, statusView(e))
 }
 
-// retryAfter suggests when to poll again. Exports stream at hundreds of
-// thousands of rows a second, so a couple of seconds is the right grain.
-func retryAfter(audit.Export) int { return 2 }
+// retryAfterSeconds is when a 202 suggests polling again. Exports stream at
+// hundreds of thousands of rows a second, so a couple of seconds is the
+// right grain for any export, whatever its progress.
+const retryAfterSeconds = 2
 
 // preferredWait reads RFC 7240 Prefer: respond-async answers at once,
 // wait=N waits up to N seconds (bounded by MaxWait).
@@ -294,14 +292,12 @@ func (s *Server) serveFile(c echo.Context, e audit.Export) error {
 	return nil
 }
 
+// contentTypeOf is the media type of e's file: the one it was stored with.
 func contentTypeOf(e audit.Export) string {
 	if e.ContentType != "" {
 		return e.ContentType
 	}
-	if e.Params.FileType == audit.FilePDF {
-		return "application/pdf"
-	}
-	return "text/csv; charset=utf-8"
+	return export.ContentType(e.Params.FileType) // a record that does not say
 }
 
 // Filename is the download name: what, when and which export, so a folder of

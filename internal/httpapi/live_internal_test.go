@@ -18,8 +18,8 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
-	"github.com/auditsentinel/sentinel/internal/sqlite/sqlitetest"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
 	"github.com/labstack/echo/v4"
 )
 
@@ -103,7 +103,7 @@ func liveSetup(t *testing.T, script *scriptedLive) *liveBundle {
 	s := New(Config{Logger: logger, Store: db, Files: fs, Live: script})
 	b := &liveBundle{store: db, srv: s, data: data, exp: e}
 	s.echo.GET("/live", func(c echo.Context) error {
-		return s.serveLive(c, liveWait{export: e, after: "0"})
+		return s.serveLive(c, live.Waited{Export: e, After: "0"})
 	})
 	b.http = httptest.NewServer(s)
 	t.Cleanup(b.http.Close)

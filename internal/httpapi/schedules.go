@@ -15,7 +15,6 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/schedule"
-	"github.com/auditsentinel/sentinel/internal/webhook"
 	"github.com/labstack/echo/v4"
 )
 
@@ -59,7 +58,7 @@ type ScheduleView struct {
 	Name          string          `json:"name"`
 	Cron          string          `json:"cron"`
 	Timezone      string          `json:"timezone"`
-	Window        schedule.Window `json:"window"`
+	Window        audit.Window    `json:"window"`
 	Filters       ScheduleFilters `json:"filters"`
 	RetentionDays int             `json:"retention_days"`
 	Enabled       bool            `json:"enabled"`
@@ -74,7 +73,7 @@ type ScheduleView struct {
 
 func scheduleURL(id string) string { return Prefix + schedulesPath + "/" + id }
 
-func (s *Server) scheduleView(sc schedule.Schedule) ScheduleView {
+func (s *Server) scheduleView(sc audit.Schedule) ScheduleView {
 	p := sc.Params
 	v := ScheduleView{
 		ID: sc.ID, Name: sc.Name, Cron: sc.Cron, Timezone: sc.Timezone, Window: sc.Window,
@@ -91,7 +90,7 @@ func (s *Server) scheduleView(sc schedule.Schedule) ScheduleView {
 		if sc.LastFiredAt != nil && sc.LastFiredAt.After(base) {
 			base = *sc.LastFiredAt
 		}
-		if next := sc.Next(base); !next.IsZero() {
+		if next := schedule.Next(sc, base); !next.IsZero() {
 			next = next.UTC()
 			v.NextRunAt = &next
 		}
@@ -226,7 +225,7 @@ func jsonKind(goKind string) string {
 }
 
 // apply writes the fields b holds into sc.
-func (b scheduleBody) apply(sc *schedule.Schedule) error {
+func (b scheduleBody) apply(sc *audit.Schedule) error {
 	set := func(dst *string, src *string) {
 		if src != nil {
 			*dst = *src
@@ -236,7 +235,7 @@ func (b scheduleBody) apply(sc *schedule.Schedule) error {
 	set(&sc.Cron, b.Cron)
 	set(&sc.Timezone, b.Timezone)
 	if b.Window != nil {
-		sc.Window = schedule.Window{Kind: schedule.WindowKind(b.Window.Kind), Hours: b.Window.Hours}
+		sc.Window = audit.Window{Kind: audit.WindowKind(b.Window.Kind), Hours: b.Window.Hours}
 	}
 	if f := b.Filters; f != nil {
 		p := &sc.Params
@@ -287,7 +286,7 @@ func (s *Server) createSchedule(c echo.Context) error {
 		return err
 	}
 	svc := s.cfg.Schedules
-	sc := schedule.Schedule{Enabled: true, RetentionDays: svc.Defaults()}
+	sc := audit.Schedule{Enabled: true, RetentionDays: svc.Defaults()}
 	if err := b.apply(&sc); err != nil {
 		return err
 	}
@@ -355,7 +354,7 @@ func (s *Server) listSchedules(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := schedule.ListFilter{TenantID: tenantOf(c), Limit: limit + 1}
+	f := audit.ScheduleListFilter{TenantID: tenantOf(c), Limit: limit + 1}
 	if after != "" {
 		cur, err := decodeCursor(after)
 		if err != nil {
@@ -457,7 +456,7 @@ func (s *Server) listDeliveries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := schedule.AttemptFilter{TenantID: tenantOf(c), ScheduleID: c.Param("id"), Limit: limit + 1}
+	f := audit.WebhookAttemptFilter{TenantID: tenantOf(c), ScheduleID: c.Param("id"), Limit: limit + 1}
 	if err := continueAttempts(&f, after); err != nil {
 		return err
 	}
@@ -483,7 +482,7 @@ func (s *Server) listExportDeliveries(c echo.Context) error {
 	if _, err := s.cfg.Store.GetExport(ctx, tenant, id); err != nil {
 		return err
 	}
-	f := schedule.AttemptFilter{TenantID: tenant, ExportID: id, Limit: limit + 1}
+	f := audit.WebhookAttemptFilter{TenantID: tenant, ExportID: id, Limit: limit + 1}
 	if err := continueAttempts(&f, after); err != nil {
 		return err
 	}
@@ -495,7 +494,7 @@ func (s *Server) listExportDeliveries(c echo.Context) error {
 }
 
 // continueAttempts sets f to continue after the cursor, if any.
-func continueAttempts(f *schedule.AttemptFilter, after string) error {
+func continueAttempts(f *audit.WebhookAttemptFilter, after string) error {
 	if after == "" {
 		return nil
 	}
@@ -509,7 +508,7 @@ func continueAttempts(f *schedule.AttemptFilter, after string) error {
 
 // attemptPage is the page of at most limit attempts of list, which was
 // asked for limit+1 to learn whether another page follows.
-func attemptPage(list []webhook.Attempt, limit int) DeliveryList {
+func attemptPage(list []audit.WebhookAttempt, limit int) DeliveryList {
 	out := DeliveryList{Attempts: []DeliveryAttempt{}}
 	for i, a := range list {
 		if i == limit {
@@ -522,7 +521,7 @@ func attemptPage(list []webhook.Attempt, limit int) DeliveryList {
 	return out
 }
 
-func attemptView(a webhook.Attempt) DeliveryAttempt {
+func attemptView(a audit.WebhookAttempt) DeliveryAttempt {
 	return DeliveryAttempt{
 		DeliveryID: a.DeliveryID, ExportID: a.ExportID, URL: a.URL, Attempt: a.AttemptNo, At: a.At,
 		StatusCode: a.StatusCode, Succeeded: a.Error == "", Error: a.Error, DurationMS: a.Duration.Milliseconds(),

@@ -7,14 +7,14 @@ import (
 	"testing"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/scheduler"
+	"github.com/auditsentinel/sentinel/internal/schedule"
 )
 
 // TestEveryRouteHasAScope fails when a route under the API prefix is
 // registered without an entry in routeScopes (it would be refused to
 // every key), or when the table names a route that does not exist.
 func TestEveryRouteHasAScope(t *testing.T) {
-	srv := New(Config{Logger: slog.New(slog.DiscardHandler), Schedules: &scheduler.Service{}})
+	srv := New(Config{Logger: slog.New(slog.DiscardHandler), Schedules: &schedule.Service{}})
 	routes := srv.Routes()
 	n := 0
 	for _, r := range routes {
@@ -43,7 +43,7 @@ func TestEveryRouteHasAScope(t *testing.T) {
 }
 
 func TestAuditedRoutesExist(t *testing.T) {
-	srv := New(Config{Logger: slog.New(slog.DiscardHandler), Schedules: &scheduler.Service{}})
+	srv := New(Config{Logger: slog.New(slog.DiscardHandler), Schedules: &schedule.Service{}})
 	for r := range auditedRoutes {
 		if !slices.Contains(srv.Routes(), r) {
 			t.Errorf("auditedRoutes names %s, which is not served", r)

@@ -13,9 +13,10 @@ import (
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/objstore"
-	"github.com/auditsentinel/sentinel/internal/scheduler"
+	"github.com/auditsentinel/sentinel/internal/schedule"
 	"github.com/auditsentinel/sentinel/internal/selfaudit"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -71,7 +72,7 @@ type Config struct {
 	// Version is the service version stamped into manifests.
 	Version string
 	// Schedules serves /export-schedules; nil leaves the routes out.
-	Schedules *scheduler.Service
+	Schedules *schedule.Service
 	// Webhooks keeps tenants' webhook secrets and lists an export's
 	// delivery attempts; nil answers those routes 501.
 	Webhooks WebhookStore
@@ -79,7 +80,7 @@ type Config struct {
 	// live): a waiting export GET wakes when its export is done, and a CSV
 	// still rendering is answered as it renders. Nil: the GET polls the
 	// record and answers with stored files only.
-	Live LiveReader
+	Live live.Source
 	// SelfAudit records the service's own use into tenants' streams; nil
 	// records nothing.
 	SelfAudit *selfaudit.Recorder

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/schedule"
 	"github.com/auditsentinel/sentinel/internal/webhook"
 	"github.com/labstack/echo/v4"
 )
@@ -14,8 +13,8 @@ import (
 // WebhookStore is what the webhook routes of on-demand exports need.
 type WebhookStore interface {
 	// PutTenantWebhookSecret creates or replaces the tenant's secret.
-	PutTenantWebhookSecret(ctx context.Context, s webhook.TenantSecret) error
-	ListAttempts(ctx context.Context, f schedule.AttemptFilter) ([]webhook.Attempt, error)
+	PutTenantWebhookSecret(ctx context.Context, s audit.TenantWebhookSecret) error
+	ListAttempts(ctx context.Context, f audit.WebhookAttemptFilter) ([]audit.WebhookAttempt, error)
 }
 
 // WebhookSecret is the answer to POST /webhook-secret: the only time the
@@ -34,7 +33,7 @@ func (s *Server) rotateWebhookSecret(c echo.Context) error {
 		return audit.Errorf(audit.ENOTIMPLEMENTED, "webhook secrets are not available on this server")
 	}
 	ctx, tenant := c.Request().Context(), tenantOf(c)
-	sec := webhook.TenantSecret{TenantID: tenant, Secret: webhook.NewSecret(),
+	sec := audit.TenantWebhookSecret{TenantID: tenant, Secret: webhook.NewSecret(),
 		CreatedAt: s.cfg.Now().UTC().Truncate(audit.TimePrecision)}
 	if err := s.cfg.Webhooks.PutTenantWebhookSecret(ctx, sec); err != nil {
 		return err

@@ -13,7 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 )
 
-// ExportRunner runs one export (exporter.Runner).
+// ExportRunner runs one export (export.Runner).
 type ExportRunner interface {
 	Run(ctx context.Context, tenantID, id string) error
 }

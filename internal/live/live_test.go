@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/live"
+	"github.com/auditsentinel/sentinel/internal/redisconn"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 	"github.com/redis/go-redis/v9"
 )
@@ -46,7 +46,7 @@ func backends(t *testing.T, fn func(t *testing.T, rdb redis.UniversalClient, px 
 	})
 	t.Run("Cluster", func(t *testing.T) {
 		t.Parallel()
-		o, err := config.ParseRedisURL(cluster.URL(t))
+		o, err := redisconn.ParseURL(cluster.URL(t))
 		if err != nil {
 			t.Fatal(err)
 		}

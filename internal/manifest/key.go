@@ -15,9 +15,11 @@ import (
 	"strings"
 )
 
-// ParseKey reads an Ed25519 private key: PEM ("PRIVATE KEY", PKCS #8), or
-// base64 (standard or URL alphabet, padded or not) of the 32-byte seed or
-// of the 64-byte seed‖public key.
+// ParseKey reads an Ed25519 private key (SIGNING_KEY): PEM ("PRIVATE KEY",
+// PKCS #8), or base64 (standard or URL alphabet, padded or not) of the
+// 32-byte seed or of the 64-byte seed‖public key. A 64-byte key whose public
+// half does not match its seed is refused: it is corrupt, and signatures
+// made with it would not verify. Errors never contain the key.
 func ParseKey(s string) (ed25519.PrivateKey, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "-----BEGIN") {
@@ -38,7 +40,7 @@ func ParseKey(s string) (ed25519.PrivateKey, error) {
 		}
 		return priv, nil
 	}
-	b, err := decodeBase64(s)
+	b, err := DecodeBase64(s)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: private key: not PEM and not base64: %w", err)
 	}
@@ -75,7 +77,7 @@ func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 		}
 		return pub, nil
 	}
-	b, err := decodeBase64(s)
+	b, err := DecodeBase64(s)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: public key: not PEM and not base64: %w", err)
 	}
@@ -85,7 +87,11 @@ func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 	return ed25519.PublicKey(b), nil
 }
 
-func decodeBase64(s string) ([]byte, error) {
+// DecodeBase64 decodes a key written in base64, standard or URL alphabet,
+// padded or not: the forms ParseKey and ParsePublicKey read. Configuration
+// reads its other keys (SECRETS_KEY) with it too, so every key the service
+// is given is written alike.
+func DecodeBase64(s string) ([]byte, error) {
 	var first error
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		b, err := enc.DecodeString(s)

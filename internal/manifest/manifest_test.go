@@ -305,12 +305,15 @@ func TestParseKey(t *testing.T) {
 		{"seed raw url", base64.RawURLEncoding.EncodeToString(seed), true},
 		{"seed with newline", base64.StdEncoding.EncodeToString(seed) + "\n", true},
 		{"64 bytes", base64.StdEncoding.EncodeToString(priv), true},
+		{"64 bytes raw std", base64.RawStdEncoding.EncodeToString(priv), true},
 		{"64 bytes mismatched", base64.StdEncoding.EncodeToString(bad64), false},
 		{"PEM PKCS8", pemKey, true},
 		{"PEM wrong type", strings.ReplaceAll(pemKey, "PRIVATE KEY", "RSA PRIVATE KEY"), false},
 		{"PEM garbage", "-----BEGIN PRIVATE KEY-----\nxx\n-----END PRIVATE KEY-----\n", false},
 		{"16 bytes", base64.StdEncoding.EncodeToString(seed[:16]), false},
+		{"31 bytes", base64.StdEncoding.EncodeToString(seed[:31]), false},
 		{"not base64", "hello world!", false},
+		{"not base64 either", "%%%", false},
 		{"empty", "", false},
 	}
 	for _, tt := range tests {
@@ -320,6 +323,10 @@ func TestParseKey(t *testing.T) {
 				if err == nil {
 					t.Fatal("accepted")
 				}
+				// SIGNING_KEY is read with ParseKey: its errors end up in logs.
+				if tt.in != "" && strings.Contains(err.Error(), tt.in) {
+					t.Errorf("error echoes the key: %v", err)
+				}
 				return
 			}
 			if err != nil {
@@ -327,6 +334,10 @@ func TestParseKey(t *testing.T) {
 			}
 			if !k.Equal(priv) {
 				t.Fatal("another key")
+			}
+			sig := ed25519.Sign(k, []byte("manifest"))
+			if !ed25519.Verify(priv.Public().(ed25519.PublicKey), []byte("manifest"), sig) {
+				t.Error("signature does not verify")
 			}
 		})
 	}

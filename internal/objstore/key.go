@@ -1,15 +1,21 @@
 package objstore
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
-
-	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 // MaxKeyLen bounds a key in bytes. S3 allows 1024; the rest is left for a
 // bucket prefix.
 const MaxKeyLen = 900
+
+// ErrInvalidKey is returned for a key that breaks the rules of ValidateKey.
+// Keys are made by the service (export.ObjectKey), never taken from a
+// request, so it is not a client error: an invalid key is a bug, which the
+// HTTP layer answers as any internal error.
+var ErrInvalidKey = errors.New("objstore: invalid object key")
 
 // ValidateKey enforces the key rules every backend shares, so a key that
 // works on one works on all: slash-separated, relative, no empty, "." or
@@ -19,13 +25,13 @@ const MaxKeyLen = 900
 func ValidateKey(key string) error {
 	switch {
 	case key == "":
-		return audit.Invalid("key", "object key is empty")
+		return fmt.Errorf("%w: empty", ErrInvalidKey)
 	case len(key) > MaxKeyLen:
-		return audit.Invalid("key", "object key is longer than %d bytes", MaxKeyLen)
+		return fmt.Errorf("%w: longer than %d bytes", ErrInvalidKey, MaxKeyLen)
 	case strings.ContainsAny(key, "\x00\\"):
-		return audit.Invalid("key", "object key %q contains a NUL or a backslash", key)
+		return fmt.Errorf("%w %q: it contains a NUL or a backslash", ErrInvalidKey, key)
 	case key == "." || !fs.ValidPath(key):
-		return audit.Invalid("key", "object key %q is not a clean relative path", key)
+		return fmt.Errorf("%w %q: not a clean relative path", ErrInvalidKey, key)
 	}
 	return nil
 }

@@ -113,8 +113,8 @@ func TestValidateKey(t *testing.T) {
 	}
 	for _, key := range []string{"", ".", "..", "/a", "a/", "a//b", "a/./b", "a/../b", "../a", "a\\b", "a\x00b",
 		string(make([]byte, objstore.MaxKeyLen+1))} {
-		if err := objstore.ValidateKey(key); audit.ErrorCode(err) != audit.EINVALID {
-			t.Errorf("ValidateKey(%q) = %v, want EINVALID", key, err)
+		if err := objstore.ValidateKey(key); !errors.Is(err, objstore.ErrInvalidKey) {
+			t.Errorf("ValidateKey(%q) = %v, want ErrInvalidKey", key, err)
 		}
 	}
 }

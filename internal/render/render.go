@@ -5,6 +5,7 @@ package render
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
@@ -20,9 +21,26 @@ type Renderer interface {
 	Close() error
 }
 
+// Func opens a renderer for report rep, writing to w.
+type Func func(rep Report, w io.Writer) (Renderer, error)
+
+// Registry is the renderers a worker can make, by file type. A file type
+// missing from it is one the worker cannot render (ENOTIMPLEMENTED).
+// render/formats builds the one every binary uses.
+type Registry map[audit.FileType]Func
+
+// Open opens the renderer of rep's file type.
+func (g Registry) Open(rep Report, w io.Writer) (Renderer, error) {
+	f := g[rep.Params.FileType]
+	if f == nil {
+		return nil, audit.Errorf(audit.ENOTIMPLEMENTED, "file_type %s is not supported by this worker", rep.Params.FileType)
+	}
+	return f(rep, w)
+}
+
 // RowWriter is implemented by renderers that write the rows of an export
 // as the store streams them, which spares building a domain event (and its
-// metadata map) per row; the exporter uses it when it is there. A renderer
+// metadata map) per row; export.Runner uses it when it is there. A renderer
 // that implements it writes the same bytes through either method.
 type RowWriter interface {
 	WriteRow(r *audit.EventRow) error
@@ -55,4 +73,21 @@ func (r Report) Catalog() (*i18n.Catalog, error) {
 			Message: fmt.Sprintf("locale %q is not supported", locale)}
 	}
 	return cat, nil
+}
+
+// Counter counts the bytes of a file on their way to W (nil: it discards
+// them), such as what a worker stores or a benchmark renders.
+type Counter struct {
+	W io.Writer
+	N int64
+}
+
+func (c *Counter) Write(p []byte) (int, error) {
+	if c.W == nil {
+		c.N += int64(len(p))
+		return len(p), nil
+	}
+	n, err := c.W.Write(p)
+	c.N += int64(n)
+	return n, err
 }

@@ -1,8 +1,11 @@
-// Package schedule is the pure logic of scheduled exports: what a schedule
-// holds, when it fires (cron in an IANA zone, across daylight-saving
-// transitions), which events an occurrence covers, which occurrence is due
-// after downtime, and the task id that makes replicas enqueue an occurrence
-// once. It keeps no state and reads no clock: time is always passed in.
+// Package schedule runs tenants' recurring exports. The rules are pure and
+// read no clock (time is always passed in): when a schedule fires (cron in
+// an IANA zone, across daylight-saving transitions; cron.go), which events
+// an occurrence covers (window.go), which occurrence is due after downtime,
+// and the task id that makes replicas enqueue an occurrence once. On top of
+// them, the Service is what the API does with schedules (service.go) and the
+// Dispatcher fires due occurrences as ordinary exports (dispatcher.go). The
+// records themselves (audit.Schedule, audit.Window) belong to the domain.
 package schedule
 
 import (
@@ -22,38 +25,12 @@ const (
 	MaxRetentionDays = 3650
 )
 
-// Schedule is a tenant's recurring export.
-type Schedule struct {
-	ID       string `json:"id"`
-	TenantID string `json:"-"`
-	Name     string `json:"name"`
-	// Cron is a five-field expression evaluated in Timezone.
-	Cron     string `json:"cron"`
-	Timezone string `json:"timezone"`
-	Window   Window `json:"window"`
-	// Params are the export's filters, file type, locale and display time
-	// zone. The range is not part of them: Window computes it per
-	// occurrence.
-	Params        audit.ExportParams `json:"params"`
-	RetentionDays int                `json:"retention_days"`
-	Enabled       bool               `json:"enabled"`
-	WebhookURL    string             `json:"webhook_url,omitempty"`
-	// WebhookSecret signs webhook deliveries. It is shown once, when the
-	// schedule is created, and never serialized.
-	WebhookSecret string    `json:"-"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
-	// LastFiredAt is the last occurrence fired (the occurrence, not the
-	// wall-clock time it was enqueued); Due catches up from it.
-	LastFiredAt *time.Time `json:"last_fired_at,omitempty"`
-}
-
 // Validate checks the schedule's own fields; errors are audit.Invalid naming
 // the field. It does not validate Params (export.Validate does, with the
 // export endpoint's rules) beyond refusing a fixed range, and it checks the
 // webhook URL's form only: resolving its host (webhook.CheckURL) needs the
 // network and belongs to the API handler.
-func (s Schedule) Validate() error {
+func Validate(s audit.Schedule) error {
 	if strings.TrimSpace(s.Name) == "" {
 		return audit.Invalid("name", "name is required")
 	}
@@ -70,7 +47,7 @@ func (s Schedule) Validate() error {
 	if _, err := ParseCron(s.Cron, loc); err != nil {
 		return err
 	}
-	if err := s.Window.Validate(); err != nil {
+	if err := ValidateWindow(s.Window); err != nil {
 		return err
 	}
 	if s.Params.Filter.RangeStart != nil {
@@ -121,7 +98,7 @@ func LoadLocation(name string) (*time.Location, error) {
 var locations sync.Map
 
 // Compile parses the schedule's zone and cron expression.
-func (s Schedule) Compile() (*Cron, error) {
+func Compile(s audit.Schedule) (*Cron, error) {
 	loc, err := LoadLocation(s.Timezone)
 	if err != nil {
 		return nil, err
@@ -132,8 +109,8 @@ func (s Schedule) Compile() (*Cron, error) {
 // Next returns the first occurrence strictly after after, evaluated in the
 // schedule's zone (see Cron for daylight-saving rules). It returns the zero
 // time for a schedule that does not Validate.
-func (s Schedule) Next(after time.Time) time.Time {
-	c, err := s.Compile()
+func Next(s audit.Schedule, after time.Time) time.Time {
+	c, err := Compile(s)
 	if err != nil {
 		return time.Time{}
 	}
@@ -141,20 +118,20 @@ func (s Schedule) Next(after time.Time) time.Time {
 }
 
 // Range returns the inclusive events range of the occurrence (see
-// Window.Range).
-func (s Schedule) Range(occurrence time.Time) (start, end time.Time, err error) {
+// WindowRange).
+func Range(s audit.Schedule, occurrence time.Time) (start, end time.Time, err error) {
 	loc, err := LoadLocation(s.Timezone)
 	if err != nil {
 		return time.Time{}, time.Time{}, err
 	}
-	start, end = s.Window.Range(occurrence, loc)
+	start, end = WindowRange(s.Window, occurrence, loc)
 	return start, end, nil
 }
 
 // ExportParams returns the parameters of the export fired at occurrence:
 // the schedule's Params with the window's range.
-func (s Schedule) ExportParams(occurrence time.Time) (audit.ExportParams, error) {
-	start, end, err := s.Range(occurrence)
+func ExportParams(s audit.Schedule, occurrence time.Time) (audit.ExportParams, error) {
+	start, end, err := Range(s, occurrence)
 	if err != nil {
 		return audit.ExportParams{}, err
 	}
@@ -175,11 +152,11 @@ func (s Schedule) ExportParams(occurrence time.Time) (audit.ExportParams, error)
 // Re-enabling a paused schedule or changing its cron does not reset the
 // base: the latest occurrence missed meanwhile fires once, like after
 // downtime. A caller that wants otherwise advances LastFiredAt to now.
-func Due(s Schedule, now time.Time) (occurrence time.Time, ok bool) {
+func Due(s audit.Schedule, now time.Time) (occurrence time.Time, ok bool) {
 	if !s.Enabled {
 		return time.Time{}, false
 	}
-	c, err := s.Compile()
+	c, err := Compile(s)
 	if err != nil {
 		return time.Time{}, false
 	}

@@ -9,14 +9,14 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
-func validSchedule() Schedule {
-	return Schedule{
+func validSchedule() audit.Schedule {
+	return audit.Schedule{
 		ID:            "sch_1",
 		TenantID:      "acme",
 		Name:          "Weekly compliance report",
 		Cron:          "0 6 * * 1",
 		Timezone:      "Europe/Berlin",
-		Window:        Window{Kind: PreviousWeek},
+		Window:        audit.Window{Kind: audit.PreviousWeek},
 		Params:        audit.ExportParams{FileType: audit.FileCSV, Locale: "en", Timezone: "Europe/Berlin"},
 		RetentionDays: 90,
 		Enabled:       true,
@@ -28,46 +28,46 @@ func validSchedule() Schedule {
 }
 
 func TestValidate(t *testing.T) {
-	if err := validSchedule().Validate(); err != nil {
+	if err := Validate(validSchedule()); err != nil {
 		t.Fatalf("valid schedule: %v", err)
 	}
 	ts := utc("2026-01-01T00:00:00Z")
 	tests := []struct {
 		name   string
-		mutate func(*Schedule)
+		mutate func(*audit.Schedule)
 		param  string
 	}{
-		{"no name", func(s *Schedule) { s.Name = "  " }, "name"},
-		{"long name", func(s *Schedule) { s.Name = strings.Repeat("é", 201) }, "name"},
-		{"200-character name", func(s *Schedule) { s.Name = strings.Repeat("é", 200) }, ""},
-		{"control character in name", func(s *Schedule) { s.Name = "a\x00b" }, "name"},
-		{"no cron", func(s *Schedule) { s.Cron = "" }, "cron"},
-		{"six fields", func(s *Schedule) { s.Cron = "0 0 6 * * 1" }, "cron"},
-		{"descriptor", func(s *Schedule) { s.Cron = "@weekly" }, "cron"},
-		{"never fires", func(s *Schedule) { s.Cron = "0 0 31 2 *" }, "cron"},
-		{"no timezone", func(s *Schedule) { s.Timezone = "" }, "timezone"},
-		{"unknown timezone", func(s *Schedule) { s.Timezone = "Mars/Olympus" }, "timezone"},
-		{"Local", func(s *Schedule) { s.Timezone = "Local" }, "timezone"},
-		{"path as timezone", func(s *Schedule) { s.Timezone = "../../etc/passwd" }, "timezone"},
-		{"UTC", func(s *Schedule) { s.Timezone = "UTC" }, ""},
-		{"half-hour zone", func(s *Schedule) { s.Timezone = "Asia/Kolkata" }, ""},
-		{"no window", func(s *Schedule) { s.Window = Window{} }, "window.kind"},
-		{"hours out of range", func(s *Schedule) { s.Window = Window{Kind: LastHours, Hours: 9000} }, "window.hours"},
-		{"zero retention", func(s *Schedule) { s.RetentionDays = 0 }, "retention_days"},
-		{"retention too long", func(s *Schedule) { s.RetentionDays = 3651 }, "retention_days"},
-		{"retention ten years", func(s *Schedule) { s.RetentionDays = 3650 }, ""},
-		{"relative webhook", func(s *Schedule) { s.WebhookURL = "/hook" }, "webhook_url"},
-		{"ftp webhook", func(s *Schedule) { s.WebhookURL = "ftp://example.com/x" }, "webhook_url"},
-		{"http webhook", func(s *Schedule) { s.WebhookURL = "http://example.com/x" }, ""},
-		{"no webhook", func(s *Schedule) { s.WebhookURL = "" }, ""},
-		{"fixed range start", func(s *Schedule) { s.Params.Filter.RangeStart = &ts }, "range_start"},
-		{"fixed range end", func(s *Schedule) { s.Params.Filter.RangeEnd = &ts }, "range_end"},
+		{"no name", func(s *audit.Schedule) { s.Name = "  " }, "name"},
+		{"long name", func(s *audit.Schedule) { s.Name = strings.Repeat("é", 201) }, "name"},
+		{"200-character name", func(s *audit.Schedule) { s.Name = strings.Repeat("é", 200) }, ""},
+		{"control character in name", func(s *audit.Schedule) { s.Name = "a\x00b" }, "name"},
+		{"no cron", func(s *audit.Schedule) { s.Cron = "" }, "cron"},
+		{"six fields", func(s *audit.Schedule) { s.Cron = "0 0 6 * * 1" }, "cron"},
+		{"descriptor", func(s *audit.Schedule) { s.Cron = "@weekly" }, "cron"},
+		{"never fires", func(s *audit.Schedule) { s.Cron = "0 0 31 2 *" }, "cron"},
+		{"no timezone", func(s *audit.Schedule) { s.Timezone = "" }, "timezone"},
+		{"unknown timezone", func(s *audit.Schedule) { s.Timezone = "Mars/Olympus" }, "timezone"},
+		{"Local", func(s *audit.Schedule) { s.Timezone = "Local" }, "timezone"},
+		{"path as timezone", func(s *audit.Schedule) { s.Timezone = "../../etc/passwd" }, "timezone"},
+		{"UTC", func(s *audit.Schedule) { s.Timezone = "UTC" }, ""},
+		{"half-hour zone", func(s *audit.Schedule) { s.Timezone = "Asia/Kolkata" }, ""},
+		{"no window", func(s *audit.Schedule) { s.Window = audit.Window{} }, "window.kind"},
+		{"hours out of range", func(s *audit.Schedule) { s.Window = audit.Window{Kind: audit.LastHours, Hours: 9000} }, "window.hours"},
+		{"zero retention", func(s *audit.Schedule) { s.RetentionDays = 0 }, "retention_days"},
+		{"retention too long", func(s *audit.Schedule) { s.RetentionDays = 3651 }, "retention_days"},
+		{"retention ten years", func(s *audit.Schedule) { s.RetentionDays = 3650 }, ""},
+		{"relative webhook", func(s *audit.Schedule) { s.WebhookURL = "/hook" }, "webhook_url"},
+		{"ftp webhook", func(s *audit.Schedule) { s.WebhookURL = "ftp://example.com/x" }, "webhook_url"},
+		{"http webhook", func(s *audit.Schedule) { s.WebhookURL = "http://example.com/x" }, ""},
+		{"no webhook", func(s *audit.Schedule) { s.WebhookURL = "" }, ""},
+		{"fixed range start", func(s *audit.Schedule) { s.Params.Filter.RangeStart = &ts }, "range_start"},
+		{"fixed range end", func(s *audit.Schedule) { s.Params.Filter.RangeEnd = &ts }, "range_end"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := validSchedule()
 			tt.mutate(&s)
-			err := s.Validate()
+			err := Validate(s)
 			if tt.param == "" {
 				if err != nil {
 					t.Fatalf("got %v, want valid", err)
@@ -96,10 +96,10 @@ func TestScheduleJSONHidesSecret(t *testing.T) {
 
 func TestDue(t *testing.T) {
 	ptr := func(s string) *time.Time { v := utc(s); return &v }
-	daily := func(mut func(*Schedule)) Schedule {
+	daily := func(mut func(*audit.Schedule)) audit.Schedule {
 		s := validSchedule()
 		s.Cron = "0 6 * * *" // 05:00Z in March before the 29th
-		s.Window = Window{Kind: PreviousDay}
+		s.Window = audit.Window{Kind: audit.PreviousDay}
 		if mut != nil {
 			mut(&s)
 		}
@@ -107,7 +107,7 @@ func TestDue(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		s    Schedule
+		s    audit.Schedule
 		now  string
 		want string // "" = not due
 	}{
@@ -115,34 +115,34 @@ func TestDue(t *testing.T) {
 		{"first occurrence, exactly on time", daily(nil), "2026-03-02T05:00:00Z", "2026-03-02T05:00:00Z"},
 		{"one second early", daily(nil), "2026-03-02T04:59:59Z", ""},
 		{"late by some minutes", daily(nil), "2026-03-02T05:07:00Z", "2026-03-02T05:00:00Z"},
-		{"occurrence before creation never fires", daily(func(s *Schedule) { s.CreatedAt = utc("2026-03-02T05:30:00Z") }),
+		{"occurrence before creation never fires", daily(func(s *audit.Schedule) { s.CreatedAt = utc("2026-03-02T05:30:00Z") }),
 			"2026-03-02T06:00:00Z", ""},
-		{"created at the occurrence instant: not after it", daily(func(s *Schedule) { s.CreatedAt = utc("2026-03-02T05:00:00Z") }),
+		{"created at the occurrence instant: not after it", daily(func(s *audit.Schedule) { s.CreatedAt = utc("2026-03-02T05:00:00Z") }),
 			"2026-03-02T05:00:00Z", ""},
-		{"already fired", daily(func(s *Schedule) { s.LastFiredAt = ptr("2026-03-02T05:00:00Z") }),
+		{"already fired", daily(func(s *audit.Schedule) { s.LastFiredAt = ptr("2026-03-02T05:00:00Z") }),
 			"2026-03-02T23:00:00Z", ""},
-		{"next day after firing", daily(func(s *Schedule) { s.LastFiredAt = ptr("2026-03-02T05:00:00Z") }),
+		{"next day after firing", daily(func(s *audit.Schedule) { s.LastFiredAt = ptr("2026-03-02T05:00:00Z") }),
 			"2026-03-03T05:00:30Z", "2026-03-03T05:00:00Z"},
-		{"four days down: only the latest missed occurrence", daily(func(s *Schedule) { s.LastFiredAt = ptr("2026-03-02T05:00:00Z") }),
+		{"four days down: only the latest missed occurrence", daily(func(s *audit.Schedule) { s.LastFiredAt = ptr("2026-03-02T05:00:00Z") }),
 			"2026-03-06T12:00:00Z", "2026-03-06T05:00:00Z"},
-		{"down over spring forward", daily(func(s *Schedule) { s.LastFiredAt = ptr("2026-03-27T05:00:00Z") }),
+		{"down over spring forward", daily(func(s *audit.Schedule) { s.LastFiredAt = ptr("2026-03-27T05:00:00Z") }),
 			"2026-03-30T03:00:00Z", "2026-03-29T04:00:00Z"},
-		{"disabled", daily(func(s *Schedule) { s.Enabled = false }), "2026-03-02T05:00:00Z", ""},
-		{"invalid cron", daily(func(s *Schedule) { s.Cron = "@daily" }), "2026-03-02T05:00:00Z", ""},
-		{"last fired before creation: creation is the base", daily(func(s *Schedule) {
+		{"disabled", daily(func(s *audit.Schedule) { s.Enabled = false }), "2026-03-02T05:00:00Z", ""},
+		{"invalid cron", daily(func(s *audit.Schedule) { s.Cron = "@daily" }), "2026-03-02T05:00:00Z", ""},
+		{"last fired before creation: creation is the base", daily(func(s *audit.Schedule) {
 			s.LastFiredAt = ptr("2026-02-01T05:00:00Z")
 		}), "2026-03-01T12:00:00Z", ""},
-		{"clock behind the last firing", daily(func(s *Schedule) { s.LastFiredAt = ptr("2026-03-05T05:00:00Z") }),
+		{"clock behind the last firing", daily(func(s *audit.Schedule) { s.LastFiredAt = ptr("2026-03-05T05:00:00Z") }),
 			"2026-03-04T06:00:00Z", ""},
-		{"hourly, second 02:00 of the fall-back night", daily(func(s *Schedule) {
+		{"hourly, second 02:00 of the fall-back night", daily(func(s *audit.Schedule) {
 			s.Cron = "0 * * * *"
 			s.LastFiredAt = ptr("2026-10-25T00:00:00Z") // 02:00 CEST
 		}), "2026-10-25T01:00:10Z", "2026-10-25T01:00:00Z"},
-		{"02:30 fall-back night: not again at 02:30 CET", daily(func(s *Schedule) {
+		{"02:30 fall-back night: not again at 02:30 CET", daily(func(s *audit.Schedule) {
 			s.Cron = "30 2 * * *"
 			s.LastFiredAt = ptr("2026-10-25T00:30:00Z") // 02:30 CEST
 		}), "2026-10-25T01:45:00Z", ""},
-		{"never fired, created long ago", daily(func(s *Schedule) { s.CreatedAt = utc("2020-01-01T00:00:00Z") }),
+		{"never fired, created long ago", daily(func(s *audit.Schedule) { s.CreatedAt = utc("2020-01-01T00:00:00Z") }),
 			"2026-03-06T12:00:00Z", "2026-03-06T05:00:00Z"},
 	}
 	for _, tt := range tests {
@@ -184,7 +184,7 @@ func TestDueDispatcherSimulation(t *testing.T) {
 			end := s.CreatedAt.Add(4 * 24 * time.Hour)
 
 			var want []time.Time
-			for o := s.Next(s.CreatedAt); o.Before(end); o = s.Next(o) {
+			for o := Next(s, s.CreatedAt); o.Before(end); o = Next(s, o) {
 				want = append(want, o)
 			}
 			var got []time.Time
@@ -217,7 +217,7 @@ func TestDueDispatcherSimulation(t *testing.T) {
 			if !ok {
 				t.Fatal("no catch-up after downtime")
 			}
-			if n := s.Next(occ); n.Before(back) || n.Equal(back) {
+			if n := Next(s, occ); n.Before(back) || n.Equal(back) {
 				t.Fatalf("catch-up %s is not the latest missed occurrence (%s also missed)", occ, n)
 			}
 			s.LastFiredAt = &occ
@@ -248,7 +248,7 @@ func TestExportParams(t *testing.T) {
 	s := validSchedule()
 	s.Params.Filter.EventTypes = []string{"b", "a", "b"}
 	occ := utc("2026-03-30T04:00:00Z") // Monday 06:00 CEST
-	p, err := s.ExportParams(occ)
+	p, err := ExportParams(s, occ)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestExportParams(t *testing.T) {
 		t.Fatal("ExportParams modified the schedule")
 	}
 	// Retries of the same occurrence ask for the same export.
-	p2, _ := s.ExportParams(occ)
+	p2, _ := ExportParams(s, occ)
 	if p.Hash() != p2.Hash() {
 		t.Fatal("same occurrence, different params")
 	}

@@ -7,58 +7,31 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
-// WindowKind names a relative time window.
-type WindowKind string
-
-// Window kinds. Calendar windows are whole local days, weeks, months or
-// quarters that ended at or before the occurrence; last_hours is a sliding
-// window ending at the occurrence.
-const (
-	PreviousDay     WindowKind = "previous_day"
-	PreviousWeek    WindowKind = "previous_week"
-	PreviousMonth   WindowKind = "previous_month"
-	PreviousQuarter WindowKind = "previous_quarter"
-	LastHours       WindowKind = "last_hours"
-)
-
-// WindowKinds lists the accepted kinds, for error messages.
-var WindowKinds = []string{
-	string(PreviousDay), string(PreviousWeek), string(PreviousMonth), string(PreviousQuarter), string(LastHours),
-}
-
 // MaxWindowHours bounds last_hours: 366 days.
 const MaxWindowHours = 8784
 
-// Window is the relative range of events a scheduled export covers,
-// computed when it fires.
-type Window struct {
-	Kind WindowKind `json:"kind"`
-	// Hours is the length of a last_hours window; it must be 0 otherwise.
-	Hours int `json:"hours,omitempty"`
-}
-
-// Validate checks w. Errors name "window.kind" or "window.hours".
-func (w Window) Validate() error {
+// ValidateWindow checks w. Errors name "window.kind" or "window.hours".
+func ValidateWindow(w audit.Window) error {
 	switch w.Kind {
-	case PreviousDay, PreviousWeek, PreviousMonth, PreviousQuarter:
+	case audit.PreviousDay, audit.PreviousWeek, audit.PreviousMonth, audit.PreviousQuarter:
 		if w.Hours != 0 {
 			return audit.Invalid("window.hours", "window.hours is only used with window.kind last_hours")
 		}
-	case LastHours:
+	case audit.LastHours:
 		if w.Hours < 1 || w.Hours > MaxWindowHours {
 			return audit.Invalid("window.hours", "window.hours must be between 1 and %d, got %d", MaxWindowHours, w.Hours)
 		}
 	case "":
-		return &audit.Error{Code: audit.EINVALID, Param: "window.kind", Allowed: WindowKinds,
+		return &audit.Error{Code: audit.EINVALID, Param: "window.kind", Allowed: audit.WindowKinds,
 			Message: "window.kind is required"}
 	default:
-		return &audit.Error{Code: audit.EINVALID, Param: "window.kind", Allowed: WindowKinds,
+		return &audit.Error{Code: audit.EINVALID, Param: "window.kind", Allowed: audit.WindowKinds,
 			Message: fmt.Sprintf("window.kind %q is not supported", w.Kind)}
 	}
 	return nil
 }
 
-// Range returns the events range of an export fired at occurrence, with the
+// WindowRange returns the events range of an export fired at occurrence, with the
 // calendar computed in loc (the schedule's zone): previous_day is yesterday
 // from local midnight to local midnight, previous_week the previous ISO week
 // (Monday 00:00 to Monday 00:00), previous_month and previous_quarter the
@@ -71,7 +44,7 @@ func (w Window) Validate() error {
 // local midnight belongs to the next day's report, never to both. Both are
 // UTC. A local midnight that does not exist (zones that change clocks at
 // 00:00) is replaced by the first instant of that date.
-func (w Window) Range(occurrence time.Time, loc *time.Location) (start, end time.Time) {
+func WindowRange(w audit.Window, occurrence time.Time, loc *time.Location) (start, end time.Time) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -79,19 +52,19 @@ func (w Window) Range(occurrence time.Time, loc *time.Location) (start, end time
 	today := civilDate(occ.In(loc))
 	var from, to time.Time // civil dates, UTC midnights
 	switch w.Kind {
-	case PreviousDay:
+	case audit.PreviousDay:
 		from, to = today.AddDate(0, 0, -1), today
-	case PreviousWeek:
+	case audit.PreviousWeek:
 		monday := today.AddDate(0, 0, -((int(today.Weekday()) + 6) % 7))
 		from, to = monday.AddDate(0, 0, -7), monday
-	case PreviousMonth:
+	case audit.PreviousMonth:
 		first := today.AddDate(0, 0, 1-today.Day())
 		from, to = first.AddDate(0, -1, 0), first
-	case PreviousQuarter:
+	case audit.PreviousQuarter:
 		qm := (today.Month()-1)/3*3 + 1
 		first := time.Date(today.Year(), qm, 1, 0, 0, 0, 0, time.UTC)
 		from, to = first.AddDate(0, -3, 0), first
-	default: // LastHours; Validate refuses other kinds
+	default: // audit.LastHours; Validate refuses other kinds
 		return occ.Add(-time.Duration(w.Hours) * time.Hour).UTC(), occ.Add(-audit.TimePrecision).UTC()
 	}
 	return wallInstant(from, loc).UTC(), wallInstant(to, loc).Add(-audit.TimePrecision).UTC()

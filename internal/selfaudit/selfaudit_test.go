@@ -9,7 +9,7 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/selfaudit"
-	"github.com/auditsentinel/sentinel/internal/sqlite/sqlitetest"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
 )
 
 // flaky is a real store whose inserts fail while down is set (a fault

@@ -10,17 +10,13 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/schedule"
-	"github.com/auditsentinel/sentinel/internal/webhook"
 )
-
-var _ schedule.Store = (*DB)(nil)
 
 const scheduleColumns = `id, tenant_id, name, cron, timezone, window_kind, window_hours, params, retention_days,
 	enabled, webhook_url, webhook_secret, created_at, updated_at, last_fired_at`
 
 // CreateSchedule inserts s; a duplicate id matches audit.ErrConflict.
-func (db *DB) CreateSchedule(ctx context.Context, s schedule.Schedule) error {
+func (db *DB) CreateSchedule(ctx context.Context, s audit.Schedule) error {
 	if s.ID == "" || s.TenantID == "" {
 		return audit.Invalid("schedule", "a schedule needs an id and a tenant")
 	}
@@ -51,24 +47,24 @@ func encodeScheduleParams(p audit.ExportParams) (string, error) {
 }
 
 // GetSchedule returns schedule id of tenantID, webhook secret included.
-func (db *DB) GetSchedule(ctx context.Context, tenantID, id string) (schedule.Schedule, error) {
+func (db *DB) GetSchedule(ctx context.Context, tenantID, id string) (audit.Schedule, error) {
 	return db.getSchedule(ctx, db.r, tenantID, id)
 }
 
-func (db *DB) getSchedule(ctx context.Context, q queryer, tenantID, id string) (schedule.Schedule, error) {
+func (db *DB) getSchedule(ctx context.Context, q queryer, tenantID, id string) (audit.Schedule, error) {
 	s, err := db.scanSchedule(q.QueryRowContext(ctx, `SELECT `+scheduleColumns+` FROM schedules WHERE tenant_id = $1 AND id = $2`,
 		tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return schedule.Schedule{}, audit.NotFound("schedule %s not found", id)
+		return audit.Schedule{}, audit.NotFound("schedule %s not found", id)
 	}
 	if err != nil {
-		return schedule.Schedule{}, db.wrap("get schedule", err)
+		return audit.Schedule{}, db.wrap("get schedule", err)
 	}
 	return s, nil
 }
 
 // ListSchedules lists f.TenantID's schedules newest first.
-func (db *DB) ListSchedules(ctx context.Context, f schedule.ListFilter) ([]schedule.Schedule, error) {
+func (db *DB) ListSchedules(ctx context.Context, f audit.ScheduleListFilter) ([]audit.Schedule, error) {
 	if f.TenantID == "" {
 		return nil, audit.Invalid("tenant_id", "listing schedules needs a tenant")
 	}
@@ -85,8 +81,8 @@ func (db *DB) ListSchedules(ctx context.Context, f schedule.ListFilter) ([]sched
 	return queryAll(ctx, db, "list schedules", q, db.scanSchedule, a.vals...)
 }
 
-// UpdateSchedule replaces the editable fields of s (see schedule.Store).
-func (db *DB) UpdateSchedule(ctx context.Context, s schedule.Schedule) error {
+// UpdateSchedule replaces the editable fields of s (see audit.ScheduleStore).
+func (db *DB) UpdateSchedule(ctx context.Context, s audit.Schedule) error {
 	params, err := encodeScheduleParams(s.Params)
 	if err != nil {
 		return err
@@ -157,7 +153,7 @@ func (db *DB) MarkScheduleFired(ctx context.Context, tenantID, id string, prev *
 }
 
 // EnabledSchedules lists enabled schedules of every tenant by id.
-func (db *DB) EnabledSchedules(ctx context.Context, afterID string, limit int) ([]schedule.Schedule, error) {
+func (db *DB) EnabledSchedules(ctx context.Context, afterID string, limit int) ([]audit.Schedule, error) {
 	if limit <= 0 {
 		limit = 500
 	}
@@ -165,9 +161,9 @@ func (db *DB) EnabledSchedules(ctx context.Context, afterID string, limit int) (
 		WHERE enabled AND id > $1 ORDER BY id LIMIT $2`, db.scanSchedule, afterID, limit)
 }
 
-func (db *DB) scanSchedule(sc scanner) (schedule.Schedule, error) {
+func (db *DB) scanSchedule(sc scanner) (audit.Schedule, error) {
 	var (
-		s                schedule.Schedule
+		s                audit.Schedule
 		kind, params     string
 		created, updated int64
 		lastFired        sql.NullInt64
@@ -175,16 +171,16 @@ func (db *DB) scanSchedule(sc scanner) (schedule.Schedule, error) {
 	err := sc.Scan(&s.ID, &s.TenantID, &s.Name, &s.Cron, &s.Timezone, &kind, &s.Window.Hours, &params, &s.RetentionDays,
 		&s.Enabled, &s.WebhookURL, &s.WebhookSecret, &created, &updated, &lastFired)
 	if err != nil {
-		return schedule.Schedule{}, err
+		return audit.Schedule{}, err
 	}
 	if err := json.Unmarshal([]byte(params), &s.Params); err != nil {
-		return schedule.Schedule{}, fmt.Errorf("decode params of schedule %s: %w", s.ID, err)
+		return audit.Schedule{}, fmt.Errorf("decode params of schedule %s: %w", s.ID, err)
 	}
 	if s.WebhookSecret, err = db.openSecret(s.WebhookSecret, scheduleSecretContext(s.TenantID, s.ID)); err != nil {
-		return schedule.Schedule{}, fmt.Errorf("schedule %s: %w", s.ID, err)
+		return audit.Schedule{}, fmt.Errorf("schedule %s: %w", s.ID, err)
 	}
 	s.Params.Filter.TenantID = s.TenantID
-	s.Window.Kind = schedule.WindowKind(kind)
+	s.Window.Kind = audit.WindowKind(kind)
 	s.CreatedAt, s.UpdatedAt, s.LastFiredAt = fromMicros(created), fromMicros(updated), timePtr(lastFired)
 	return s, nil
 }
@@ -205,20 +201,20 @@ const deliveryColumns = `id, tenant_id, schedule_id, export_id, export_status, u
 
 // CreateDelivery inserts d as pending unless the tenant has a delivery for
 // the same export and status, which it returns instead.
-func (db *DB) CreateDelivery(ctx context.Context, d schedule.Delivery) (schedule.Delivery, bool, error) {
+func (db *DB) CreateDelivery(ctx context.Context, d audit.WebhookDelivery) (audit.WebhookDelivery, bool, error) {
 	if d.ID == "" || d.TenantID == "" || d.ExportID == "" {
-		return schedule.Delivery{}, false, audit.Invalid("delivery", "a delivery needs an id, a tenant and an export")
+		return audit.WebhookDelivery{}, false, audit.Invalid("delivery", "a delivery needs an id, a tenant and an export")
 	}
-	d.State = schedule.DeliveryPending
+	d.State = audit.DeliveryPending
 	res, err := db.w.ExecContext(ctx, `INSERT INTO webhook_deliveries (`+deliveryColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, export_id, export_status) DO NOTHING`,
 		d.ID, d.TenantID, d.ScheduleID, d.ExportID, string(d.ExportStatus), d.URL, string(d.State),
 		micros(d.CreatedAt), nullMicros(d.FinishedAt))
 	if err != nil {
-		return schedule.Delivery{}, false, db.wrap("create delivery", err)
+		return audit.WebhookDelivery{}, false, db.wrap("create delivery", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return schedule.Delivery{}, false, db.wrap("create delivery", err)
+		return audit.WebhookDelivery{}, false, db.wrap("create delivery", err)
 	} else if n == 1 {
 		d.CreatedAt = fromMicros(micros(d.CreatedAt))
 		return d, true, nil
@@ -227,28 +223,28 @@ func (db *DB) CreateDelivery(ctx context.Context, d schedule.Delivery) (schedule
 		WHERE tenant_id = $1 AND export_id = $2 AND export_status = $3`, d.TenantID, d.ExportID, string(d.ExportStatus)))
 	if err != nil {
 		// The conflict was on the id, not on the export: a caller's bug.
-		return schedule.Delivery{}, false, fmt.Errorf("sqlstore: create delivery %s: %w: %v", d.ID, audit.ErrConflict, err)
+		return audit.WebhookDelivery{}, false, fmt.Errorf("sqlstore: create delivery %s: %w: %v", d.ID, audit.ErrConflict, err)
 	}
 	return got, false, nil
 }
 
 // GetDelivery returns delivery id of tenantID.
-func (db *DB) GetDelivery(ctx context.Context, tenantID, id string) (schedule.Delivery, error) {
+func (db *DB) GetDelivery(ctx context.Context, tenantID, id string) (audit.WebhookDelivery, error) {
 	d, err := scanDelivery(db.r.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries
 		WHERE tenant_id = $1 AND id = $2`, tenantID, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return schedule.Delivery{}, audit.NotFound("webhook delivery %s not found", id)
+		return audit.WebhookDelivery{}, audit.NotFound("webhook delivery %s not found", id)
 	}
 	if err != nil {
-		return schedule.Delivery{}, db.wrap("get delivery", err)
+		return audit.WebhookDelivery{}, db.wrap("get delivery", err)
 	}
 	return d, nil
 }
 
 // FinishDelivery moves a pending delivery to state; a finished one is left
 // as it is.
-func (db *DB) FinishDelivery(ctx context.Context, tenantID, id string, state schedule.DeliveryState, at time.Time) error {
-	if state != schedule.DeliveryDelivered && state != schedule.DeliveryFailed {
+func (db *DB) FinishDelivery(ctx context.Context, tenantID, id string, state audit.DeliveryState, at time.Time) error {
+	if state != audit.DeliveryDelivered && state != audit.DeliveryFailed {
 		return audit.Invalid("state", "a delivery finishes delivered or failed, not %q", state)
 	}
 	res, err := db.w.ExecContext(ctx, `UPDATE webhook_deliveries SET state = $3, finished_at = $4
@@ -265,17 +261,17 @@ func (db *DB) FinishDelivery(ctx context.Context, tenantID, id string, state sch
 	return nil
 }
 
-func scanDelivery(sc scanner) (schedule.Delivery, error) {
+func scanDelivery(sc scanner) (audit.WebhookDelivery, error) {
 	var (
-		d             schedule.Delivery
+		d             audit.WebhookDelivery
 		status, state string
 		created       int64
 		finished      sql.NullInt64
 	)
 	if err := sc.Scan(&d.ID, &d.TenantID, &d.ScheduleID, &d.ExportID, &status, &d.URL, &state, &created, &finished); err != nil {
-		return schedule.Delivery{}, err
+		return audit.WebhookDelivery{}, err
 	}
-	d.ExportStatus, d.State = audit.ExportStatus(status), schedule.DeliveryState(state)
+	d.ExportStatus, d.State = audit.ExportStatus(status), audit.DeliveryState(state)
 	d.CreatedAt, d.FinishedAt = fromMicros(created), timePtr(finished)
 	return d, nil
 }
@@ -284,7 +280,7 @@ const attemptColumns = `delivery_id, schedule_id, export_id, url, attempt_no, at
 
 // RecordAttempt keeps one attempt; recording the same attempt twice keeps
 // one row.
-func (db *DB) RecordAttempt(ctx context.Context, tenantID string, a webhook.Attempt) error {
+func (db *DB) RecordAttempt(ctx context.Context, tenantID string, a audit.WebhookAttempt) error {
 	if tenantID == "" || a.DeliveryID == "" {
 		return audit.Invalid("attempt", "an attempt needs a tenant and a delivery id")
 	}
@@ -296,7 +292,7 @@ func (db *DB) RecordAttempt(ctx context.Context, tenantID string, a webhook.Atte
 }
 
 // ListAttempts lists a schedule's or an export's attempts newest first.
-func (db *DB) ListAttempts(ctx context.Context, f schedule.AttemptFilter) ([]webhook.Attempt, error) {
+func (db *DB) ListAttempts(ctx context.Context, f audit.WebhookAttemptFilter) ([]audit.WebhookAttempt, error) {
 	if f.TenantID == "" {
 		return nil, audit.Invalid("tenant_id", "listing attempts needs a tenant")
 	}
@@ -323,10 +319,10 @@ func (db *DB) ListAttempts(ctx context.Context, f schedule.AttemptFilter) ([]web
 		return nil, db.wrap("list attempts", err)
 	}
 	defer rows.Close()
-	var out []webhook.Attempt
+	var out []audit.WebhookAttempt
 	for rows.Next() {
 		var (
-			at   webhook.Attempt
+			at   audit.WebhookAttempt
 			when int64
 			dur  int64
 		)

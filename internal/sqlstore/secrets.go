@@ -8,20 +8,17 @@ import (
 	"github.com/auditsentinel/sentinel/internal/secretbox"
 )
 
-// SecretBox seals the secrets the store keeps (the keys webhooks are signed
-// with) so that a copy of the database alone does not reveal them; see
-// package secretbox. Open returns a value stored unsealed as it is.
-type SecretBox interface {
-	Seal(plain, context string) (string, error)
-	Open(stored, context string) (string, error)
-	// SealedPrefix begins every value sealed under the current key.
-	SealedPrefix() string
+// WithSecretBox returns a DB on the same pools that seals the secrets it
+// writes (the keys webhooks are signed with) with box and opens those it
+// reads, so that a copy of the database alone does not reveal them; nil
+// stores them as they are and refuses to read sealed ones. db itself is
+// unchanged: a handle never starts reading differently under a caller that
+// already holds it. The two share the pools, so close only one of them.
+func (db *DB) WithSecretBox(box *secretbox.Box) *DB {
+	c := *db
+	c.box = box
+	return &c
 }
-
-// SealSecretsWith makes db seal the secrets it writes from now on and open
-// those it reads. Call it once, before the store is used; nil stores them
-// as they are (and refuses to read sealed ones).
-func (db *DB) SealSecretsWith(b SecretBox) { db.box = b }
 
 // Row contexts: a sealed secret opens only in the row it was sealed for.
 func tenantSecretContext(tenantID string) string {
@@ -61,7 +58,7 @@ func (db *DB) openSecret(stored, context string) (string, error) {
 }
 
 // SealStoredSecrets seals, in place, the secrets stored before a box was
-// set (SealSecretsWith) or sealed under a key the box holds as retired,
+// set (WithSecretBox) or sealed under a key the box holds as retired,
 // and returns how many it sealed and how many it could not open (sealed
 // under a key the box does not hold: they are left as they are, and their
 // webhooks fail visibly until that key is configured or the secrets are

@@ -1,7 +1,8 @@
 // Package sqlstore implements audit.Store on database/sql. What differs
 // between SQL engines (migrations, error codes, bulk loading, parameter
-// limits) sits behind the small Dialect interface; internal/postgres and
-// internal/sqlite each provide one and an Open that wires it up.
+// limits) sits behind the small Dialect interface; the backends beneath it,
+// sqlstore/postgres and sqlstore/sqlite, each provide one and an Open that
+// wires it up, and sqlstore/storetest is the contract both pass.
 //
 // Every timestamp is stored as BIGINT unix microseconds, so both engines keep
 // audit.TimePrecision exactly and order by a plain integer.
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/secretbox"
 )
 
 // Dialect is what one SQL engine does differently.
@@ -77,7 +79,7 @@ type DB struct {
 	d          Dialect
 	log        *slog.Logger
 	bulkTxRows int
-	box        SecretBox // nil: secrets are stored as they are
+	box        *secretbox.Box // nil: secrets are stored as they are (WithSecretBox)
 }
 
 var _ audit.Store = (*DB)(nil)

@@ -6,12 +6,11 @@ import (
 	"errors"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/webhook"
 )
 
 // PutTenantWebhookSecret stores s as its tenant's webhook secret, replacing
 // the one it had (rotation).
-func (db *DB) PutTenantWebhookSecret(ctx context.Context, s webhook.TenantSecret) error {
+func (db *DB) PutTenantWebhookSecret(ctx context.Context, s audit.TenantWebhookSecret) error {
 	if s.TenantID == "" || s.Secret == "" {
 		return audit.Invalid("webhook_secret", "a webhook secret needs a tenant and a value")
 	}
@@ -28,19 +27,19 @@ func (db *DB) PutTenantWebhookSecret(ctx context.Context, s webhook.TenantSecret
 
 // GetTenantWebhookSecret returns tenantID's webhook secret;
 // audit.ErrNotFound when it has none.
-func (db *DB) GetTenantWebhookSecret(ctx context.Context, tenantID string) (webhook.TenantSecret, error) {
-	s := webhook.TenantSecret{TenantID: tenantID}
+func (db *DB) GetTenantWebhookSecret(ctx context.Context, tenantID string) (audit.TenantWebhookSecret, error) {
+	s := audit.TenantWebhookSecret{TenantID: tenantID}
 	var created int64
 	err := db.r.QueryRowContext(ctx, `SELECT secret, created_at FROM tenant_webhook_secrets WHERE tenant_id = $1`,
 		tenantID).Scan(&s.Secret, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return webhook.TenantSecret{}, audit.NotFound("tenant has no webhook secret")
+		return audit.TenantWebhookSecret{}, audit.NotFound("tenant has no webhook secret")
 	}
 	if err != nil {
-		return webhook.TenantSecret{}, db.wrap("get tenant webhook secret", err)
+		return audit.TenantWebhookSecret{}, db.wrap("get tenant webhook secret", err)
 	}
 	if s.Secret, err = db.openSecret(s.Secret, tenantSecretContext(tenantID)); err != nil {
-		return webhook.TenantSecret{}, err
+		return audit.TenantWebhookSecret{}, err
 	}
 	s.CreatedAt = fromMicros(created)
 	return s, nil

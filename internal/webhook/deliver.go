@@ -13,33 +13,22 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
-)
 
-// Attempt is the record of one delivery attempt.
-type Attempt struct {
-	DeliveryID string // the event id
-	ExportID   string
-	ScheduleID string
-	URL        string
-	AttemptNo  int // 1 for the first attempt
-	At         time.Time
-	// StatusCode is the receiver's HTTP status, 0 when none was received.
-	StatusCode int
-	// Error says why the attempt failed; "" when it succeeded.
-	Error    string
-	Duration time.Duration
-}
+	"github.com/auditsentinel/sentinel/internal/audit"
+)
 
 // AttemptRecorder keeps delivery attempts so that they can be listed.
 type AttemptRecorder interface {
-	RecordAttempt(ctx context.Context, a Attempt) error
+	RecordAttempt(ctx context.Context, a audit.WebhookAttempt) error
 }
 
 // AttemptRecorderFunc adapts a function to AttemptRecorder.
-type AttemptRecorderFunc func(ctx context.Context, a Attempt) error
+type AttemptRecorderFunc func(ctx context.Context, a audit.WebhookAttempt) error
 
 // RecordAttempt calls f.
-func (f AttemptRecorderFunc) RecordAttempt(ctx context.Context, a Attempt) error { return f(ctx, a) }
+func (f AttemptRecorderFunc) RecordAttempt(ctx context.Context, a audit.WebhookAttempt) error {
+	return f(ctx, a)
+}
 
 // Config bounds deliveries. Zero fields take the defaults noted.
 type Config struct {
@@ -255,9 +244,9 @@ var errBadURL = errors.New("webhook: invalid URL")
 
 // attempt makes one request. The returned error is nil exactly when the
 // receiver answered 2xx.
-func (dl *Deliverer) attempt(ctx context.Context, cfg Config, d Delivery, body []byte, n int) (Attempt, error) {
+func (dl *Deliverer) attempt(ctx context.Context, cfg Config, d Delivery, body []byte, n int) (audit.WebhookAttempt, error) {
 	at := dl.now()
-	a := Attempt{
+	a := audit.WebhookAttempt{
 		DeliveryID: d.Event.ID,
 		ExportID:   d.Event.ExportID,
 		ScheduleID: d.Event.ScheduleID,
@@ -265,7 +254,7 @@ func (dl *Deliverer) attempt(ctx context.Context, cfg Config, d Delivery, body [
 		AttemptNo:  n,
 		At:         at.UTC(),
 	}
-	fail := func(err error) (Attempt, error) {
+	fail := func(err error) (audit.WebhookAttempt, error) {
 		a.Error = truncate(err.Error(), 500)
 		a.Duration = dl.now().Sub(at)
 		return a, err

@@ -20,22 +20,22 @@ import (
 // elsewhere).
 type memRecorder struct {
 	mu       sync.Mutex
-	attempts []Attempt
+	attempts []audit.WebhookAttempt
 }
 
 var _ AttemptRecorder = (*memRecorder)(nil)
 
-func (r *memRecorder) RecordAttempt(_ context.Context, a Attempt) error {
+func (r *memRecorder) RecordAttempt(_ context.Context, a audit.WebhookAttempt) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.attempts = append(r.attempts, a)
 	return nil
 }
 
-func (r *memRecorder) all() []Attempt {
+func (r *memRecorder) all() []audit.WebhookAttempt {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Attempt(nil), r.attempts...)
+	return append([]audit.WebhookAttempt(nil), r.attempts...)
 }
 
 // fakeClock is the deliverer's clock; sleeping advances it instantly.
@@ -247,7 +247,7 @@ func TestDeliverGivesUp(t *testing.T) {
 func TestRecorderFailureDoesNotStopDelivery(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	d := newTestDeliverer(t, Config{AllowPrivate: true}, AttemptRecorderFunc(func(context.Context, Attempt) error {
+	d := newTestDeliverer(t, Config{AllowPrivate: true}, AttemptRecorderFunc(func(context.Context, audit.WebhookAttempt) error {
 		return errors.New("store down")
 	}))
 	if err := d.Deliver(context.Background(), Delivery{URL: srv.URL, Secret: "s", Event: Event{ID: "e"}}); err != nil {

@@ -1,7 +1,10 @@
-// Package webhook tells receivers that an export completed or failed: a
-// signed JSON POST (Sign, Verify), retried with backoff and recorded attempt
-// by attempt (Deliverer), to URLs that cannot point into our own network
-// (CheckURL, NewClient).
+// Package webhook tells receivers that an export completed or failed, for
+// scheduled and on-demand exports alike: the Notifier records one delivery
+// per export outcome and queues it, and delivers it as a signed JSON POST
+// (Sign, Verify), retried with backoff and recorded attempt by attempt
+// (Deliverer), to URLs that cannot point into our own network (CheckURL,
+// NewClient). The records it keeps (audit.WebhookDelivery,
+// audit.WebhookAttempt, audit.TenantWebhookSecret) belong to the domain.
 package webhook
 
 import (

@@ -47,13 +47,15 @@ type Env struct {
 	Deps   *app.Deps
 	S3     *testenv.S3
 	Vars   map[string]string // the environment the service was configured from
+	Main   *app.Main         // the api, booted as cmd/api boots it
 	API    *app.API
-	Worker *app.Worker
+	Worker *app.Worker // nil with NoWorker
 	Client *http.Client
 	t      testing.TB
 }
 
-// Boot starts api and worker in this process against real services.
+// Boot starts api and worker in this process against real services, each
+// through the same app.Main/app.WorkerMain the binaries run.
 func Boot(t testing.TB, o Options) *Env {
 	t.Helper()
 	done := new(atomic.Bool)
@@ -109,29 +111,24 @@ func Boot(t testing.TB, o Options) *Env {
 	}
 	logger := slog.New(slog.NewJSONHandler(testWriter{t, done}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
-	deps, err := app.Open(ctx, cfg, logger)
-	if err != nil {
-		t.Fatalf("apptest: open: %v", err)
-	}
-	t.Cleanup(func() { deps.Close() })
-	a := app.NewAPI(cfg, logger, deps)
-	if err := a.Start(); err != nil {
+	// The binaries' own path: what cmd/api and cmd/worker run after reading
+	// flags and the environment, each with its own connections, as two
+	// processes have.
+	m := &app.Main{Config: cfg, Logger: logger}
+	t.Cleanup(func() { _ = m.Close() })
+	if err := m.Run(ctx); err != nil {
 		t.Fatalf("apptest: start api: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = a.Close(ctx)
-	})
+	env.Main = m
 	if !o.NoWorker {
-		w := app.NewWorker(cfg, logger, deps)
-		if err := w.Start(); err != nil {
+		w := &app.WorkerMain{Config: cfg, Logger: logger}
+		t.Cleanup(func() { _ = w.Close() })
+		if err := w.Run(ctx); err != nil {
 			t.Fatalf("apptest: start worker: %v", err)
 		}
-		t.Cleanup(w.Shutdown)
-		env.Worker = w
+		env.Worker = w.Worker
 	}
-	env.URL, env.Config, env.Deps, env.API, env.Vars = "http://"+a.Addr(), cfg, deps, a, vars
+	env.URL, env.Config, env.Deps, env.API, env.Vars = "http://"+m.Addr(), m.Config, m.Deps, m.API, vars
 	return env
 }
 

@@ -74,7 +74,7 @@ func checkKey(key string) error {
 	}
 	for elem := range strings.SplitSeq(key, "/") {
 		if strings.HasPrefix(elem, tempPrefix) {
-			return audit.Invalid("key", "object key %q has an element starting with %q", key, tempPrefix)
+			return fmt.Errorf("%w %q: an element starts with %q", objstore.ErrInvalidKey, key, tempPrefix)
 		}
 	}
 	return nil

@@ -20,7 +20,7 @@ import (
 const exportSize = 180_000_000
 
 // BenchmarkUploadCSV uploads a 180 MB CSV, fed in 32 KiB reads as the
-// exporter's pipe feeds it, into a real versitygw over plain http, and
+// export runner's pipe feeds it, into a real versitygw over plain http, and
 // reports the CPU it cost on both sides of the wire:
 //
 //	client-cpu-ms/op  this process (user+system, all goroutines, GC included)

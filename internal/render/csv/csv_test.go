@@ -13,6 +13,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/i18n"
 	"github.com/auditsentinel/sentinel/internal/render"
+	"github.com/auditsentinel/sentinel/internal/render/rendertest"
 )
 
 func mustLoc(t testing.TB, name string) *time.Location {
@@ -42,14 +43,7 @@ func renderCSV(t testing.TB, rep render.Report, events []audit.Event, opts ...Op
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range events {
-		if err := r.WriteEvent(&events[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
+	rendertest.Render(t, r, events)
 	return buf.Bytes()
 }
 
@@ -379,14 +373,7 @@ func BenchmarkWrite100k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for i := range events {
-			if err := r.WriteEvent(&events[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := r.Close(); err != nil {
-			b.Fatal(err)
-		}
+		rendertest.Render(b, r, events)
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/auditsentinel/sentinel/internal/render/rendertest"
 )
 
 // BenchmarkRender5000Held reports, as held-MiB, the heap the renderer holds
@@ -133,14 +135,7 @@ func TestRenderPeakChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range evs {
-		if err := r.WriteEvent(&evs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
+	rendertest.Render(t, r, evs)
 	fmt.Printf("heap-before %.1f rss-before %.1f hwm %.1f\n", float64(heap)/(1<<20), before, procStatusMiB(t, "VmHWM"))
 }
 

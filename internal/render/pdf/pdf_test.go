@@ -15,6 +15,7 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/render"
+	"github.com/auditsentinel/sentinel/internal/render/rendertest"
 )
 
 // needTool fails the test (never skips it) when a poppler tool is missing:
@@ -64,14 +65,7 @@ func renderPDF(t testing.TB, rep render.Report, events []audit.Event) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range events {
-		if err := r.WriteEvent(&events[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
+	rendertest.Render(t, r, events)
 	path := filepath.Join(t.TempDir(), "report.pdf")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
@@ -494,14 +488,7 @@ func TestLetter(t *testing.T) {
 	}
 	r.paper = "Letter" // no locale prints on Letter yet
 	evs := events(200, time.Unix(0, 0), time.Second)
-	for i := range evs {
-		if err := r.WriteEvent(&evs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
+	rendertest.Render(t, r, evs)
 	path := filepath.Join(t.TempDir(), "letter.pdf")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
@@ -593,28 +580,17 @@ func TestPrintable(t *testing.T) {
 func BenchmarkPDF5000(b *testing.B) {
 	evs := events(5000, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Minute)
 	rep := baseReport("en", mustLoc(b, "America/New_York"))
-	var size int
+	var size int64
 	b.ReportAllocs()
 	for b.Loop() {
 		r, err := New(io.Discard, rep, Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		cw := &countWriter{}
+		cw := &render.Counter{}
 		r.w = cw
-		for i := range evs {
-			if err := r.WriteEvent(&evs[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if err := r.Close(); err != nil {
-			b.Fatal(err)
-		}
-		size = cw.n
+		rendertest.Render(b, r, evs)
+		size = cw.N
 	}
 	b.ReportMetric(float64(size), "pdf-bytes")
 }
-
-type countWriter struct{ n int }
-
-func (c *countWriter) Write(p []byte) (int, error) { c.n += len(p); return len(p), nil }

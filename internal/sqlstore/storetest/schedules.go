@@ -9,24 +9,13 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/auditsentinel/sentinel/internal/schedule"
-	"github.com/auditsentinel/sentinel/internal/webhook"
 )
 
-func scheduleStore(t *testing.T, b *testBundle) schedule.Store {
-	t.Helper()
-	ss, ok := b.store.(schedule.Store)
-	if !ok {
-		t.Fatalf("storetest: %T does not implement schedule.Store", b.store)
-	}
-	return ss
-}
-
 // newSchedule is a valid schedule as the API builds it.
-func newSchedule(tenantID, id string, created time.Time) schedule.Schedule {
-	return schedule.Schedule{
+func newSchedule(tenantID, id string, created time.Time) audit.Schedule {
+	return audit.Schedule{
 		ID: id, TenantID: tenantID, Name: "weekly " + id, Cron: "0 6 * * 1", Timezone: "Europe/Berlin",
-		Window: schedule.Window{Kind: schedule.PreviousWeek},
+		Window: audit.Window{Kind: audit.PreviousWeek},
 		Params: audit.ExportParams{
 			Filter: audit.Filter{TenantID: tenantID, EventTypes: []string{"user"},
 				Metadata: map[string][]string{"entity_id": {"e1"}}},
@@ -37,7 +26,7 @@ func newSchedule(tenantID, id string, created time.Time) schedule.Schedule {
 	}
 }
 
-func scheduleIDs(ss []schedule.Schedule) []string {
+func scheduleIDs(ss []audit.Schedule) []string {
 	out := []string{}
 	for _, s := range ss {
 		out = append(out, s.ID)
@@ -50,7 +39,7 @@ func runSchedules(t *testing.T, open Open) {
 		t.Run("CRUD", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, open)
-			ss := scheduleStore(t, b)
+			ss := b.store
 			s := newSchedule("t1", "s1", base)
 			if err := ss.CreateSchedule(b.ctx, s); err != nil {
 				t.Fatal(err)
@@ -71,7 +60,7 @@ func runSchedules(t *testing.T, open Open) {
 			}
 			u := s
 			u.Name, u.Cron, u.Timezone = "daily", "30 5 * * *", "UTC"
-			u.Window = schedule.Window{Kind: schedule.LastHours, Hours: 24}
+			u.Window = audit.Window{Kind: audit.LastHours, Hours: 24}
 			u.Params.Filter.EventTypes, u.Params.FileType, u.Params.Filter.Metadata = []string{"task"}, audit.FilePDF, nil
 			u.RetentionDays, u.Enabled, u.WebhookURL, u.WebhookSecret = 7, false, "", "whsec_new"
 			u.UpdatedAt = base.Add(2 * time.Hour)
@@ -101,9 +90,9 @@ func runSchedules(t *testing.T, open Open) {
 		t.Run("ListPaginated", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, open)
-			ss := scheduleStore(t, b)
+			ss := b.store
 			// s2 and s3 share a creation time: the id breaks the tie.
-			for _, s := range []schedule.Schedule{
+			for _, s := range []audit.Schedule{
 				newSchedule("t1", "s1", base), newSchedule("t1", "s2", base.Add(time.Second)),
 				newSchedule("t1", "s3", base.Add(time.Second)), newSchedule("t1", "s4", base.Add(time.Minute)),
 				newSchedule("t2", "s5", base.Add(time.Hour)),
@@ -112,12 +101,12 @@ func runSchedules(t *testing.T, open Open) {
 					t.Fatal(err)
 				}
 			}
-			all, err := ss.ListSchedules(b.ctx, schedule.ListFilter{TenantID: "t1"})
+			all, err := ss.ListSchedules(b.ctx, audit.ScheduleListFilter{TenantID: "t1"})
 			if err != nil || !reflect.DeepEqual(scheduleIDs(all), []string{"s4", "s3", "s2", "s1"}) {
 				t.Fatalf("list = %v, %v", scheduleIDs(all), err)
 			}
 			var pages [][]string
-			f := schedule.ListFilter{TenantID: "t1", Limit: 2}
+			f := audit.ScheduleListFilter{TenantID: "t1", Limit: 2}
 			for {
 				page, err := ss.ListSchedules(b.ctx, f)
 				if err != nil {
@@ -133,21 +122,21 @@ func runSchedules(t *testing.T, open Open) {
 			if want := [][]string{{"s4", "s3"}, {"s2", "s1"}}; !reflect.DeepEqual(pages, want) {
 				t.Fatalf("pages = %v, want %v", pages, want)
 			}
-			f = schedule.ListFilter{TenantID: "t1", AfterCreatedAt: ptr(base.Add(time.Second)), AfterID: "s3"}
+			f = audit.ScheduleListFilter{TenantID: "t1", AfterCreatedAt: ptr(base.Add(time.Second)), AfterID: "s3"}
 			if page, err := ss.ListSchedules(b.ctx, f); err != nil || !reflect.DeepEqual(scheduleIDs(page), []string{"s2", "s1"}) {
 				t.Fatalf("after s3 = %v, %v", scheduleIDs(page), err)
 			}
-			if page, err := ss.ListSchedules(b.ctx, schedule.ListFilter{TenantID: "t3"}); err != nil || len(page) != 0 {
+			if page, err := ss.ListSchedules(b.ctx, audit.ScheduleListFilter{TenantID: "t3"}); err != nil || len(page) != 0 {
 				t.Fatalf("other tenant = %v, %v", scheduleIDs(page), err)
 			}
-			_, err = ss.ListSchedules(b.ctx, schedule.ListFilter{})
+			_, err = ss.ListSchedules(b.ctx, audit.ScheduleListFilter{})
 			requireInvalid(t, err)
 		})
 
 		t.Run("EnabledAcrossTenants", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, open)
-			ss := scheduleStore(t, b)
+			ss := b.store
 			for i, id := range []string{"a", "b", "c", "d", "e"} {
 				s := newSchedule(fmt.Sprintf("t%d", i%2), id, base)
 				s.Enabled = id != "c"
@@ -176,7 +165,7 @@ func runSchedules(t *testing.T, open Open) {
 		t.Run("MarkFiredIsCompareAndSet", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, open)
-			ss := scheduleStore(t, b)
+			ss := b.store
 			if err := ss.CreateSchedule(b.ctx, newSchedule("t1", "s1", base)); err != nil {
 				t.Fatal(err)
 			}
@@ -257,15 +246,15 @@ func runSchedules(t *testing.T, open Open) {
 		t.Run("Deliveries", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, open)
-			ss := scheduleStore(t, b)
+			ss := b.store
 			if err := ss.CreateSchedule(b.ctx, newSchedule("t1", "s1", base)); err != nil {
 				t.Fatal(err)
 			}
-			d := schedule.Delivery{ID: "d1", TenantID: "t1", ScheduleID: "s1", ExportID: "x1",
+			d := audit.WebhookDelivery{ID: "d1", TenantID: "t1", ScheduleID: "s1", ExportID: "x1",
 				ExportStatus: audit.StatusCompleted, URL: "https://h.example.com", CreatedAt: base}
 			got, created, err := ss.CreateDelivery(b.ctx, d)
 			want := d
-			want.State = schedule.DeliveryPending
+			want.State = audit.DeliveryPending
 			if err != nil || !created || !reflect.DeepEqual(got, want) {
 				t.Fatalf("CreateDelivery = %+v, %v, %v", got, created, err)
 			}
@@ -286,22 +275,22 @@ func runSchedules(t *testing.T, open Open) {
 			requireCode(t, err, audit.ErrNotFound)
 
 			done := base.Add(time.Minute)
-			if err := ss.FinishDelivery(b.ctx, "t1", "d1", schedule.DeliveryDelivered, done); err != nil {
+			if err := ss.FinishDelivery(b.ctx, "t1", "d1", audit.DeliveryDelivered, done); err != nil {
 				t.Fatal(err)
 			}
-			if err := ss.FinishDelivery(b.ctx, "t1", "d1", schedule.DeliveryFailed, done.Add(time.Hour)); err != nil {
+			if err := ss.FinishDelivery(b.ctx, "t1", "d1", audit.DeliveryFailed, done.Add(time.Hour)); err != nil {
 				t.Fatalf("finish twice: %v", err)
 			}
-			if got, _ := ss.GetDelivery(b.ctx, "t1", "d1"); got.State != schedule.DeliveryDelivered || !got.FinishedAt.Equal(done) {
+			if got, _ := ss.GetDelivery(b.ctx, "t1", "d1"); got.State != audit.DeliveryDelivered || !got.FinishedAt.Equal(done) {
 				t.Fatalf("finished delivery = %+v, want the first outcome kept", got)
 			}
-			requireCode(t, ss.FinishDelivery(b.ctx, "t2", "d1", schedule.DeliveryFailed, done), audit.ErrNotFound)
-			requireInvalid(t, ss.FinishDelivery(b.ctx, "t1", "d3", schedule.DeliveryPending, done))
+			requireCode(t, ss.FinishDelivery(b.ctx, "t2", "d1", audit.DeliveryFailed, done), audit.ErrNotFound)
+			requireInvalid(t, ss.FinishDelivery(b.ctx, "t1", "d3", audit.DeliveryPending, done))
 
 			// Attempts, listed newest first and paginated.
-			var attempts []webhook.Attempt
+			var attempts []audit.WebhookAttempt
 			for i := range 5 {
-				a := webhook.Attempt{DeliveryID: "d1", ExportID: "x1", ScheduleID: "s1", URL: d.URL, AttemptNo: i + 1,
+				a := audit.WebhookAttempt{DeliveryID: "d1", ExportID: "x1", ScheduleID: "s1", URL: d.URL, AttemptNo: i + 1,
 					At: base.Add(time.Duration(i) * time.Second), StatusCode: 500, Error: "receiver answered 500",
 					Duration: 1500 * time.Microsecond}
 				if i == 4 {
@@ -323,13 +312,13 @@ func runSchedules(t *testing.T, open Open) {
 			if err := ss.RecordAttempt(b.ctx, "t2", other); err != nil {
 				t.Fatal(err)
 			}
-			wantOrder := []webhook.Attempt{attempts[4], attempts[3], attempts[2], attempts[1], attempts[0]}
-			all, err := ss.ListAttempts(b.ctx, schedule.AttemptFilter{TenantID: "t1", ScheduleID: "s1"})
+			wantOrder := []audit.WebhookAttempt{attempts[4], attempts[3], attempts[2], attempts[1], attempts[0]}
+			all, err := ss.ListAttempts(b.ctx, audit.WebhookAttemptFilter{TenantID: "t1", ScheduleID: "s1"})
 			if err != nil || !reflect.DeepEqual(all, wantOrder) {
 				t.Fatalf("ListAttempts =\n%+v, %v\nwant\n%+v", all, err, wantOrder)
 			}
-			var paged []webhook.Attempt
-			f := schedule.AttemptFilter{TenantID: "t1", ScheduleID: "s1", Limit: 2}
+			var paged []audit.WebhookAttempt
+			f := audit.WebhookAttemptFilter{TenantID: "t1", ScheduleID: "s1", Limit: 2}
 			for {
 				page, err := ss.ListAttempts(b.ctx, f)
 				if err != nil {
@@ -345,7 +334,7 @@ func runSchedules(t *testing.T, open Open) {
 			if !reflect.DeepEqual(paged, wantOrder) {
 				t.Fatalf("paged attempts =\n%+v\nwant\n%+v", paged, wantOrder)
 			}
-			if got, err := ss.ListAttempts(b.ctx, schedule.AttemptFilter{TenantID: "t2", ScheduleID: "s1"}); err != nil || len(got) != 0 {
+			if got, err := ss.ListAttempts(b.ctx, audit.WebhookAttemptFilter{TenantID: "t2", ScheduleID: "s1"}); err != nil || len(got) != 0 {
 				t.Fatalf("another tenant's attempts = %+v, %v", got, err)
 			}
 
@@ -353,13 +342,13 @@ func runSchedules(t *testing.T, open Open) {
 			if err := ss.DeleteSchedule(b.ctx, "t1", "s1"); err != nil {
 				t.Fatal(err)
 			}
-			if got, err := ss.ListAttempts(b.ctx, schedule.AttemptFilter{TenantID: "t1", ScheduleID: "s1"}); err != nil || len(got) != 0 {
+			if got, err := ss.ListAttempts(b.ctx, audit.WebhookAttemptFilter{TenantID: "t1", ScheduleID: "s1"}); err != nil || len(got) != 0 {
 				t.Fatalf("attempts after delete = %+v, %v", got, err)
 			}
 			if _, err := ss.GetDelivery(b.ctx, "t1", "d1"); !errors.Is(err, audit.ErrNotFound) {
 				t.Fatalf("delivery after delete: %v", err)
 			}
-			if got, err := ss.ListAttempts(b.ctx, schedule.AttemptFilter{TenantID: "t2", ScheduleID: "s2"}); err != nil || len(got) != 1 {
+			if got, err := ss.ListAttempts(b.ctx, audit.WebhookAttemptFilter{TenantID: "t2", ScheduleID: "s2"}); err != nil || len(got) != 1 {
 				t.Fatalf("another tenant's attempts after delete = %+v, %v", got, err)
 			}
 		})

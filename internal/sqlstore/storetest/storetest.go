@@ -1,6 +1,6 @@
-// Package storetest is the one contract suite every audit.Store backend
-// passes (internal/postgres and internal/sqlite call Run). It runs against
-// real databases only.
+// Package storetest is the one contract suite every SQL backend of the audit
+// store passes (sqlstore/postgres and sqlstore/sqlite call Run). It runs
+// against real databases only.
 package storetest
 
 import (
@@ -10,23 +10,33 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/secretbox"
+	"github.com/auditsentinel/sentinel/internal/sqlstore"
 )
 
-// BulkInserter is the optional fast loader the SQL stores provide (used by
-// `sentinelctl seed`); the suite requires it.
+// BulkInserter is the fast loader the SQL stores provide (used by
+// `sentinelctl seed`).
 type BulkInserter interface {
 	BulkInsertEvents(ctx context.Context, tenantID string, next func() (*audit.Event, bool)) (int64, error)
 }
 
-// Store is what the suite exercises.
+// Store is everything the suite exercises. A backend's Open returns one, so
+// a backend that lacks a method fails to compile its test instead of
+// failing it at run time.
 type Store interface {
 	audit.Store
 	BulkInserter
+	// WithSecretBox is a handle on the same pools that seals and opens
+	// webhook secrets with box (nil: none).
+	WithSecretBox(box *secretbox.Box) *sqlstore.DB
+	SealStoredSecrets(ctx context.Context) (sealed, unopened int, err error)
 }
+
+var _ Store = (*sqlstore.DB)(nil)
 
 // Open returns a fresh, empty, migrated store for one test. The suite closes
 // it when the test ends.
-type Open func(t *testing.T) audit.Store
+type Open func(t *testing.T) Store
 
 // testBundle is what every test starts from.
 type testBundle struct {
@@ -40,16 +50,12 @@ var base = time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC)
 func setup(t *testing.T, open Open) *testBundle {
 	t.Helper()
 	s := open(t)
-	st, ok := s.(Store)
-	if !ok {
-		t.Fatalf("storetest: %T does not implement BulkInsertEvents", s)
-	}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return &testBundle{store: st, ctx: t.Context()}
+	return &testBundle{store: s, ctx: t.Context()}
 }
 
 // Run runs the whole contract against stores made by open. Subtests run in

@@ -1,0 +1,50 @@
+package app
+
+// EnvHelp lists every environment variable the api and the worker read:
+// config.FromEnv's, the S3 adapter's and the AWS SDK's, and the worker's
+// GOMEMLIMIT. Both binaries print it for -h, so an operator learns them
+// from either; a test in each cmd fails when config reads one this misses.
+// deploy/README.md has the long version (defaults, accepted values).
+const EnvHelp = `Configuration comes from the environment (an empty value counts as unset):
+  HTTP_ADDR            listen address (default :8080; api only)
+  DATABASE_URL         postgres://… or sqlite:PATH (default sqlite:./data/audit.db)
+  REDIS_URL            redis://…, rediss://…, redis-sentinel://…, redis-cluster://…;
+                       unset = embedded mode (in-process Redis and worker; the api only,
+                       a worker needs it set)
+  STORAGE_URL          s3://BUCKET[/PREFIX] or file:///DIR (default file://./data/exports)
+  AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL
+                       S3 endpoint (the first wins; unset = AWS)
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, and the AWS SDK's other AWS_*
+                       S3 credentials and region
+  AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION
+                       unset = CRC checksums only where S3 requires them (many
+                       S3-compatible servers reject the SDK's default)
+  S3_FORCE_PATH_STYLE  path-style S3 URLs, for MinIO/versitygw (default false)
+  S3_SIGN_PAYLOAD      also sign each upload body's SHA-256, for plain http:// on an
+                       untrusted network (default false)
+  EXPORT_WAIT          how long an export request waits before answering 202
+                       (default 20s; api only)
+  EXPORT_REUSE_WINDOW  how long a finished export answers identical requests
+                       (default 10m; api only)
+  EXPORT_RETENTION     how long export files are kept (default 7d)
+  EXPORT_LIVE          stream a large CSV to its waiting GET while it renders (default true)
+  EXPORT_MAX_ACTIVE_PER_TENANT
+                       a tenant's on-demand exports queued or running at once; beyond it
+                       429 (default 20, 0 = no cap; api only)
+  PDF_MAX_EVENTS       cap on events in one PDF (default 5000)
+  WORKER_CONCURRENCY   exports run at once by a worker or the embedded one (default 4)
+  SIGNING_KEY          Ed25519 key (base64 seed) that signs export manifests; unset =
+                       embedded mode generates one in ./data (next to the SQLite
+                       database), otherwise manifests answer 501 (api only)
+  SIGNING_KEYS_RETIRED KEY_ID:PUBLIC_KEY,… of earlier signing keys, still published
+                       (api only)
+  SECRETS_KEY          base64 of 32 random bytes: seals the webhook secrets the database
+                       keeps (embedded mode generates one in ./data)
+  SECRETS_KEYS_RETIRED earlier SECRETS_KEY values, comma-separated: still open, resealed
+                       under SECRETS_KEY at start-up
+  WEBHOOK_ALLOW_PRIVATE  let webhooks call loopback/private addresses (default false)
+  PUBLIC_BASE_URL      the address clients use, for the absolute file URLs webhooks carry
+  LOG_LEVEL, LOG_FORMAT  debug|info|warn|error; json|text|auto
+  GOMEMLIMIT           the Go runtime's soft memory limit; unset = the worker sizes
+                       one to WORKER_CONCURRENCY
+`

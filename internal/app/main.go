@@ -1,0 +1,141 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/auditsentinel/sentinel/internal/config"
+)
+
+// shutdownGrace is how long Close lets requests in flight finish.
+const shutdownGrace = 30 * time.Second
+
+// Main is the api binary once its flags and environment are read: cmd/api
+// fills it in and calls Run, then Close; tests do the same on port :0, so
+// nothing the binary does at start-up is out of their reach.
+type Main struct {
+	Config config.Config
+	Logger *slog.Logger
+	// Demo seeds a demo tenant, key and events on first start (-demo) and
+	// prints the banner with the key and a working curl line to Stdout.
+	Demo   bool
+	Stdout io.Writer
+
+	// Set by Run, for tests.
+	Deps *Deps
+	API  *API
+}
+
+// Run connects everything Config names, seeds the demo when asked, settles
+// the manifest signing key and starts serving; it returns once the server
+// listens. Call Close afterwards even when Run fails: it releases what Run
+// had opened.
+func (m *Main) Run(ctx context.Context) (err error) {
+	m.Logger.Info("starting api", "config", m.Config)
+	if m.Deps, err = Open(ctx, m.Config, m.Logger); err != nil {
+		return err
+	}
+	var banner string
+	if m.Demo {
+		if banner, err = SeedDemo(ctx, m.Config, m.Deps, m.Logger); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	if m.Config.SigningKey, err = EnsureSigningKey(m.Config, m.Deps.Embedded, m.Logger); err != nil {
+		return err
+	}
+	api := NewAPI(m.Config, m.Logger, m.Deps)
+	if err := api.Start(); err != nil {
+		// The embedded worker may have started before the listen failed.
+		_ = api.Close(ctx)
+		return err
+	}
+	m.API = api
+	if banner != "" && m.Stdout != nil {
+		fmt.Fprint(m.Stdout, DemoBanner(banner, api.Addr()))
+	}
+	return nil
+}
+
+// Addr is the address the server listens on, once Run succeeded.
+func (m *Main) Addr() string { return m.API.Addr() }
+
+// Close shuts the server down gracefully (requests in flight get 30s), then
+// the embedded worker, then every connection Run opened.
+func (m *Main) Close() error {
+	var errs []error
+	if m.API != nil {
+		m.Logger.Info("shutting down")
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		errs = append(errs, m.API.Close(ctx))
+		m.API = nil
+	}
+	if m.Deps != nil {
+		errs = append(errs, m.Deps.Close())
+		m.Deps = nil
+	}
+	return errors.Join(errs...)
+}
+
+// WorkerMain is the worker binary once its flags and environment are read,
+// as Main is the api's.
+type WorkerMain struct {
+	Config config.Config
+	Logger *slog.Logger
+	// SoftMemoryLimit sizes the Go runtime's memory limit to the work. It
+	// is process-wide, so only the binary sets it (when GOMEMLIMIT is
+	// unset); tests sharing a process leave it off.
+	SoftMemoryLimit bool
+
+	// Set by Run, for tests.
+	Deps   *Deps
+	Worker *Worker
+}
+
+// Run connects everything Config names and starts taking tasks and firing
+// schedules; it returns once the worker runs. Call Close afterwards even
+// when Run fails.
+func (m *WorkerMain) Run(ctx context.Context) (err error) {
+	if m.SoftMemoryLimit {
+		// Without a limit the garbage collector lets the heap grow to
+		// twice what is live, which doubles a worker's footprint for
+		// nothing. GOMEMLIMIT overrides it.
+		limit := max(int64(100)<<20, int64(m.Config.WorkerConcurrency)*(50<<20))
+		debug.SetMemoryLimit(limit)
+		m.Logger.Info("soft memory limit set", "bytes", limit, "override_with", "GOMEMLIMIT")
+	}
+	if m.Deps, err = Open(ctx, m.Config, m.Logger); err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	w := NewWorker(m.Config, m.Logger, m.Deps)
+	if err := w.Start(); err != nil {
+		w.Shutdown() // what did start, and the queue client
+		return fmt.Errorf("start: %w", err)
+	}
+	m.Worker = w
+	m.Logger.Info("worker started", "concurrency", m.Config.WorkerConcurrency)
+	return nil
+}
+
+// Close stops taking tasks, waits for running exports (up to asynq's
+// shutdown timeout, after which they return to the queue) and closes every
+// connection Run opened.
+func (m *WorkerMain) Close() error {
+	if m.Worker != nil {
+		m.Logger.Info("worker shutting down; running exports get up to 25s, then return to the queue")
+		m.Worker.Shutdown()
+		m.Worker = nil
+	}
+	var err error
+	if m.Deps != nil {
+		err = m.Deps.Close()
+		m.Deps = nil
+	}
+	return err
+}

@@ -1,0 +1,398 @@
+package export
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/live"
+	"github.com/auditsentinel/sentinel/internal/objstore"
+	"github.com/auditsentinel/sentinel/internal/render"
+	"golang.org/x/sync/errgroup"
+)
+
+// RunStore is what a run needs from the SQL store.
+type RunStore interface {
+	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
+	StartExport(ctx context.Context, tenantID, id string, at time.Time, rowsTotal int64) (audit.Export, error)
+	UpdateProgress(ctx context.Context, tenantID, id string, rowsWritten int64, at time.Time) error
+	CompleteExport(ctx context.Context, tenantID, id string, r audit.ExportResult, at, expiresAt time.Time) error
+	FailExport(ctx context.Context, tenantID, id, code, message string, at time.Time) error
+	StreamEventRows(ctx context.Context, f audit.Filter, fn func([]audit.EventRow) error) error
+	CountEvents(ctx context.Context, f audit.Filter, limit int64) (int64, error)
+	SetRowsTotal(ctx context.Context, tenantID, id string, attempt int, rowsTotal int64) error
+}
+
+// Bucket is where files go.
+type Bucket interface {
+	objstore.Writer
+	objstore.UploadJanitor
+}
+
+// Runner is the run side: it produces the file of an export the queue
+// hands a worker. It streams the matching events from the store through a
+// renderer into object storage, records progress as it goes and, at the
+// end, the object's size, row count and SHA-256. Run is idempotent, because
+// the queue may deliver a task twice.
+type Runner struct {
+	Store     RunStore
+	Bucket    Bucket
+	Renderers render.Registry
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// Retention is how long a completed export is kept unless the export
+	// carries its own RetentionDays.
+	Retention    time.Duration
+	PDFMaxEvents int64
+	// ProgressEvery throttles progress writes (default 1s).
+	ProgressEvery time.Duration
+	// HeartbeatEvery is how often a run proves it is alive even when no row
+	// flows (a slow query plan); default 30s. The sweeper fails exports
+	// silent for much longer (see Sweeper.SilentRunning).
+	HeartbeatEvery time.Duration
+	// CountAfter is how long a CSV runs before its rows are counted for
+	// progress reporting (default 2s; negative: at once). Counting costs
+	// the database a scan of every matching row (a parallel one, on
+	// PostgreSQL) while the export itself reads them: an export that is
+	// over within seconds does not need a progress bar and should not pay.
+	CountAfter time.Duration
+	// Live, when set, relays a CSV's bytes to the API while it renders
+	// (package live), so a waiting GET can answer before the file is
+	// stored.
+	Live *live.Publisher
+	// Version is this worker's version, recorded with each file it makes
+	// (the manifest names it as the file's producer).
+	Version string
+}
+
+// ObjectKey is where an export's file lives. The tenant is part of the key
+// so that even a bug in a query cannot hand one tenant another's object
+// under its own prefix, and a retry writes the same key.
+func ObjectKey(e audit.Export) string {
+	return fmt.Sprintf("tenants/%s/exports/%s.%s", e.TenantID, e.ID, e.Params.FileType)
+}
+
+// ContentType returns the media type of a file type.
+func ContentType(t audit.FileType) string {
+	if t == audit.FilePDF {
+		return "application/pdf"
+	}
+	return "text/csv; charset=utf-8"
+}
+
+// Permanent reports whether err must not be retried: the export can never
+// succeed as asked (a client-side code such as EINVALID).
+func Permanent(err error) bool {
+	switch audit.ErrorCode(err) {
+	case audit.EINVALID, audit.ENOTFOUND, audit.ETOOLARGE, audit.ENOTIMPLEMENTED:
+		return true
+	}
+	return false
+}
+
+// Run produces the file of export id. It returns nil when the export is
+// already done (a duplicate delivery) and a Permanent error when it can
+// never succeed; the caller decides about retries and calls Fail when it
+// gives up.
+func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
+	log := r.Logger.With("export_id", id, "tenant", tenantID)
+	e, err := r.Store.GetExport(ctx, tenantID, id)
+	if err != nil {
+		return fmt.Errorf("export: load %s: %w", id, err)
+	}
+	if e.Status.Done() {
+		log.InfoContext(ctx, "export already done; duplicate delivery ignored", "status", e.Status)
+		return nil
+	}
+	p := e.Params
+	p.Filter.TenantID = tenantID // never trust anything but the record's tenant
+	loc, err := LoadLocation(p.Timezone)
+	if err != nil {
+		return err
+	}
+	if _, ok := r.Renderers[p.FileType]; !ok {
+		return audit.Errorf(audit.ENOTIMPLEMENTED, "file_type %s is not supported by this worker", p.FileType)
+	}
+
+	// A PDF needs its count first (its title block, and the cap: the API
+	// checked it before queueing, but events may have arrived since, and a
+	// truncated PDF must not be rendered). A CSV does not: it is counted
+	// beside the run, for progress only, instead of delaying its first row.
+	total := int64(-1)
+	if p.FileType == audit.FilePDF {
+		if total, err = r.Store.CountEvents(ctx, p.Filter, r.PDFMaxEvents+1); err != nil {
+			return fmt.Errorf("export: count: %w", err)
+		}
+		if total > r.PDFMaxEvents {
+			return audit.Invalid("file_type", "a PDF export holds at most %d events and this request now matches more; "+
+				"use file_type=csv or narrow the filters", r.PDFMaxEvents)
+		}
+	}
+	if e, err = r.Store.StartExport(ctx, tenantID, id, r.Now().UTC(), total); errors.Is(err, audit.ErrConflict) {
+		return nil // finished by another delivery meanwhile
+	} else if err != nil {
+		return fmt.Errorf("export: start: %w", err)
+	}
+	log.InfoContext(ctx, "export started", "attempt", e.Attempts, "rows_total", total, "file_type", p.FileType)
+
+	key := ObjectKey(e)
+	r.abortLeftovers(ctx, log, key)
+
+	started := r.Now()
+	var rows atomic.Int64
+	stopBeat := r.heartbeat(ctx, e, &rows, log)
+	stopCount := func() {}
+	if total < 0 {
+		stopCount = r.countBeside(ctx, e, p.Filter, log)
+	}
+	res, err := r.render(ctx, e, p, loc, total, key, log, &rows)
+	stopCount()
+	stopBeat()
+	if err != nil {
+		return err
+	}
+	at := r.Now().UTC()
+	retention := r.Retention
+	if e.RetentionDays > 0 {
+		retention = time.Duration(e.RetentionDays) * 24 * time.Hour
+	}
+	if err := r.Store.CompleteExport(ctx, tenantID, id, res, at, at.Add(retention)); err != nil {
+		return fmt.Errorf("export: complete: %w", err)
+	}
+	log.InfoContext(ctx, "export completed", "rows", res.Rows, "bytes", res.SizeBytes, "sha256", res.SHA256,
+		"duration_ms", r.Now().Sub(started).Milliseconds())
+	return nil
+}
+
+// countBeside counts the export's rows, once it has run for CountAfter,
+// and records the total for progress reporting. Stopping it (before the
+// run is recorded complete) cancels a count still waiting or running: the
+// run's own figure wins.
+func (r *Runner) countBeside(ctx context.Context, e audit.Export, f audit.Filter, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	after := r.CountAfter
+	if after == 0 {
+		after = 2 * time.Second
+	}
+	go func() {
+		defer close(done)
+		if after > 0 {
+			t := time.NewTimer(after)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+		n, err := r.Store.CountEvents(ctx, f, 0)
+		if err == nil {
+			err = r.Store.SetRowsTotal(ctx, e.TenantID, e.ID, e.Attempts, n)
+		}
+		if err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "count rows for progress", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// abortLeftovers removes the multipart upload a crashed earlier attempt may
+// have left for this key, so nothing half-written outlives the retry.
+func (r *Runner) abortLeftovers(ctx context.Context, log *slog.Logger, key string) {
+	ups, err := r.Bucket.ListIncompleteUploads(ctx, key)
+	if err != nil {
+		log.WarnContext(ctx, "list incomplete uploads", "key", key, "err", err)
+		return
+	}
+	for _, u := range ups {
+		if u.Key != key {
+			continue
+		}
+		if err := r.Bucket.AbortIncompleteUpload(ctx, u); err != nil {
+			log.WarnContext(ctx, "abort leftover upload", "key", key, "upload_id", u.UploadID, "err", err)
+			continue
+		}
+		log.InfoContext(ctx, "aborted upload left by an earlier attempt", "key", key, "upload_id", u.UploadID)
+	}
+}
+
+// render streams events → renderer → pipe → upload, hashing and counting
+// the bytes on their way to storage.
+func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParams, loc *time.Location,
+	total int64, key string, log *slog.Logger, rows *atomic.Int64) (audit.ExportResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	pr, pw := io.Pipe()
+	type upResult struct {
+		info objstore.ObjectInfo
+		err  error
+	}
+	upDone := make(chan upResult, 1)
+	contentType := ContentType(p.FileType)
+	go func() {
+		info, err := r.Bucket.Upload(ctx, key, pr, contentType)
+		// Unblock the writer whatever happened to the upload.
+		pr.CloseWithError(fmt.Errorf("upload ended: %w", errOrEOF(err)))
+		upDone <- upResult{info, err}
+	}()
+
+	h := sha256.New()
+	out := []io.Writer{pw, h}
+	var feed *live.Feed
+	if r.Live != nil && p.FileType == audit.FileCSV {
+		feed = r.Live.Start(ctx, e.ID, e.Attempts)
+		out = append(out, feed)
+	}
+	cw := &render.Counter{W: io.MultiWriter(out...)}
+	rep := render.Report{
+		ExportID:    e.ID,
+		TenantID:    e.TenantID,
+		Params:      p,
+		Location:    loc,
+		GeneratedAt: r.Now().UTC(),
+		EventCount:  total,
+	}
+	res := audit.ExportResult{ObjectKey: key, ContentType: contentType, ProducerVersion: r.Version}
+	renderErr := r.pipeline(ctx, e, p.Filter, rep, cw, &res, rows, log)
+	if feed != nil {
+		// Every byte is rendered: readers get the last of them now, not
+		// after the upload has finished.
+		feed.Close(context.WithoutCancel(ctx))
+	}
+	if renderErr != nil {
+		pw.CloseWithError(renderErr)
+		cancel() // the upload must abort, not complete with what it has
+		<-upDone
+		return res, renderErr
+	}
+	pw.Close()
+	up := <-upDone
+	if up.err != nil {
+		return res, fmt.Errorf("export: upload %s: %w", key, up.err)
+	}
+	if up.info.Size != cw.N {
+		return res, fmt.Errorf("export: stored %d bytes of %d for %s", up.info.Size, cw.N, key)
+	}
+	res.SizeBytes = cw.N
+	res.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return res, nil
+}
+
+// pipeline reads events in one goroutine and renders them in another, so
+// the two halves of an export's CPU (reading rows; formatting and hashing)
+// use two cores. The store hands over batches the reader may pass on as
+// they are. Either side's error stops both.
+func (r *Runner) pipeline(ctx context.Context, e audit.Export, f audit.Filter, rep render.Report, w io.Writer,
+	res *audit.ExportResult, rows *atomic.Int64, log *slog.Logger) error {
+	rd, err := r.Renderers.Open(rep, w)
+	if err != nil {
+		return err
+	}
+	write := rowWriter(rd, e.TenantID)
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan []audit.EventRow, 4)
+	g.Go(func() error {
+		defer close(batches)
+		err := r.Store.StreamEventRows(gctx, f, func(batch []audit.EventRow) error {
+			select {
+			case batches <- batch:
+				return nil
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("export: stream events: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		every := r.ProgressEvery
+		if every <= 0 {
+			every = time.Second
+		}
+		lastProgress := r.Now()
+		for batch := range batches {
+			for i := range batch {
+				if err := write(&batch[i]); err != nil {
+					return err
+				}
+			}
+			if res.Rows == 0 {
+				res.FirstEventID = batch[0].ID
+			}
+			res.LastEventID = batch[len(batch)-1].ID
+			res.Rows += int64(len(batch))
+			rows.Store(res.Rows)
+			if now := r.Now(); now.Sub(lastProgress) >= every {
+				lastProgress = now
+				if err := r.Store.UpdateProgress(gctx, e.TenantID, e.ID, res.Rows, now.UTC()); err != nil {
+					log.WarnContext(ctx, "record progress", "err", err)
+				}
+			}
+		}
+		if err := gctx.Err(); err != nil {
+			return err // the reader failed: do not finish the file
+		}
+		return rd.Close()
+	})
+	return g.Wait()
+}
+
+// rowWriter is how rows reach rd: as they are when rd is a
+// render.RowWriter (CSV), as domain events otherwise (PDF).
+func rowWriter(rd render.Renderer, tenantID string) func(*audit.EventRow) error {
+	if rw, ok := rd.(render.RowWriter); ok {
+		return rw.WriteRow
+	}
+	return func(row *audit.EventRow) error {
+		ev, err := row.Event(tenantID)
+		if err != nil {
+			return err
+		}
+		return rd.WriteEvent(ev)
+	}
+}
+
+// heartbeat records progress every HeartbeatEvery until stopped, so a run
+// that is alive is never mistaken for a lost one.
+func (r *Runner) heartbeat(ctx context.Context, e audit.Export, rows *atomic.Int64, log *slog.Logger) (stop func()) {
+	every := r.HeartbeatEvery
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := r.Store.UpdateProgress(ctx, e.TenantID, e.ID, rows.Load(), r.Now().UTC()); err != nil && ctx.Err() == nil {
+					log.WarnContext(ctx, "heartbeat", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func errOrEOF(err error) error {
+	if err == nil {
+		return io.EOF
+	}
+	return err
+}

@@ -1,0 +1,207 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/objstore"
+)
+
+// SweepStore is what the sweeper needs from the SQL store.
+type SweepStore interface {
+	ExportsDue(ctx context.Context, q audit.DueQuery) ([]audit.Export, error)
+	FailExport(ctx context.Context, tenantID, id, code, message string, at time.Time) error
+	ExpireExport(ctx context.Context, tenantID, id string, at time.Time) error
+	ObjectKeysExist(ctx context.Context, keys []string) (map[string]bool, error)
+}
+
+// SweepBucket is what the sweeper needs from storage.
+type SweepBucket interface {
+	objstore.Writer
+	objstore.Lister
+	objstore.UploadJanitor
+}
+
+// Sweeper is the periodic maintenance: it expires exports past their
+// retention (object first, then record), re-enqueues exports whose task was
+// lost, aborts uploads abandoned by crashed writers and deletes objects
+// that no export owns.
+type Sweeper struct {
+	Store  SweepStore
+	Bucket SweepBucket
+	Queue  Queue // re-enqueues exports whose task may have been lost
+	Logger *slog.Logger
+	Now    func() time.Time
+	// StaleQueued is how long an export may sit queued before its task is
+	// enqueued again (default 2 min).
+	StaleQueued time.Duration
+	// SilentRunning is how long a running export may go without a
+	// heartbeat before it is failed (default 15 min: a live run beats every
+	// 30 s, and the queue retries a crashed one within minutes, which
+	// refreshes it).
+	SilentRunning time.Duration
+	// AbandonedUpload is the age after which an incomplete upload is
+	// aborted (default 24 h: longer than any export may run).
+	AbandonedUpload time.Duration
+	// OrphanAge protects objects whose export is being completed right now
+	// (default 1 h).
+	OrphanAge time.Duration
+	// OnFailed, when set, is told about exports the sweeper failed, so
+	// their webhooks go out like those of any other failure.
+	OnFailed func(ctx context.Context, tenantID, exportID string)
+	// OrphanScanEvery spaces the full listing of the bucket (default 1 h):
+	// it is the one step whose cost grows with the bucket.
+	OrphanScanEvery time.Duration
+	// BatchSize bounds one pass (default 500).
+	BatchSize int
+
+	mu           sync.Mutex
+	lastOrphanAt time.Time
+}
+
+// Prefix under which every export object lives.
+const Prefix = "tenants/"
+
+// Sweep runs one pass. It is safe to run concurrently on several replicas:
+// every step is idempotent.
+func (s *Sweeper) Sweep(ctx context.Context) error {
+	now := s.Now().UTC()
+	staleQ := orDefault(s.StaleQueued, 2*time.Minute)
+	batch := s.BatchSize
+	if batch <= 0 {
+		batch = 500
+	}
+	var errs []error
+	due, err := s.Store.ExportsDue(ctx, audit.DueQuery{
+		Now: now, QueuedBefore: now.Add(-staleQ), SilentBefore: now.Add(-orDefault(s.SilentRunning, 15*time.Minute)), Limit: batch,
+	})
+	if err != nil {
+		return fmt.Errorf("sweeper: exports due: %w", err)
+	}
+	for _, e := range due {
+		log := s.Logger.With("export_id", e.ID, "tenant", e.TenantID)
+		switch e.Status {
+		case audit.StatusCompleted:
+			if e.ObjectKey != "" {
+				if err := s.Bucket.Delete(ctx, e.ObjectKey); err != nil && !errors.Is(err, audit.ErrNotFound) {
+					errs = append(errs, fmt.Errorf("sweeper: delete %s: %w", e.ObjectKey, err))
+					continue
+				}
+			}
+			if err := s.Store.ExpireExport(ctx, e.TenantID, e.ID, now); err != nil {
+				errs = append(errs, fmt.Errorf("sweeper: expire %s: %w", e.ID, err))
+				continue
+			}
+			log.InfoContext(ctx, "export expired", "key", e.ObjectKey)
+		case audit.StatusQueued:
+			if err := s.Queue.EnqueueExport(ctx, e.TenantID, e.ID); err != nil {
+				errs = append(errs, fmt.Errorf("sweeper: requeue %s: %w", e.ID, err))
+				continue
+			}
+			log.InfoContext(ctx, "stale queued export re-enqueued")
+		case audit.StatusRunning:
+			// The queue gave up on the task without telling us (its worker
+			// died more often than the retry budget): fail it visibly.
+			err := s.Store.FailExport(ctx, e.TenantID, e.ID, audit.EINTERNAL,
+				"the worker running this export stopped responding; request it again", now)
+			if err != nil && !errors.Is(err, audit.ErrConflict) {
+				errs = append(errs, fmt.Errorf("sweeper: fail silent %s: %w", e.ID, err))
+				continue
+			}
+			log.WarnContext(ctx, "silent running export failed", "heartbeat_at", e.HeartbeatAt)
+			if s.OnFailed != nil {
+				s.OnFailed(ctx, e.TenantID, e.ID)
+			}
+		}
+	}
+	if err := s.abortAbandoned(ctx, now); err != nil {
+		errs = append(errs, err)
+	}
+	if s.orphanScanDue(now) {
+		if err := s.deleteOrphans(ctx, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Sweeper) abortAbandoned(ctx context.Context, now time.Time) error {
+	ups, err := s.Bucket.ListIncompleteUploads(ctx, Prefix)
+	if err != nil {
+		return fmt.Errorf("sweeper: list incomplete uploads: %w", err)
+	}
+	cutoff := now.Add(-orDefault(s.AbandonedUpload, 24*time.Hour))
+	var errs []error
+	for _, u := range ups {
+		if u.Initiated.After(cutoff) {
+			continue
+		}
+		if err := s.Bucket.AbortIncompleteUpload(ctx, u); err != nil {
+			errs = append(errs, fmt.Errorf("sweeper: abort upload %s: %w", u.Key, err))
+			continue
+		}
+		s.Logger.InfoContext(ctx, "aborted abandoned upload", "key", u.Key, "upload_id", u.UploadID, "initiated", u.Initiated)
+	}
+	return errors.Join(errs...)
+}
+
+// deleteOrphans removes export objects that no live record owns (a record
+// deleted while its object's delete failed, or a crash between storing an
+// object and recording it).
+func (s *Sweeper) deleteOrphans(ctx context.Context, now time.Time) error {
+	cutoff := now.Add(-orDefault(s.OrphanAge, time.Hour))
+	var candidates []string
+	err := s.Bucket.List(ctx, Prefix, func(o objstore.ObjectInfo) error {
+		if strings.Contains(o.Key, "/exports/") && o.LastModified.Before(cutoff) {
+			candidates = append(candidates, o.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sweeper: list objects: %w", err)
+	}
+	var errs []error
+	for len(candidates) > 0 {
+		n := min(len(candidates), 500)
+		chunk := candidates[:n]
+		candidates = candidates[n:]
+		owned, err := s.Store.ObjectKeysExist(ctx, chunk)
+		if err != nil {
+			return fmt.Errorf("sweeper: object owners: %w", err)
+		}
+		for _, k := range chunk {
+			if owned[k] {
+				continue
+			}
+			if err := s.Bucket.Delete(ctx, k); err != nil && !errors.Is(err, audit.ErrNotFound) {
+				errs = append(errs, fmt.Errorf("sweeper: delete orphan %s: %w", k, err))
+				continue
+			}
+			s.Logger.InfoContext(ctx, "deleted orphaned object", "key", k)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Sweeper) orphanScanDue(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.lastOrphanAt.IsZero() && now.Sub(s.lastOrphanAt) < orDefault(s.OrphanScanEvery, time.Hour) {
+		return false
+	}
+	s.lastOrphanAt = now
+	return true
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
