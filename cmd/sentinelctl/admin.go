@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -53,10 +55,16 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 }
 
 func cmdKeysCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "keys create", "keys create --tenant TENANT [--name NAME]\n\n"+
-		"Creates an API key. The key is printed once, alone on the last line of stdout.")
+	fs := newFlags(e, "keys create", "keys create --tenant TENANT [--name NAME] [--scopes S,S] [--expires WHEN] [--window START/END]\n\n"+
+		"Creates an API key. The key is printed once, alone on the last line of stdout.\n"+
+		"Scopes: "+strings.Join(audit.ScopeNames(), ", ")+" (admin implies every other).\n"+
+		"--expires takes an RFC 3339 time, a date, or a duration from now (90d, 12h).\n"+
+		"--window (auditor keys, read-only scopes only) limits what the key reads, e.g. 2026-01-01/2026-06-30.")
 	tenant := fs.String("tenant", "", "tenant the key belongs to (required)")
 	name := fs.String("name", "", "a label for the key")
+	scopes := fs.String("scopes", string(audit.ScopeAdmin), "comma-separated scopes")
+	expires := fs.String("expires", "", "when the key stops working (time, date or duration such as 90d)")
+	window := fs.String("window", "", "START/END the key may read (auditor keys)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -64,12 +72,35 @@ func cmdKeysCreate(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
+	now := time.Now()
+	spec := apikey.Spec{TenantID: *tenant, Name: *name}
+	var err error
+	if spec.Scopes, err = audit.ParseScopes("--scopes", []string{*scopes}); err != nil {
+		return err
+	}
+	if *expires != "" {
+		t, err := parseExpiry(*expires, now)
+		if err != nil {
+			return err
+		}
+		spec.ExpiresAt = &t
+	}
+	if *window != "" {
+		w, err := audit.ParseTimeWindow("--window", *window)
+		if err != nil {
+			return err
+		}
+		spec.Window = &w
+	}
+	if err := apikey.Check(spec, now); err != nil {
+		return err
+	}
 	db, _, err := openStore(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	k, secret, err := apikey.Create(ctx, db, *tenant, *name, time.Now())
+	k, secret, err := apikey.Mint(ctx, db, spec, now)
 	if err != nil {
 		return err
 	}
@@ -100,16 +131,46 @@ func cmdKeysList(ctx context.Context, e *env, args []string) error {
 		return enc.Encode(keys)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTENANT\tNAME\tPREFIX\tCREATED\tREVOKED")
-	for _, k := range keys {
-		revoked := "-"
-		if k.RevokedAt != nil {
-			revoked = k.RevokedAt.UTC().Format(time.RFC3339)
+	fmt.Fprintln(tw, "ID\tTENANT\tNAME\tPREFIX\tSCOPES\tCREATED\tEXPIRES\tWINDOW\tREVOKED")
+	when := func(t *time.Time) string {
+		if t == nil {
+			return "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\n", k.ID, k.TenantID, k.Name, k.Prefix,
-			k.CreatedAt.UTC().Format(time.RFC3339), revoked)
+		return t.UTC().Format(time.RFC3339)
+	}
+	for _, k := range keys {
+		scopes := make([]string, len(k.Scopes))
+		for i, s := range k.Scopes {
+			scopes[i] = string(s)
+		}
+		window := "-"
+		if k.Window != nil {
+			window = k.Window.Start.UTC().Format(time.RFC3339) + "/" + k.Window.End.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.TenantID, k.Name, k.Prefix, strings.Join(scopes, ","),
+			k.CreatedAt.UTC().Format(time.RFC3339), when(k.ExpiresAt), window, when(k.RevokedAt))
 	}
 	return tw.Flush()
+}
+
+// parseExpiry reads --expires: an RFC 3339 time, a date (the key works
+// through that day, UTC), or a duration from now with d for days (90d).
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.AddDate(0, 0, 1), nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(days); err == nil && n > 0 {
+			return now.AddDate(0, 0, n), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(d), nil
+	}
+	return time.Time{}, audit.Invalid("--expires", "--expires %q is not a time, a date or a duration such as 90d or 12h", s)
 }
 
 func cmdKeysRevoke(ctx context.Context, e *env, args []string) error {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/audit"
@@ -60,7 +61,7 @@ func TestAdminCommands(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			k, err := apikey.Authenticate(t.Context(), db, secret)
+			k, err := apikey.Authenticate(t.Context(), db, secret, time.Now())
 			if err != nil || k.TenantID != "acme" || k.Name != "ci" {
 				t.Fatalf("the printed key does not authenticate: %+v %v", k, err)
 			}
@@ -71,7 +72,7 @@ func TestAdminCommands(t *testing.T) {
 			if code, _, errs := ctl(t, dbURL, "keys", "revoke", k.ID); code != 0 {
 				t.Fatalf("revoke: %d %q", code, errs)
 			}
-			if _, err := apikey.Authenticate(t.Context(), db, secret); audit.ErrorCode(err) != audit.EUNAUTHORIZED {
+			if _, err := apikey.Authenticate(t.Context(), db, secret, time.Now()); audit.ErrorCode(err) != audit.EUNAUTHORIZED {
 				t.Fatalf("revoked key still authenticates: %v", err)
 			}
 			if code, _, errs := ctl(t, dbURL, "keys", "revoke", "no-such-key"); code != 1 || !strings.Contains(errs, "not found") {

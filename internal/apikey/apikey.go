@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,10 +34,84 @@ type Store interface {
 	APIKeyByHash(ctx context.Context, secretHash string) (audit.APIKey, error)
 }
 
-// Create mints a key for tenantID and stores its hash. The secret is
-// returned once and cannot be recovered later.
+// Spec describes a key to mint.
+type Spec struct {
+	TenantID string
+	Name     string
+	Scopes   []audit.Scope
+	// ExpiresAt, when set, is when the key stops working.
+	ExpiresAt *time.Time
+	// Window, when set, bounds what the key reads; only read-only scopes
+	// may carry one (audit.ReadOnlyScopes).
+	Window *audit.TimeWindow
+}
+
+// Create mints an admin key for tenantID (every scope, no expiry): the key
+// an operator makes for a tenant's own administrator.
 func Create(ctx context.Context, s Store, tenantID, name string, now time.Time) (audit.APIKey, string, error) {
-	if err := ValidateTenant(tenantID); err != nil {
+	return Mint(ctx, s, Spec{TenantID: tenantID, Name: name, Scopes: []audit.Scope{audit.ScopeAdmin}}, now)
+}
+
+// MaxNameLength bounds a key's name.
+const MaxNameLength = 200
+
+// Check validates spec as of now: known scopes, an expiry in the future,
+// and a window only on a read-only key.
+func Check(spec Spec, now time.Time) error {
+	if err := ValidateTenant(spec.TenantID); err != nil {
+		return err
+	}
+	if len(spec.Name) > MaxNameLength {
+		return audit.Invalid("name", "a key name has at most %d bytes", MaxNameLength)
+	}
+	if len(spec.Scopes) == 0 {
+		return audit.Invalid("scopes", "a key needs at least one scope")
+	}
+	for _, sc := range spec.Scopes {
+		if !slices.Contains(audit.Scopes, sc) {
+			return &audit.Error{Code: audit.EINVALID, Param: "scopes", Allowed: audit.ScopeNames(), Message: fmt.Sprintf("unknown scope %q", sc)}
+		}
+	}
+	if spec.ExpiresAt != nil && !spec.ExpiresAt.After(now) {
+		return audit.Invalid("expires_at", "the expiry must be in the future")
+	}
+	if spec.Window != nil {
+		for _, sc := range spec.Scopes {
+			if !slices.Contains(audit.ReadOnlyScopes, sc) {
+				return audit.Invalid("window", "a window bounds what a key reads: only keys with the read-only scopes %s and %s may have one, not %s",
+					audit.ScopeEventsRead, audit.ScopeSchedulesRead, sc)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckGrant refuses a key that would give more than its creator has: a
+// scope the creator lacks, a life beyond the creator's expiry, or reads
+// beyond the creator's window. Without the rule, any key able to mint keys
+// could mint its way to everything.
+func CheckGrant(creator audit.APIKey, spec Spec) error {
+	for _, sc := range spec.Scopes {
+		if !creator.Allows(sc) {
+			return &audit.Error{Code: audit.EFORBIDDEN, Param: "scopes", Details: map[string]string{"required_scope": string(sc)},
+				Message: fmt.Sprintf("this API key cannot grant the scope %s, which it does not have itself", sc)}
+		}
+	}
+	if creator.ExpiresAt != nil && (spec.ExpiresAt == nil || spec.ExpiresAt.After(*creator.ExpiresAt)) {
+		return &audit.Error{Code: audit.EFORBIDDEN, Param: "expires_at",
+			Message: fmt.Sprintf("this API key expires at %s and cannot create a key that outlives it", creator.ExpiresAt.UTC().Format(time.RFC3339))}
+	}
+	if creator.Window != nil && (spec.Window == nil || !creator.Window.Contains(spec.Window.Start, spec.Window.End)) {
+		return &audit.Error{Code: audit.EFORBIDDEN, Param: "window",
+			Message: "this API key is limited to a window and cannot create a key that reads beyond it"}
+	}
+	return nil
+}
+
+// Mint checks spec and stores a new key with the hash of a fresh secret.
+// The secret is returned once and cannot be recovered later.
+func Mint(ctx context.Context, s Store, spec Spec, now time.Time) (audit.APIKey, string, error) {
+	if err := Check(spec, now); err != nil {
 		return audit.APIKey{}, "", err
 	}
 	b := make([]byte, 32)
@@ -44,12 +119,20 @@ func Create(ctx context.Context, s Store, tenantID, name string, now time.Time) 
 		return audit.APIKey{}, "", fmt.Errorf("apikey: random: %w", err)
 	}
 	secret := secretPrefix + hex.EncodeToString(b)
+	scopes := slices.Clone(spec.Scopes)
+	slices.Sort(scopes)
 	k := audit.APIKey{
 		ID:        uuid.Must(uuid.NewV7()).String(),
-		TenantID:  tenantID,
-		Name:      name,
+		TenantID:  spec.TenantID,
+		Name:      spec.Name,
 		Prefix:    secret[:len(secretPrefix)+8],
 		CreatedAt: now.UTC().Truncate(audit.TimePrecision),
+		Scopes:    slices.Compact(scopes),
+		Window:    spec.Window,
+	}
+	if spec.ExpiresAt != nil {
+		t := spec.ExpiresAt.UTC().Truncate(audit.TimePrecision)
+		k.ExpiresAt = &t
 	}
 	if err := s.CreateAPIKey(ctx, k, Hash(secret)); err != nil {
 		return audit.APIKey{}, "", fmt.Errorf("apikey: create: %w", err)
@@ -76,25 +159,28 @@ func ValidateTenant(t string) error {
 	return nil
 }
 
-// Authenticate resolves a presented secret to its key. Missing, unknown and
-// revoked keys are all EUNAUTHORIZED with a message that does not reveal
-// which keys exist.
-func Authenticate(ctx context.Context, s Store, secret string) (audit.APIKey, error) {
+// invalidKey is the one answer for a key that exists in no usable form:
+// unknown, revoked and expired keys are told apart only in our logs, so a
+// caller cannot probe which secrets once were valid.
+const invalidKey = "invalid API key: it is unknown, revoked or expired"
+
+// Authenticate resolves a presented secret to its key as of now. Missing,
+// unknown, revoked and expired keys are all EUNAUTHORIZED; the last three
+// with one message that does not reveal which keys exist or existed.
+func Authenticate(ctx context.Context, s Store, secret string, now time.Time) (audit.APIKey, error) {
 	secret = strings.TrimSpace(secret)
 	if secret == "" {
 		return audit.APIKey{}, audit.Errorf(audit.EUNAUTHORIZED, "missing API key: send it in the apikey header")
 	}
 	k, err := s.APIKeyByHash(ctx, Hash(secret))
 	if errors.Is(err, audit.ErrNotFound) {
-		return audit.APIKey{}, audit.Errorf(audit.EUNAUTHORIZED, "invalid API key")
+		return audit.APIKey{}, audit.Errorf(audit.EUNAUTHORIZED, invalidKey)
 	}
 	if err != nil {
 		return audit.APIKey{}, fmt.Errorf("apikey: authenticate: %w", err)
 	}
-	if k.RevokedAt != nil {
-		// The same answer as for an unknown key: telling them apart would
-		// confirm to whoever holds a leaked key that it was once real.
-		return audit.APIKey{}, audit.Errorf(audit.EUNAUTHORIZED, "invalid API key")
+	if k.RevokedAt != nil || (k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)) {
+		return audit.APIKey{}, audit.Errorf(audit.EUNAUTHORIZED, invalidKey)
 	}
 	return k, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/render/formats"
+	"github.com/auditsentinel/sentinel/internal/selfaudit"
 	"github.com/auditsentinel/sentinel/internal/version"
 )
 
@@ -30,12 +31,18 @@ type API struct {
 	http   *http.Server
 	ln     net.Listener
 	served chan error
+	// audit records the service's own use (package selfaudit); stopAudit
+	// ends its retry loop, which stores what is still pending.
+	audit     *selfaudit.Recorder
+	stopAudit context.CancelFunc
+	auditDone chan struct{}
 }
 
 // NewAPI builds the api process on connected deps. In embedded mode it also
 // builds the in-process worker.
 func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
-	a := &API{cfg: cfg, logger: logger, deps: deps, queue: jobs.NewClient(deps.Redis)}
+	a := &API{cfg: cfg, logger: logger, deps: deps, queue: jobs.NewClient(deps.Redis),
+		audit: selfaudit.NewRecorder(deps.Store, logger)}
 	svc := &export.Service{
 		Store: deps.Store, Values: deps.Store, Queue: a.queue, Logger: logger, Now: time.Now,
 		ReuseWindow: cfg.ExportReuseWindow, PDFMaxEvents: int64(cfg.PDFMaxEvents),
@@ -64,7 +71,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		ExportWait: cfg.ExportWait, MaxWait: config.MaxExportWait, OpenAPI: api.OpenAPI,
 		Archives: deps.Store, Objects: deps.Bucket, Signer: signer, PublicKeys: retired, Version: version.Get(),
 		Schedules: scheduleService(cfg, logger, deps, a.queue), Webhooks: deps.Store,
-		Feed: deps.Store,
+		Feed: deps.Store, SelfAudit: a.audit,
 	})
 	a.http = &http.Server{
 		Handler:           h,
@@ -95,6 +102,9 @@ func (a *API) Start() error {
 		return fmt.Errorf("HTTP_ADDR %s: %w", a.cfg.HTTPAddr, err)
 	}
 	a.ln = ln
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopAudit, a.auditDone = cancel, make(chan struct{})
+	go func() { defer close(a.auditDone); a.audit.Run(ctx, 5*time.Second) }()
 	a.served = make(chan error, 1)
 	go func() { a.served <- a.http.Serve(ln) }()
 	a.logger.Info("api listening", "addr", ln.Addr().String(), "embedded_worker", a.worker != nil)
@@ -116,6 +126,10 @@ func (a *API) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if a.stopAudit != nil {
+		a.stopAudit()
+		<-a.auditDone
+	}
 	if a.worker != nil {
 		a.worker.Shutdown()
 	}
@@ -129,6 +143,7 @@ type Worker struct {
 	srv       *jobs.Server
 	queue     *jobs.Client
 	schedules *dispatchLoop
+	audit     *auditLoop
 }
 
 // NewWorker builds a worker on connected deps.
@@ -152,6 +167,8 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 			notifier.ExportDone(ctx, tenantID, exportID)
 		}
 	}
+	audit := &auditLoop{rec: selfaudit.NewRecorder(deps.Store, logger)}
+	exportDone = auditExportDone(deps.Store, audit.rec, logger, exportDone)
 	sweeper := &export.Sweeper{
 		Store: deps.Store, Bucket: deps.Bucket, Queue: queue, Logger: logger.With("component", "sweeper"), Now: time.Now,
 		OnFailed: exportDone,
@@ -161,7 +178,7 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 		Sweeper: sweeper, IsPermanent: export.Permanent, Logger: logger, Now: time.Now, SweepEvery: export.SweepEvery,
 		OnExportDone: exportDone, Webhooks: notifier,
 	})
-	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue)}
+	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue), audit: audit}
 }
 
 // Start begins processing tasks and firing schedules.
@@ -170,6 +187,7 @@ func (w *Worker) Start() error {
 		return err
 	}
 	w.schedules.start()
+	w.audit.start()
 	return nil
 }
 
@@ -178,5 +196,6 @@ func (w *Worker) Start() error {
 func (w *Worker) Shutdown() {
 	w.schedules.stop()
 	w.srv.Shutdown()
+	w.audit.stop()
 	_ = w.queue.Close()
 }

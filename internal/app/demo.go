@@ -35,7 +35,7 @@ func SeedDemo(ctx context.Context, cfg config.Config, deps *Deps, logger *slog.L
 	secret := ""
 	if b, err := os.ReadFile(keyPath); err == nil {
 		secret = strings.TrimSpace(string(b))
-		if _, err := apikey.Authenticate(ctx, deps.Store, secret); err != nil {
+		if _, err := apikey.Authenticate(ctx, deps.Store, secret, time.Now()); err != nil {
 			secret = "" // the database was reset or the key revoked: mint a new one
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {

@@ -814,6 +814,8 @@ func contractMain(t *testing.T, c *contract) {
 	if res.ContentLength != -1 || res.Trailer.Get("X-Checksum-SHA256") == "" {
 		t.Errorf("the 20,000-event export was not streamed live: Content-Length %d, trailers %v", res.ContentLength, res.Trailer)
 	}
+
+	contractScopes(t, c)
 }
 
 // contractLocal covers what needs local storage, no signing key, or an

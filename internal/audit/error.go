@@ -9,7 +9,8 @@ import (
 // code to a status in exactly one table (httpapi.statusOf).
 const (
 	EINVALID        = "invalid"         // the caller sent something we will not accept
-	EUNAUTHORIZED   = "unauthorized"    // missing, unknown or revoked API key
+	EUNAUTHORIZED   = "unauthorized"    // missing, unknown, revoked or expired API key
+	EFORBIDDEN      = "forbidden"       // the API key lacks the scope the request needs
 	ENOTFOUND       = "not_found"       // absent, or owned by another tenant
 	ECONFLICT       = "conflict"        // the resource is not in a state that allows this
 	EGONE           = "gone"            // existed, but expired

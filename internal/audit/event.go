@@ -16,6 +16,10 @@ type Event struct {
 	Metadata     map[string]string `json:"metadata,omitempty"`
 }
 
+// SelfAuditSource is the system_source of the events the service records
+// about its own use (package selfaudit); ingest refuses it from clients.
+const SelfAuditSource = "audit_sentinel"
+
 // MetadataKeys are the filterable metadata keys, in the order of the
 // reference document. The order is also the CSV column order. Other keys are
 // stored and exported but cannot be filtered on.

@@ -103,6 +103,12 @@ type Export struct {
 	// matching events visible in it, on every attempt. Nil for exports
 	// made before snapshots were recorded (they read what was there).
 	AsOf *AsOf
+	// RequesterKeyID and RequesterKeyName name the API key that created
+	// the export ("" for scheduled runs and exports made before this was
+	// recorded). A request attached to an existing export does not change
+	// it: the downloads are audited separately (package selfaudit).
+	RequesterKeyID   string
+	RequesterKeyName string
 }
 
 // ExportResult is what a finished run records.

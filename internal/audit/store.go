@@ -51,6 +51,13 @@ type APIKey struct {
 	Prefix    string // first characters of the secret, to recognise it in lists
 	CreatedAt time.Time
 	RevokedAt *time.Time
+	// Scopes are what the key may do (see Scope); never empty for a key
+	// that can authenticate.
+	Scopes []Scope
+	// ExpiresAt, when set, is when the key stops working.
+	ExpiresAt *time.Time
+	// Window, when set, bounds what the key reads (auditor keys).
+	Window *TimeWindow
 }
 
 // KeyStore keeps API keys.
@@ -63,16 +70,21 @@ type KeyStore interface {
 	ListAPIKeys(ctx context.Context, tenantID string) ([]APIKey, error)
 	// RevokeAPIKey marks the key revoked; ErrNotFound when there is none.
 	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+	// RevokeTenantAPIKey is RevokeAPIKey for a key of tenantID: another
+	// tenant's key is ErrNotFound.
+	RevokeTenantAPIKey(ctx context.Context, tenantID, id string, at time.Time) error
 }
 
 // ExportListFilter selects exports of one tenant for listing, newest first.
 type ExportListFilter struct {
-	TenantID    string
-	Status      []ExportStatus
-	FileType    FileType
-	ScheduleID  string
-	CreatedFrom *time.Time
-	CreatedTo   *time.Time
+	TenantID   string
+	Status     []ExportStatus
+	FileType   FileType
+	ScheduleID string
+	// RequesterKeyID keeps the exports created by this API key.
+	RequesterKeyID string
+	CreatedFrom    *time.Time
+	CreatedTo      *time.Time
 	// After continues a listing after the export with this (CreatedAt, ID).
 	AfterCreatedAt *time.Time
 	AfterID        string

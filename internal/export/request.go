@@ -71,6 +71,9 @@ type Service struct {
 
 // Options are the parts of a request that do not change the file.
 type Options struct {
+	// RequesterKeyID and RequesterKeyName name the API key asking; a new
+	// export records them (an attached request leaves the record as is).
+	RequesterKeyID, RequesterKeyName string
 	// WebhookURL, when set, is told how the export ended, signed with the
 	// tenant's webhook secret (which must exist when the request is made).
 	WebhookURL string
@@ -125,6 +128,8 @@ func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportPa
 		RowsTotal:   -1,
 		CreatedAt:   now,
 		WebhookURL:  o.WebhookURL,
+
+		RequesterKeyID: o.RequesterKeyID, RequesterKeyName: o.RequesterKeyName,
 	}
 	if o.NoCache {
 		if err := s.Store.SupersedeRequest(ctx, tenantID, e.RequestHash, now); err != nil {

@@ -41,7 +41,7 @@ const (
 	MaxDownloadURLTTL     = 24 * time.Hour
 )
 
-var listQueryParams = []string{"created_from", "created_to", "cursor", "file_type", "limit", "schedule_id", "status"}
+var listQueryParams = []string{"created_from", "created_to", "cursor", "file_type", "limit", "requested_by", "schedule_id", "status"}
 
 var exportStatuses = []string{
 	string(audit.StatusQueued), string(audit.StatusRunning), string(audit.StatusCompleted),
@@ -162,6 +162,16 @@ func parseListQuery(raw string) (audit.ExportListFilter, error) {
 			f.FileType = audit.FileType(ft)
 		case "schedule_id":
 			f.ScheduleID = v
+		case "requested_by":
+			// The form self-audit events name their actor with.
+			switch kind, id, _ := strings.Cut(v, ":"); {
+			case kind == "key" && id != "":
+				f.RequesterKeyID = id
+			case kind == "schedule" && id != "":
+				f.ScheduleID = id
+			default:
+				return f, audit.Invalid("requested_by", "requested_by is key:<key id> or schedule:<schedule id>, got %q", v)
+			}
 		case "created_from", "created_to":
 			t, err := export.ParseTime(name, v)
 			if err != nil {
@@ -216,7 +226,11 @@ func (s *Server) listExports(c echo.Context) error {
 			out.NextCursor = cursor{CreatedAt: last.CreatedAt, ID: last.ID}.encode()
 			break
 		}
-		out.Exports = append(out.Exports, archiveEntry(e, canPresign))
+		// A windowed key does not see exports beyond its window; a page
+		// may then hold fewer than limit, and next_cursor still goes on.
+		if visibleTo(keyOf(c), e) {
+			out.Exports = append(out.Exports, archiveEntry(e, canPresign))
+		}
 	}
 	if out.NextCursor != "" {
 		q := c.QueryParams()

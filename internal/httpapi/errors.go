@@ -12,6 +12,7 @@ import (
 var statusOf = map[string]int{
 	audit.EINVALID:        http.StatusBadRequest,
 	audit.EUNAUTHORIZED:   http.StatusUnauthorized,
+	audit.EFORBIDDEN:      http.StatusForbidden,
 	audit.ENOTFOUND:       http.StatusNotFound,
 	audit.ECONFLICT:       http.StatusConflict,
 	audit.EGONE:           http.StatusGone,

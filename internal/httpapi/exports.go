@@ -19,25 +19,27 @@ import (
 
 // ExportStatus is the JSON view of an export record.
 type ExportStatus struct {
-	ID          string         `json:"id"`
-	Status      string         `json:"status"`
-	FileType    string         `json:"file_type"`
-	Locale      string         `json:"locale"`
-	Timezone    string         `json:"timezone"`
-	Filters     audit.Filter   `json:"filters"`
-	RowsWritten int64          `json:"rows_written"`
-	RowsTotal   *int64         `json:"rows_total"`
-	SizeBytes   *int64         `json:"size_bytes,omitempty"`
-	SHA256      string         `json:"sha256,omitempty"`
-	CreatedAt   time.Time      `json:"created_at"`
-	StartedAt   *time.Time     `json:"started_at,omitempty"`
-	CompletedAt *time.Time     `json:"completed_at,omitempty"`
-	ExpiresAt   *time.Time     `json:"expires_at,omitempty"`
-	ScheduleID  string         `json:"schedule_id,omitempty"`
-	Occurrence  *time.Time     `json:"occurrence,omitempty"`
-	Error       *ExportFailure `json:"error,omitempty"`
-	StatusURL   string         `json:"status_url"`
-	FileURL     string         `json:"file_url"`
+	ID          string       `json:"id"`
+	Status      string       `json:"status"`
+	FileType    string       `json:"file_type"`
+	Locale      string       `json:"locale"`
+	Timezone    string       `json:"timezone"`
+	Filters     audit.Filter `json:"filters"`
+	RowsWritten int64        `json:"rows_written"`
+	RowsTotal   *int64       `json:"rows_total"`
+	SizeBytes   *int64       `json:"size_bytes,omitempty"`
+	SHA256      string       `json:"sha256,omitempty"`
+	CreatedAt   time.Time    `json:"created_at"`
+	StartedAt   *time.Time   `json:"started_at,omitempty"`
+	CompletedAt *time.Time   `json:"completed_at,omitempty"`
+	ExpiresAt   *time.Time   `json:"expires_at,omitempty"`
+	ScheduleID  string       `json:"schedule_id,omitempty"`
+	Occurrence  *time.Time   `json:"occurrence,omitempty"`
+	// RequestedBy is the key or schedule that asked for the export.
+	RequestedBy *audit.Requester `json:"requested_by,omitempty"`
+	Error       *ExportFailure   `json:"error,omitempty"`
+	StatusURL   string           `json:"status_url"`
+	FileURL     string           `json:"file_url"`
 	// Warnings name list filter values that match no event of the tenant
 	// (see withWarnings).
 	Warnings []export.Warning `json:"warnings,omitempty"`
@@ -67,7 +69,7 @@ func statusView(e audit.Export) ExportStatus {
 		ID: e.ID, Status: string(e.Status), FileType: string(e.Params.FileType), Locale: e.Params.Locale,
 		Timezone: e.Params.Timezone, Filters: e.Params.Filter, RowsWritten: e.RowsWritten,
 		CreatedAt: e.CreatedAt, StartedAt: e.StartedAt, CompletedAt: e.CompletedAt, ExpiresAt: e.ExpiresAt,
-		ScheduleID: e.ScheduleID, Occurrence: e.Occurrence,
+		ScheduleID: e.ScheduleID, Occurrence: e.Occurrence, RequestedBy: e.Requester(),
 		StatusURL: exportURL(e.ID), FileURL: exportURL(e.ID) + "/file",
 	}
 	if e.RowsTotal >= 0 {
@@ -96,6 +98,10 @@ func statusView(e audit.Export) ExportStatus {
 func (s *Server) exportEvents(c echo.Context) error {
 	params, opts, err := parseExportQuery(c.QueryString())
 	if err != nil {
+		return err
+	}
+	opts.RequesterKeyID, opts.RequesterKeyName = keyOf(c).ID, keyOf(c).Name
+	if params, err = clampExport(keyOf(c), params); err != nil {
 		return err
 	}
 	wait, err := s.preferredWait(c.Request().Header.Values("Prefer"))

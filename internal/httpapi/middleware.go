@@ -14,17 +14,34 @@ const (
 	ctxKeyExportID = "sentinel.export_id"
 )
 
-// authenticate resolves the apikey header to a tenant. Every handler under
-// the API prefix reads the tenant from here and nowhere else.
+// authenticate resolves the apikey header to a tenant and checks the key's
+// scope for the route (authorize). Every handler under the API prefix reads
+// the tenant from here and nowhere else.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		k, err := apikey.Authenticate(c.Request().Context(), s.cfg.Store, c.Request().Header.Get("apikey"))
+		k, err := apikey.Authenticate(c.Request().Context(), s.cfg.Store, c.Request().Header.Get("apikey"), s.cfg.Now())
 		if err != nil {
 			return err
 		}
 		c.Set(ctxKeyAPIKey, k)
-		return next(c)
+		if err := authorize(c, k); err != nil {
+			return err
+		}
+		if err := s.checkWindow(c, k); err != nil {
+			return err
+		}
+		if err := next(c); err != nil {
+			return err
+		}
+		s.selfAudit(c)
+		return nil
 	}
+}
+
+// keyOf is the request's authenticated key.
+func keyOf(c echo.Context) audit.APIKey {
+	k, _ := c.Get(ctxKeyAPIKey).(audit.APIKey)
+	return k
 }
 
 func tenantOf(c echo.Context) string {

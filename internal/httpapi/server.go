@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/apikey"
@@ -17,6 +16,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/schedule"
+	"github.com/auditsentinel/sentinel/internal/selfaudit"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -36,6 +36,8 @@ type Store interface {
 	// MarkExportCorrupt fails a completed export whose stored file no
 	// longer matches its digest, so that it is rendered afresh.
 	MarkExportCorrupt(ctx context.Context, tenantID, id, message string, at time.Time) error
+	ListAPIKeys(ctx context.Context, tenantID string) ([]audit.APIKey, error)
+	RevokeTenantAPIKey(ctx context.Context, tenantID, id string, at time.Time) error
 }
 
 // Check is one readiness probe.
@@ -78,6 +80,9 @@ type Config struct {
 	Webhooks WebhookStore
 	// Feed serves GET /events, the incremental feed (feed.go).
 	Feed FeedStore
+	// SelfAudit records the service's own use into tenants' streams; nil
+	// records nothing.
+	SelfAudit *selfaudit.Recorder
 }
 
 // Server is the HTTP API.
@@ -126,6 +131,9 @@ func New(cfg Config) *Server {
 	v.POST("/webhook-secret", s.rotateWebhookSecret)
 	v.GET("/exports/:id/deliveries", s.listExportDeliveries)
 	s.registerSchedules(v)
+	v.GET("/api-keys", s.listKeys)
+	v.POST("/api-keys", s.createKey)
+	v.DELETE("/api-keys/:id", s.revokeKey)
 	return s
 }
 
@@ -176,13 +184,7 @@ func (s *Server) Routes() []string {
 		if r.Method == echo.RouteNotFound {
 			continue
 		}
-		parts := strings.Split(r.Path, "/")
-		for i, p := range parts {
-			if name, ok := strings.CutPrefix(p, ":"); ok {
-				parts[i] = "{" + name + "}"
-			}
-		}
-		out = append(out, r.Method+" "+strings.Join(parts, "/"))
+		out = append(out, routeName(r.Method, r.Path))
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

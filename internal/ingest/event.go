@@ -126,6 +126,11 @@ func (v *validator) event(index int, raw []byte) (audit.Event, bool) {
 			v.name(index, f.name, f.val, f.required)
 		}
 	}
+	if !badType["system_source"] && strings.EqualFold(strings.TrimSpace(e.SystemSource), audit.SelfAuditSource) {
+		// Only the service writes its own audit trail: a client that could
+		// claim the source could forge or bury what the service recorded.
+		v.p.add(index, "system_source", "%q is reserved for the events Audit Sentinel records about its own use", audit.SelfAuditSource)
+	}
 	if n := utf8.RuneCountInString(e.Description); n > MaxDescriptionLen {
 		v.p.add(index, "description", "is %d characters long; the limit is %d", n, MaxDescriptionLen)
 	} else if r, ok := badText(e.Description, true); !ok {

@@ -53,7 +53,11 @@ type Manifest struct {
 	AsOfPosition int64      `json:"as_of_position,omitempty"`
 	AsOfSnapshot string     `json:"as_of_snapshot,omitempty"`
 	// KeyID names the public key that checks Signature (see KeyID).
-	KeyID string `json:"key_id"`
+	// RequestedBy is the key or schedule that asked for the export. Absent
+	// for exports made before it was recorded, so that their manifests'
+	// signed bytes are what they always were.
+	RequestedBy *audit.Requester `json:"requested_by,omitempty"`
+	KeyID       string           `json:"key_id"`
 	// Signature is the standard base64 Ed25519 signature of
 	// CanonicalBytes.
 	Signature string `json:"signature,omitempty"`
@@ -81,6 +85,7 @@ func New(e audit.Export, serviceVersion string) (Manifest, error) {
 		CompletedAt:     *e.CompletedAt,
 		ServiceVersion:  serviceVersion,
 		ProducerVersion: e.ProducerVersion,
+		RequestedBy:     e.Requester(),
 	}
 	if e.AsOf != nil {
 		at := e.AsOf.At

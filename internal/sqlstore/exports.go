@@ -15,7 +15,7 @@ import (
 const exportColumns = `id, tenant_id, params, request_hash, status, rows_written, rows_total, size_bytes, sha256,
 	object_key, content_type, first_event_id, last_event_id, error_code, error_message, attempts,
 	schedule_id, occurrence, webhook_url, retention_days, created_at, started_at, completed_at, expires_at, heartbeat_at,
-	producer_version, as_of_at, as_of_position, as_of_snapshot`
+	producer_version, as_of_at, as_of_position, as_of_snapshot, requester_key_id, requester_key_name`
 
 // active is the SQL list of states that the one-per-request unique index
 // covers.
@@ -120,12 +120,12 @@ func (db *DB) insertExport(ctx context.Context, e audit.Export, onConflict strin
 		asOfAt, asOfPos, asOfSnap = micros(e.AsOf.At), e.AsOf.Snapshot.Position(), e.AsOf.Snapshot.String()
 	}
 	res, err := db.w.ExecContext(ctx, `INSERT INTO exports (`+exportColumns+`, file_type)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`+onConflict,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`+onConflict,
 		e.ID, e.TenantID, string(params), e.RequestHash, string(e.Status), e.RowsWritten, e.RowsTotal, e.SizeBytes, e.SHA256,
 		nullString(e.ObjectKey), e.ContentType, e.FirstEventID, e.LastEventID, e.ErrorCode, e.ErrorMessage, e.Attempts,
 		nullString(e.ScheduleID), nullMicros(e.Occurrence), e.WebhookURL, e.RetentionDays, micros(e.CreatedAt),
 		nullMicros(e.StartedAt), nullMicros(e.CompletedAt), nullMicros(e.ExpiresAt), nullMicros(e.HeartbeatAt),
-		e.ProducerVersion, asOfAt, asOfPos, asOfSnap, string(e.Params.FileType))
+		e.ProducerVersion, asOfAt, asOfPos, asOfSnap, e.RequesterKeyID, e.RequesterKeyName, string(e.Params.FileType))
 	if err != nil {
 		return 0, err
 	}
@@ -309,6 +309,9 @@ func (db *DB) ListExports(ctx context.Context, f audit.ExportListFilter) ([]audi
 	if f.FileType != "" {
 		conds = append(conds, "file_type = "+a.add(string(f.FileType)))
 	}
+	if f.RequesterKeyID != "" {
+		conds = append(conds, "requester_key_id = "+a.add(f.RequesterKeyID))
+	}
 	if f.ScheduleID != "" {
 		conds = append(conds, "schedule_id = "+a.add(f.ScheduleID))
 	}
@@ -417,7 +420,7 @@ func scanExport(s scanner) (audit.Export, error) {
 	err := s.Scan(&e.ID, &e.TenantID, &params, &e.RequestHash, &status, &e.RowsWritten, &e.RowsTotal, &e.SizeBytes, &e.SHA256,
 		&objectKey, &e.ContentType, &e.FirstEventID, &e.LastEventID, &e.ErrorCode, &e.ErrorMessage, &e.Attempts,
 		&scheduleID, &occurrence, &e.WebhookURL, &e.RetentionDays, &created, &started, &completed, &exp, &heartbeat,
-		&e.ProducerVersion, &asOfAt, &asOfPos, &asOfSnap)
+		&e.ProducerVersion, &asOfAt, &asOfPos, &asOfSnap, &e.RequesterKeyID, &e.RequesterKeyName)
 	if err != nil {
 		return audit.Export{}, err
 	}

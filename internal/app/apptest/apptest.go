@@ -21,6 +21,7 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/app"
+	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/secretbox"
 	"github.com/auditsentinel/sentinel/internal/testenv"
@@ -135,6 +136,18 @@ func Boot(t testing.TB, o Options) *Env {
 func (e *Env) Key(tenant string) string {
 	e.t.Helper()
 	_, secret, err := apikey.Create(context.Background(), e.Deps.Store, tenant, "test", time.Now())
+	if err != nil {
+		e.t.Fatalf("apptest: create key: %v", err)
+	}
+	return secret
+}
+
+// ScopedKey creates an API key for tenant with only scopes, and returns
+// its secret.
+func (e *Env) ScopedKey(tenant string, scopes ...audit.Scope) string {
+	e.t.Helper()
+	_, secret, err := apikey.Mint(context.Background(), e.Deps.Store,
+		apikey.Spec{TenantID: tenant, Name: "test " + fmt.Sprint(scopes), Scopes: scopes}, time.Now())
 	if err != nil {
 		e.t.Fatalf("apptest: create key: %v", err)
 	}

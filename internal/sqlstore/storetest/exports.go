@@ -66,6 +66,7 @@ func runExports(t *testing.T, open Open) {
 				ScheduleID: "s1", Occurrence: ptr(base.Add(-time.Hour)), WebhookURL: "https://example.com/h",
 				CreatedAt: base, StartedAt: ptr(base.Add(time.Second)), CompletedAt: ptr(base.Add(2 * time.Second)),
 				ExpiresAt: ptr(base.Add(48 * time.Hour)), RetentionDays: 2,
+				RequesterKeyID: "k1", RequesterKeyName: "ci",
 			}
 			if err := b.store.CreateExport(b.ctx, e); err != nil {
 				t.Fatal(err)
@@ -456,6 +457,8 @@ func runExports(t *testing.T, open Open) {
 					e.Status = audit.StatusCompleted
 				case 2:
 					e.ScheduleID = "sch1"
+				case 3:
+					e.RequesterKeyID, e.RequesterKeyName = "key1", "ci"
 				}
 				if err := b.store.CreateExport(b.ctx, e); err != nil {
 					t.Fatal(err)
@@ -514,6 +517,8 @@ func runExports(t *testing.T, open Open) {
 					pick(func(e audit.Export) bool { return e.Params.FileType == audit.FilePDF })},
 				{"Schedule", audit.ExportListFilter{ScheduleID: "sch1"},
 					pick(func(e audit.Export) bool { return e.ScheduleID == "sch1" })},
+				{"RequesterKey", audit.ExportListFilter{RequesterKeyID: "key1"},
+					pick(func(e audit.Export) bool { return e.RequesterKeyID == "key1" })},
 				{"CreatedInclusive", audit.ExportListFilter{CreatedFrom: ptr(base.Add(2 * time.Second)), CreatedTo: ptr(base.Add(3 * time.Second))},
 					[]string{"x11", "x10", "x09", "x08", "x07", "x06"}},
 				{"AndLimit", audit.ExportListFilter{Status: []audit.ExportStatus{audit.StatusQueued}, FileType: audit.FileCSV, Limit: 3},

@@ -12,16 +12,23 @@ func runKeys(t *testing.T, open Open) {
 	t.Run("APIKeys", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, open)
-		k1 := audit.APIKey{ID: "k1", TenantID: "t1", Name: "ci", Prefix: "sk_abc", CreatedAt: base}
-		k2 := audit.APIKey{ID: "k2", TenantID: "t1", Name: "ops", Prefix: "sk_def", CreatedAt: base.Add(time.Second)}
-		k3 := audit.APIKey{ID: "k3", TenantID: "t2", Name: "other", Prefix: "sk_ghi", CreatedAt: base.Add(-time.Second)}
+		admin := []audit.Scope{audit.ScopeAdmin}
+		expires := base.Add(24 * time.Hour)
+		k1 := audit.APIKey{ID: "k1", TenantID: "t1", Name: "ci", Prefix: "sk_abc", CreatedAt: base, Scopes: admin}
+		k2 := audit.APIKey{ID: "k2", TenantID: "t1", Name: "ops", Prefix: "sk_def", CreatedAt: base.Add(time.Second),
+			Scopes: []audit.Scope{audit.ScopeEventsRead, audit.ScopeSchedulesRead}, ExpiresAt: &expires,
+			Window: &audit.TimeWindow{Start: base.Add(-48 * time.Hour), End: base}}
+		k3 := audit.APIKey{ID: "k3", TenantID: "t2", Name: "other", Prefix: "sk_ghi", CreatedAt: base.Add(-time.Second),
+			Scopes: []audit.Scope{audit.ScopeEventsWrite}}
 		for i, k := range []audit.APIKey{k1, k2, k3} {
 			if err := b.store.CreateAPIKey(b.ctx, k, "hash"+k.ID); err != nil {
 				t.Fatalf("create %d: %v", i, err)
 			}
 		}
-		requireCode(t, b.store.CreateAPIKey(b.ctx, audit.APIKey{ID: "k4", TenantID: "t1", CreatedAt: base}, "hashk1"), audit.ErrConflict)
-		requireCode(t, b.store.CreateAPIKey(b.ctx, audit.APIKey{ID: "k1", TenantID: "t1", CreatedAt: base}, "fresh"), audit.ErrConflict)
+		requireCode(t, b.store.CreateAPIKey(b.ctx, audit.APIKey{ID: "k4", TenantID: "t1", CreatedAt: base, Scopes: admin}, "hashk1"), audit.ErrConflict)
+		requireCode(t, b.store.CreateAPIKey(b.ctx, audit.APIKey{ID: "k1", TenantID: "t1", CreatedAt: base, Scopes: admin}, "fresh"), audit.ErrConflict)
+		// A key without scopes could never be used: refused, not stored.
+		requireInvalid(t, b.store.CreateAPIKey(b.ctx, audit.APIKey{ID: "k5", TenantID: "t1", CreatedAt: base}, "hashk5"))
 
 		got, err := b.store.APIKeyByHash(b.ctx, "hashk2")
 		if err != nil || !reflect.DeepEqual(got, k2) {
@@ -54,5 +61,17 @@ func runKeys(t *testing.T, open Open) {
 			t.Fatalf("revoked key = %+v, %v; want RevokedAt %v (the first revocation)", got, err, revoked)
 		}
 		requireCode(t, b.store.RevokeAPIKey(b.ctx, "nope", revoked), audit.ErrNotFound)
+
+		// A tenant revokes its own keys only.
+		requireCode(t, b.store.RevokeTenantAPIKey(b.ctx, "t1", "k3", revoked), audit.ErrNotFound)
+		if got, _ := b.store.APIKeyByHash(b.ctx, "hashk3"); got.RevokedAt != nil {
+			t.Fatalf("t1 revoked t2's key: %+v", got)
+		}
+		if err := b.store.RevokeTenantAPIKey(b.ctx, "t2", "k3", revoked); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.store.APIKeyByHash(b.ctx, "hashk3"); got.RevokedAt == nil || !got.RevokedAt.Equal(revoked) {
+			t.Fatalf("RevokeTenantAPIKey left %+v", got)
+		}
 	})
 }
