@@ -58,6 +58,8 @@ type Sweeper struct {
 	// OrphanScanEvery spaces the full listing of the bucket (default 1 h):
 	// it is the one step whose cost grows with the bucket.
 	OrphanScanEvery time.Duration
+	// Metrics counts passes and actions; nil: none.
+	Metrics *Metrics
 	// BatchSize bounds one pass (default 500).
 	BatchSize int
 
@@ -70,7 +72,8 @@ const Prefix = "tenants/"
 
 // Sweep runs one pass. It is safe to run concurrently on several replicas:
 // every step is idempotent.
-func (s *Sweeper) Sweep(ctx context.Context) error {
+func (s *Sweeper) Sweep(ctx context.Context) (err error) {
+	defer func() { s.Metrics.sweepDone(err) }()
 	now := s.Now().UTC()
 	staleQ := orDefault(s.StaleQueued, 2*time.Minute)
 	batch := s.BatchSize
@@ -98,12 +101,14 @@ func (s *Sweeper) Sweep(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("sweeper: expire %s: %w", e.ID, err))
 				continue
 			}
+			s.Metrics.sweptOne(sweptExpired)
 			log.InfoContext(ctx, "export expired", "key", e.ObjectKey)
 		case audit.StatusQueued:
 			if err := s.Queue.EnqueueExport(ctx, e.TenantID, e.ID); err != nil {
 				errs = append(errs, fmt.Errorf("sweeper: requeue %s: %w", e.ID, err))
 				continue
 			}
+			s.Metrics.sweptOne(sweptRequeued)
 			log.InfoContext(ctx, "stale queued export re-enqueued")
 		case audit.StatusRunning:
 			// The queue gave up on the task without telling us (its worker
@@ -114,6 +119,7 @@ func (s *Sweeper) Sweep(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("sweeper: fail silent %s: %w", e.ID, err))
 				continue
 			}
+			s.Metrics.sweptOne(sweptFailedSilent)
 			log.WarnContext(ctx, "silent running export failed", "heartbeat_at", e.HeartbeatAt)
 			if s.OnFailed != nil {
 				s.OnFailed(ctx, e.TenantID, e.ID)
@@ -146,6 +152,7 @@ func (s *Sweeper) abortAbandoned(ctx context.Context, now time.Time) error {
 			errs = append(errs, fmt.Errorf("sweeper: abort upload %s: %w", u.Key, err))
 			continue
 		}
+		s.Metrics.sweptOne(sweptAbortedUpload)
 		s.Logger.InfoContext(ctx, "aborted abandoned upload", "key", u.Key, "upload_id", u.UploadID, "initiated", u.Initiated)
 	}
 	return errors.Join(errs...)
@@ -183,6 +190,7 @@ func (s *Sweeper) deleteOrphans(ctx context.Context, now time.Time) error {
 				errs = append(errs, fmt.Errorf("sweeper: delete orphan %s: %w", k, err))
 				continue
 			}
+			s.Metrics.sweptOne(sweptDeletedOrphan)
 			s.Logger.InfoContext(ctx, "deleted orphaned object", "key", k)
 		}
 	}

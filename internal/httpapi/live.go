@@ -57,5 +57,6 @@ func (s *Server) serveLive(c echo.Context, w live.Waited) error {
 }
 
 func (s *Server) follower() *live.Follower {
-	return &live.Follower{Source: s.cfg.Live, Records: s.cfg.Store, Files: s.cfg.Files, Logger: s.logger}
+	return &live.Follower{Source: s.cfg.Live, Records: s.cfg.Store, Files: s.cfg.Files, Logger: s.logger,
+		Metrics: s.metrics.live}
 }

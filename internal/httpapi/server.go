@@ -20,6 +20,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/schedule"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Prefix is the versioned base path of the API.
@@ -79,6 +80,16 @@ type Config struct {
 	// still rendering is answered as it renders. Nil: the GET polls the
 	// record and answers with stored files only.
 	Live live.Source
+	// Registry is what GET /metrics serves; the server registers its HTTP
+	// and live-stream metrics on it. Nil: a registry of its own.
+	Registry Registry
+}
+
+// Registry is where the server registers its metrics and what GET
+// /metrics gathers.
+type Registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
 }
 
 // Server is the HTTP API.
@@ -87,6 +98,7 @@ type Server struct {
 	logger    *slog.Logger
 	cfg       Config
 	liveSlots chan struct{} // one per live response under way
+	metrics   *httpMetrics
 }
 
 // MaxLiveStreams bounds the export responses streamed while they render at
@@ -101,11 +113,16 @@ func New(cfg Config) *Server {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 60 * time.Second
 	}
-	s := &Server{echo: echo.New(), logger: cfg.Logger, cfg: cfg, liveSlots: make(chan struct{}, MaxLiveStreams)}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{echo: echo.New(), logger: cfg.Logger, cfg: cfg, liveSlots: make(chan struct{}, MaxLiveStreams),
+		metrics: newHTTPMetrics(cfg.Registry)}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
+	e.Use(s.measure)
 	e.Use(s.logRequests)
 	// Recover turns a panic into a 500 but lets http.ErrAbortHandler through,
 	// which is how a failed download aborts its connection.
@@ -114,6 +131,9 @@ func New(cfg Config) *Server {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.yaml", s.openapi)
+	// Unauthenticated like the probes: keep it off the public ingress
+	// (deploy/README.md).
+	e.GET("/metrics", serveMetrics(cfg.Registry))
 
 	v := e.Group(Prefix, s.authenticate)
 	v.POST("/events", s.ingestEvents)
