@@ -55,7 +55,18 @@ for name, svc in services.items():
         errors.append(f"{name}: environment values must be scalars")
 
 need = ["DATABASE_URL", "REDIS_URL", "STORAGE_URL", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "S3_FORCE_PATH_STYLE"]
+        "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "S3_FORCE_PATH_STYLE", "SIGNING_KEY", "SECRETS_KEY"]
+
+# Every image pulled is pinned to a version: ":latest" or no tag changes
+# under the user between two `docker compose up`s. Locally built images
+# (build:) are exempt.
+for name, svc in services.items():
+    img = str(svc.get("image", ""))
+    if "build" in svc or not img:
+        continue
+    tag = img.rsplit("/", 1)[-1].partition(":")[2]
+    if "@sha256:" not in img and (tag == "" or tag == "latest"):
+        errors.append(f"{name}: image {img!r} is not pinned to a version")
 for name in ("api", "worker"):
     svc = services.get(name)
     if svc is None:

@@ -36,26 +36,27 @@ type API struct {
 	audit     *selfaudit.Recorder
 	stopAudit context.CancelFunc
 	auditDone chan struct{}
+	// Metrics is what GET /metrics serves (and, in embedded mode, the
+	// worker's metrics too).
+	Metrics *processMetrics
 }
 
 // NewAPI builds the api process on connected deps. In embedded mode it also
 // builds the in-process worker.
 func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
+	checks := depChecks(deps)
 	a := &API{cfg: cfg, logger: logger, deps: deps, queue: jobs.NewClient(deps.Redis),
-		audit: selfaudit.NewRecorder(deps.Store, logger)}
+		audit: selfaudit.NewRecorder(deps.Store, logger), Metrics: newProcessMetrics(deps.Redis, checks)}
 	svc := &export.Service{
-		Store: deps.Store, Values: deps.Store, Queue: a.queue, Logger: logger, Now: time.Now,
+		Metrics: a.Metrics.Export,
+		Store:   deps.Store, Values: deps.Store, Queue: a.queue, Logger: logger, Now: time.Now,
 		ReuseWindow: cfg.ExportReuseWindow, PDFMaxEvents: int64(cfg.PDFMaxEvents),
 		MaxActivePerTenant:  int64(cfg.ExportMaxActivePerTenant),
 		WebhookAllowPrivate: cfg.WebhookAllowPrivate,
 	}
 	if src := deps.LiveReader(cfg); src != nil {
-		svc.Live = &live.Follower{Source: src, Records: deps.Store, Files: deps.Bucket, Logger: logger}
-	}
-	checks := []httpapi.Check{
-		{Name: "database", Ping: deps.Store.Ping},
-		{Name: "redis", Ping: deps.PingRedis},
-		{Name: "storage", Ping: deps.Bucket.Ping},
+		svc.Live = &live.Follower{Source: src, Records: deps.Store, Files: deps.Bucket, Logger: logger,
+			Metrics: a.Metrics.Live}
 	}
 	var signer *manifest.Signer
 	if cfg.SigningKey != nil {
@@ -71,7 +72,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		ExportWait: cfg.ExportWait, MaxWait: config.MaxExportWait, OpenAPI: api.OpenAPI,
 		Archives: deps.Store, Objects: deps.Bucket, Signer: signer, PublicKeys: retired, Version: version.Get(),
 		Schedules: scheduleService(cfg, logger, deps, a.queue), Webhooks: deps.Store,
-		Feed: deps.Store, SelfAudit: a.audit,
+		Feed: deps.Store, SelfAudit: a.audit, Registry: a.Metrics.Registry,
 	})
 	a.http = &http.Server{
 		Handler:           h,
@@ -84,7 +85,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if deps.Embedded {
-		a.worker = NewWorker(cfg, logger, deps)
+		a.worker = newWorker(cfg, logger, deps, a.Metrics)
 	}
 	return a
 }
@@ -133,7 +134,7 @@ func (a *API) Close(ctx context.Context) error {
 	if a.worker != nil {
 		a.worker.Shutdown()
 	}
-	errs = append(errs, a.queue.Close())
+	errs = append(errs, a.queue.Close(), a.Metrics.Close())
 	return errors.Join(errs...)
 }
 
@@ -144,21 +145,33 @@ type Worker struct {
 	queue     *jobs.Client
 	schedules *dispatchLoop
 	audit     *auditLoop
+	// Metrics are the worker's; an embedded worker's are the api's.
+	Metrics     *processMetrics
+	ownsMetrics bool
 }
 
-// NewWorker builds a worker on connected deps.
+// NewWorker builds a worker on connected deps, with a metrics registry of
+// its own.
 func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
+	w := newWorker(cfg, logger, deps, newProcessMetrics(deps.Redis, depChecks(deps)))
+	w.ownsMetrics = true
+	return w
+}
+
+// newWorker builds a worker recording on m.
+func newWorker(cfg config.Config, logger *slog.Logger, deps *Deps, m *processMetrics) *Worker {
 	queue := jobs.NewClient(deps.Redis)
 	runner := &export.Runner{
 		Store: deps.Store, Bucket: deps.Bucket, Renderers: formats.Registry(cfg.PDFMaxEvents), Logger: logger,
 		Now: time.Now, Retention: cfg.ExportRetention, PDFMaxEvents: int64(cfg.PDFMaxEvents),
-		Live: deps.LivePublisher(cfg, logger), Version: version.Get(),
+		Live: deps.LivePublisher(cfg, logger), Version: version.Get(), Metrics: m.Export,
 		ScheduleName: func(ctx context.Context, tenantID, id string) (string, error) {
 			sc, err := deps.Store.GetSchedule(ctx, tenantID, id)
 			return sc.Name, err
 		},
 	}
 	notifier := newNotifier(cfg, logger, deps, queue)
+	notifier.Metrics = m.Webhook
 	exportDone := notifier.ExportDone
 	if runner.Live != nil {
 		// Waiting GETs learn at once that an export is done.
@@ -171,14 +184,14 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 	exportDone = auditExportDone(deps.Store, audit.rec, logger, exportDone)
 	sweeper := &export.Sweeper{
 		Store: deps.Store, Bucket: deps.Bucket, Queue: queue, Logger: logger.With("component", "sweeper"), Now: time.Now,
-		OnFailed: exportDone,
+		OnFailed: exportDone, Metrics: m.Export,
 	}
 	srv := jobs.NewServer(jobs.ServerConfig{
 		Redis: deps.Redis, Concurrency: cfg.WorkerConcurrency, Runner: runner, Failer: deps.Store,
 		Sweeper: sweeper, IsPermanent: export.Permanent, Logger: logger, Now: time.Now, SweepEvery: export.SweepEvery,
-		OnExportDone: exportDone, Webhooks: notifier,
+		OnExportDone: exportDone, Webhooks: notifier, Metrics: m.Jobs,
 	})
-	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue), audit: audit}
+	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue), audit: audit, Metrics: m}
 }
 
 // Start begins processing tasks and firing schedules.
@@ -198,4 +211,7 @@ func (w *Worker) Shutdown() {
 	w.srv.Shutdown()
 	w.audit.stop()
 	_ = w.queue.Close()
+	if w.ownsMetrics {
+		_ = w.Metrics.Close()
+	}
 }

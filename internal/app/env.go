@@ -6,7 +6,10 @@ package app
 // from either; a test in each cmd fails when config reads one this misses.
 // deploy/README.md has the long version (defaults, accepted values).
 const EnvHelp = `Configuration comes from the environment (an empty value counts as unset):
-  HTTP_ADDR            listen address (default :8080; api only)
+  HTTP_ADDR            listen address (default :8080; api only); the api serves
+                       /metrics there, covering the embedded worker
+  METRICS_ADDR         where a worker serves /metrics, /healthz and /readyz, e.g. :9090
+                       (default unset = none; worker only)
   DATABASE_URL         postgres://… or sqlite:PATH (default sqlite:./data/audit.db)
   REDIS_URL            redis://…, rediss://…, redis-sentinel://…, redis-cluster://…;
                        unset = embedded mode (in-process Redis and worker; the api only,

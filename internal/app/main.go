@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"runtime/debug"
 	"time"
 
@@ -94,8 +96,9 @@ type WorkerMain struct {
 	SoftMemoryLimit bool
 
 	// Set by Run, for tests.
-	Deps   *Deps
-	Worker *Worker
+	Deps    *Deps
+	Worker  *Worker
+	metrics *metricsServer
 }
 
 // Run connects everything Config names and starts taking tasks and firing
@@ -124,23 +127,50 @@ func (m *WorkerMain) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("start: %w", err)
 	}
 	m.Worker = w
+	if m.Config.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", m.Config.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("METRICS_ADDR %s: %w", m.Config.MetricsAddr, err)
+		}
+		m.metrics = &metricsServer{served: make(chan error, 1), ln: ln, srv: &http.Server{
+			Handler: newMetricsHandler(w.Metrics, depChecks(m.Deps)), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+		}}
+		go func() { m.metrics.served <- m.metrics.srv.Serve(ln) }()
+		m.Logger.Info("worker metrics listening", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
+	}
 	m.Logger.Info("worker started", "concurrency", m.Config.WorkerConcurrency)
 	return nil
+}
+
+// MetricsAddr is where the worker serves /metrics ("" without
+// METRICS_ADDR), once Run succeeded.
+func (m *WorkerMain) MetricsAddr() string {
+	if m.metrics == nil {
+		return ""
+	}
+	return m.metrics.ln.Addr().String()
 }
 
 // Close stops taking tasks, waits for running exports (up to asynq's
 // shutdown timeout, after which they return to the queue) and closes every
 // connection Run opened.
 func (m *WorkerMain) Close() error {
+	var errs []error
+	if m.metrics != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, m.metrics.close(ctx))
+		cancel()
+		m.metrics = nil
+	}
 	if m.Worker != nil {
 		m.Logger.Info("worker shutting down; running exports get up to 25s, then return to the queue")
 		m.Worker.Shutdown()
 		m.Worker = nil
 	}
-	var err error
 	if m.Deps != nil {
-		err = m.Deps.Close()
+		errs = append(errs, m.Deps.Close())
 		m.Deps = nil
 	}
-	return err
+	return errors.Join(errs...)
 }

@@ -8,6 +8,9 @@
 // Variables (an empty value counts as unset):
 //
 //	HTTP_ADDR             listen address, HOST:PORT or :PORT       default ":8080"
+//	METRICS_ADDR          the worker's /metrics, /healthz, /readyz optional (unset = none;
+//	                      listen address, HOST:PORT or :PORT       the api serves /metrics
+//	                                                               on HTTP_ADDR)
 //	DATABASE_URL          postgres://… | postgresql://… |          default "sqlite:./data/audit.db"
 //	                      sqlite:PATH | sqlite://PATH
 //	REDIS_URL             see redisconn.ParseURL; unset = embedded mode
@@ -92,6 +95,10 @@ const (
 type Config struct {
 	// HTTPAddr is where the API listens (HTTP_ADDR).
 	HTTPAddr string
+	// MetricsAddr is where a worker serves /metrics and its probes
+	// (METRICS_ADDR); empty: nowhere. The api ignores it: its /metrics is
+	// on HTTPAddr and, in embedded mode, covers the in-process worker.
+	MetricsAddr string
 
 	// DatabaseURL is DATABASE_URL as given; DatabaseKind and DatabaseDSN are
 	// what it selects: for "postgres" the DSN is the URL itself, for
@@ -277,6 +284,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v, ok := get("HTTP_ADDR"); ok {
 		c.HTTPAddr = v
 	}
+	if v, ok := get("METRICS_ADDR"); ok {
+		c.MetricsAddr = v
+	}
 	if v, ok := get("DATABASE_URL"); ok {
 		kind, dsn, err := ParseDatabaseURL(v)
 		if err != nil {
@@ -427,6 +437,11 @@ func (c Config) Validate() error {
 	if err := checkListenAddr(c.HTTPAddr); err != nil {
 		bad("HTTP_ADDR", c.HTTPAddr, allowHTTPAddr, err)
 	}
+	if c.MetricsAddr != "" {
+		if err := checkListenAddr(c.MetricsAddr); err != nil {
+			bad("METRICS_ADDR", c.MetricsAddr, allowHTTPAddr, err)
+		}
+	}
 
 	switch c.DatabaseKind {
 	case DatabasePostgres, DatabaseSQLite:
@@ -502,6 +517,7 @@ func (c Config) Validate() error {
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("http_addr", c.HTTPAddr),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("database", c.DatabaseKind),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("redis", c.Redis.String()),

@@ -42,6 +42,8 @@ type Service struct {
 	Now    func() time.Time
 	// ReuseWindow is how long a completed export answers identical requests.
 	ReuseWindow time.Duration
+	// Metrics counts requests by outcome; nil: none.
+	Metrics *Metrics
 	// PDFMaxEvents caps PDF exports (the reference doc's 5,000).
 	PDFMaxEvents int64
 	// MaxActivePerTenant caps a tenant's on-demand exports queued or
@@ -156,6 +158,7 @@ func (s *Service) Request(ctx context.Context, tenantID string, p audit.ExportPa
 			return audit.Export{}, false, queueUnavailable(ctx, s.Logger, got, err)
 		}
 	}
+	s.Metrics.exportRequested(string(p.FileType), created)
 	s.Logger.InfoContext(ctx, "export requested", "export_id", got.ID, "tenant", tenantID,
 		"created", created, "status", got.Status, "file_type", p.FileType, "webhook", o.WebhookURL != "")
 	return got, created, nil

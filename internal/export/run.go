@@ -68,6 +68,8 @@ type Runner struct {
 	// (package live), so a waiting GET can answer before the file is
 	// stored.
 	Live *live.Publisher
+	// Metrics counts attempts, completions, rows and bytes; nil: none.
+	Metrics *Metrics
 	// Version is this worker's version, recorded with each file it makes
 	// (the manifest names it as the file's producer).
 	Version string
@@ -151,6 +153,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 		return fmt.Errorf("export: start: %w", err)
 	}
 	log.InfoContext(ctx, "export started", "attempt", e.Attempts, "rows_total", total, "file_type", p.FileType)
+	defer r.Metrics.attemptStarted(string(p.FileType))()
 
 	key := ObjectKey(e)
 	r.abortLeftovers(ctx, log, key)
@@ -176,8 +179,10 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	if err := r.Store.CompleteExport(ctx, tenantID, id, res, at, at.Add(retention)); err != nil {
 		return fmt.Errorf("export: complete: %w", err)
 	}
+	took := r.Now().Sub(started)
+	r.Metrics.exportCompleted(string(p.FileType), took, res.Rows, res.SizeBytes)
 	log.InfoContext(ctx, "export completed", "rows", res.Rows, "bytes", res.SizeBytes, "sha256", res.SHA256,
-		"duration_ms", r.Now().Sub(started).Milliseconds())
+		"duration_ms", took.Milliseconds())
 	return nil
 }
 

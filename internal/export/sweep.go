@@ -63,6 +63,8 @@ type Sweeper struct {
 	// 10 min), so that sweeping often for lost tasks does not list the
 	// bucket's uploads every few seconds.
 	UploadScanEvery time.Duration
+	// Metrics counts passes and actions; nil: none.
+	Metrics *Metrics
 	// BatchSize bounds one pass (default 500).
 	BatchSize int
 
@@ -88,7 +90,8 @@ const Prefix = "tenants/"
 
 // Sweep runs one pass. It is safe to run concurrently on several replicas:
 // every step is idempotent.
-func (s *Sweeper) Sweep(ctx context.Context) error {
+func (s *Sweeper) Sweep(ctx context.Context) (err error) {
+	defer func() { s.Metrics.sweepDone(err) }()
 	now := s.Now().UTC()
 	staleQ := orDefault(s.StaleQueued, DefaultStaleQueued)
 	batch := s.BatchSize
@@ -116,12 +119,14 @@ func (s *Sweeper) Sweep(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("sweeper: expire %s: %w", e.ID, err))
 				continue
 			}
+			s.Metrics.sweptOne(sweptExpired)
 			log.InfoContext(ctx, "export expired", "key", e.ObjectKey)
 		case audit.StatusQueued:
 			if err := s.Queue.EnqueueExport(ctx, e.TenantID, e.ID); err != nil {
 				errs = append(errs, fmt.Errorf("sweeper: requeue %s: %w", e.ID, err))
 				continue
 			}
+			s.Metrics.sweptOne(sweptRequeued)
 			log.InfoContext(ctx, "stale queued export re-enqueued")
 		case audit.StatusRunning:
 			// The queue gave up on the task without telling us (its worker
@@ -132,6 +137,7 @@ func (s *Sweeper) Sweep(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("sweeper: fail silent %s: %w", e.ID, err))
 				continue
 			}
+			s.Metrics.sweptOne(sweptFailedSilent)
 			log.WarnContext(ctx, "silent running export failed", "heartbeat_at", e.HeartbeatAt)
 			if s.OnFailed != nil {
 				s.OnFailed(ctx, e.TenantID, e.ID)
@@ -166,6 +172,7 @@ func (s *Sweeper) abortAbandoned(ctx context.Context, now time.Time) error {
 			errs = append(errs, fmt.Errorf("sweeper: abort upload %s: %w", u.Key, err))
 			continue
 		}
+		s.Metrics.sweptOne(sweptAbortedUpload)
 		s.Logger.InfoContext(ctx, "aborted abandoned upload", "key", u.Key, "upload_id", u.UploadID, "initiated", u.Initiated)
 	}
 	return errors.Join(errs...)
@@ -203,6 +210,7 @@ func (s *Sweeper) deleteOrphans(ctx context.Context, now time.Time) error {
 				errs = append(errs, fmt.Errorf("sweeper: delete orphan %s: %w", k, err))
 				continue
 			}
+			s.Metrics.sweptOne(sweptDeletedOrphan)
 			s.Logger.InfoContext(ctx, "deleted orphaned object", "key", k)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/selfaudit"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Prefix is the versioned base path of the API.
@@ -83,13 +84,24 @@ type Config struct {
 	// SelfAudit records the service's own use into tenants' streams; nil
 	// records nothing.
 	SelfAudit *selfaudit.Recorder
+	// Registry is what GET /metrics serves; the server registers its HTTP
+	// and live-stream metrics on it. Nil: a registry of its own.
+	Registry Registry
+}
+
+// Registry is where the server registers its metrics and what GET
+// /metrics gathers.
+type Registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
 }
 
 // Server is the HTTP API.
 type Server struct {
-	echo   *echo.Echo
-	logger *slog.Logger
-	cfg    Config
+	echo    *echo.Echo
+	logger  *slog.Logger
+	cfg     Config
+	metrics *httpMetrics
 }
 
 // New builds the server and its routes.
@@ -100,11 +112,15 @@ func New(cfg Config) *Server {
 	if cfg.MaxWait <= 0 {
 		cfg.MaxWait = 60 * time.Second
 	}
-	s := &Server{echo: echo.New(), logger: cfg.Logger, cfg: cfg}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{echo: echo.New(), logger: cfg.Logger, cfg: cfg, metrics: newHTTPMetrics(cfg.Registry)}
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
+	e.Use(s.measure)
 	e.Use(s.logRequests)
 	// Recover turns a panic into a 500 but lets http.ErrAbortHandler through,
 	// which is how a failed download aborts its connection.
@@ -113,6 +129,9 @@ func New(cfg Config) *Server {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.yaml", s.openapi)
+	// Unauthenticated like the probes: keep it off the public ingress
+	// (deploy/README.md).
+	e.GET("/metrics", serveMetrics(cfg.Registry))
 
 	v := e.Group(Prefix, s.authenticate, s.checkInput)
 	v.POST("/events", s.ingestEvents)

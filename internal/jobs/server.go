@@ -54,6 +54,8 @@ type ServerConfig struct {
 	// WebhookConcurrency slots (default 8).
 	Webhooks           WebhookSender
 	WebhookConcurrency int
+	// Metrics counts failures and retries; nil: none.
+	Metrics *Metrics
 }
 
 // Server runs export and maintenance tasks.
@@ -90,8 +92,12 @@ func NewServer(cfg ServerConfig) *Server {
 		// export and is the client's to fix.
 		IsFailure: func(err error) bool { return cfg.IsPermanent == nil || !cfg.IsPermanent(err) },
 	})
-	s.mux.HandleFunc(TypeExport, s.handleExport)
-	s.hooks, s.hooksMux = newWebhookServer(cfg)
+	s.mux.HandleFunc(TypeExport, func(ctx context.Context, t *asynq.Task) error {
+		err := s.handleExport(ctx, t)
+		s.retryOrNot(ctx, TypeExport, err)
+		return err
+	})
+	s.hooks, s.hooksMux = newWebhookServer(cfg, s.retryOrNot)
 	if cfg.Sweeper != nil {
 		s.mux.HandleFunc(TypeSweep, func(ctx context.Context, _ *asynq.Task) error { return cfg.Sweeper.Sweep(ctx) })
 		if cfg.SweepEvery > 0 {
@@ -164,6 +170,7 @@ func (s *Server) handleExport(ctx context.Context, t *asynq.Task) error {
 		msg = fmt.Sprintf("the export failed after %d attempts; try again or contact support", retried+1)
 	}
 	log.ErrorContext(ctx, "export failed", "err", err, "code", code, "retried", retried)
+	s.cfg.Metrics.exportFailed(code)
 	if ferr := s.cfg.Failer.FailExport(context.WithoutCancel(ctx), p.TenantID, p.ExportID, code, msg, s.cfg.Now().UTC()); ferr != nil {
 		log.ErrorContext(ctx, "record export failure", "err", ferr)
 		return ferr // retry the bookkeeping rather than lose it

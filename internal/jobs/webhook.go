@@ -59,7 +59,7 @@ func (c *Client) EnqueueWebhook(ctx context.Context, tenantID, deliveryID string
 
 // newWebhookServer returns the asynq server of the webhooks queue, nil when
 // cfg has no WebhookSender.
-func newWebhookServer(cfg ServerConfig) (*asynq.Server, *asynq.ServeMux) {
+func newWebhookServer(cfg ServerConfig, counted func(ctx context.Context, taskType string, err error)) (*asynq.Server, *asynq.ServeMux) {
 	if cfg.Webhooks == nil {
 		return nil, nil
 	}
@@ -82,7 +82,9 @@ func newWebhookServer(cfg ServerConfig) (*asynq.Server, *asynq.ServeMux) {
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
 			return fmt.Errorf("jobs: bad webhook payload: %v: %w", err, asynq.SkipRetry)
 		}
-		return cfg.Webhooks.Deliver(ctx, p.TenantID, p.DeliveryID)
+		err := cfg.Webhooks.Deliver(ctx, p.TenantID, p.DeliveryID)
+		counted(ctx, TypeWebhook, err)
+		return err
 	})
 	return srv, mux
 }

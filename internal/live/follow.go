@@ -40,6 +40,8 @@ type Follower struct {
 	Records Records
 	Files   objstore.Reader
 	Logger  *slog.Logger
+	// Metrics counts live responses; nil: none.
+	Metrics *Metrics
 }
 
 // ErrAborted is returned by Follower.Copy when the body it wrote must not
@@ -150,9 +152,11 @@ func (s *Follower) Wait(ctx context.Context, tenant string, e audit.Export, d ti
 // client went away or out failed, or an error wrapping ErrAborted when the
 // body must not end like a complete one: the export failed, or what was
 // sent differs from the file stored.
-func (s *Follower) Copy(ctx context.Context, out io.Writer, w Waited) (audit.Export, error) {
+func (s *Follower) Copy(ctx context.Context, out io.Writer, w Waited) (_ audit.Export, err error) {
 	e := w.Export
 	st := &liveSend{w: out, sum: sha256.New()}
+	end := s.Metrics.copyStarted()
+	defer func() { end(err, st.fromStorage) }()
 	abort := func(msg string, args ...any) error {
 		return fmt.Errorf("%w: export %s: %s (bytes sent %d) %v", ErrAborted, e.ID, msg, st.sent, args)
 	}
@@ -256,6 +260,7 @@ func (s *Follower) finish(ctx context.Context, e audit.Export, st *liveSend, abo
 	if st.sent < e.SizeBytes {
 		// The stream missed bytes (see Copy); worth knowing when it
 		// happens often: the client then waits for the file to be stored.
+		st.fromStorage = true
 		s.logger().InfoContext(ctx, "live download finishes from storage", "export_id", e.ID,
 			"bytes_live", st.sent, "bytes_stored", e.SizeBytes)
 		rs := objstore.NewReadSeeker(ctx, s.Files, e.ObjectKey, e.SizeBytes)
@@ -294,6 +299,8 @@ type liveSend struct {
 	w    io.Writer
 	sum  hash.Hash
 	sent int64
+	// fromStorage: the stream missed bytes that came from the stored file.
+	fromStorage bool
 }
 
 // apply sends what entries hold past the bytes sent so far. It reports

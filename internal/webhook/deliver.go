@@ -133,6 +133,8 @@ type Deliverer struct {
 	// Jitter turns a nominal backoff into the actual wait (default: a
 	// uniform draw from [d/2, d)).
 	Jitter func(d time.Duration) time.Duration
+	// Metrics counts deliveries by outcome; nil: none.
+	Metrics *Metrics
 }
 
 // NewDeliverer returns a Deliverer with cfg (defaults applied) and the
@@ -196,7 +198,13 @@ func (c Config) Backoff(n int) time.Duration {
 // address is refused; or ctx's error. The body and the Sentinel-Event-Id
 // header are the same on every attempt; the signature is made afresh with
 // the attempt's time, so receivers can keep a short replay tolerance.
-func (dl *Deliverer) Deliver(ctx context.Context, d Delivery) error {
+func (dl *Deliverer) Deliver(ctx context.Context, d Delivery) (err error) {
+	attempts := 0
+	defer func() {
+		if attempts > 0 {
+			dl.Metrics.delivered(attempts, err)
+		}
+	}()
 	if dl.Recorder == nil {
 		return errors.New("webhook: Deliverer has no AttemptRecorder")
 	}
@@ -212,6 +220,7 @@ func (dl *Deliverer) Deliver(ctx context.Context, d Delivery) error {
 	}
 	start := dl.now()
 	for n := 1; ; n++ {
+		attempts = n
 		a, err := dl.attempt(ctx, cfg, d, body, n)
 		if rerr := dl.Recorder.RecordAttempt(context.WithoutCancel(ctx), a); rerr != nil {
 			log.Error("webhook: record attempt", "attempt", n, "err", rerr)

@@ -53,6 +53,8 @@ type Notifier struct {
 	// (tests).
 	Sleep  func(ctx context.Context, d time.Duration) error
 	Jitter func(d time.Duration) time.Duration
+	// Metrics counts deliveries; nil: none.
+	Metrics *Metrics
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -145,7 +147,7 @@ func (n *Notifier) Deliver(ctx context.Context, tenantID, deliveryID string) err
 	if err != nil {
 		return fmt.Errorf("webhook: webhook config: %w", err)
 	}
-	dl.Client, dl.Now = n.httpClient(), n.Now
+	dl.Client, dl.Now, dl.Metrics = n.httpClient(), n.Now, n.Metrics
 	if n.Sleep != nil {
 		dl.Sleep = n.Sleep
 	}

@@ -50,8 +50,10 @@ type Env struct {
 	Main   *app.Main         // the api, booted as cmd/api boots it
 	API    *app.API
 	Worker *app.Worker // nil with NoWorker
-	Client *http.Client
-	t      testing.TB
+	// WorkerMain is the worker as cmd/worker boots it; nil with NoWorker.
+	WorkerMain *app.WorkerMain
+	Client     *http.Client
+	t          testing.TB
 }
 
 // Boot starts api and worker in this process against real services, each
@@ -126,7 +128,7 @@ func Boot(t testing.TB, o Options) *Env {
 		if err := w.Run(ctx); err != nil {
 			t.Fatalf("apptest: start worker: %v", err)
 		}
-		env.Worker = w.Worker
+		env.Worker, env.WorkerMain = w.Worker, w
 	}
 	env.URL, env.Config, env.Deps, env.API, env.Vars = "http://"+m.Addr(), m.Config, m.Deps, m.API, vars
 	return env
