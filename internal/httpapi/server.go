@@ -17,6 +17,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/objstore"
+	"github.com/auditsentinel/sentinel/internal/render/ndjson"
 	"github.com/auditsentinel/sentinel/internal/schedule"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -114,6 +115,9 @@ func New(cfg Config) *Server {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/openapi.yaml", s.openapi)
+	// The NDJSON line schema needs no key: a pipeline validates files
+	// with it before (and without) holding one.
+	e.GET(ndjson.SchemaPath, s.ndjsonSchema)
 
 	v := e.Group(Prefix, s.authenticate)
 	v.POST("/events", s.ingestEvents)
@@ -166,6 +170,11 @@ func (s *Server) readyz(c echo.Context) error {
 		status = http.StatusServiceUnavailable
 	}
 	return c.JSON(status, map[string]any{"ready": ok, "checks": out})
+}
+
+func (s *Server) ndjsonSchema(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+	return c.Blob(http.StatusOK, "application/schema+json", ndjson.Schema)
 }
 
 func (s *Server) openapi(c echo.Context) error {
