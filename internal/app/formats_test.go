@@ -300,3 +300,43 @@ func TestCompressedFiles(t *testing.T) {
 		}
 	})
 }
+
+// TestScheduleFormats: a schedule keeps the file options and its run
+// produces the file they describe; a bad option is refused at creation.
+func TestScheduleFormats(t *testing.T) {
+	env := apptest.Boot(t, apptest.Options{Database: "sqlite", Storage: "file"})
+	key := env.Key("acme")
+	env.Ingest(key, formatFixture())
+	const schedules = "/v5/audit-sentinel/export-schedules"
+	body := weekly()
+	body["window"] = map[string]any{"kind": "last_hours", "hours": 8784} // the fixture is in April 2026
+	body["filters"] = map[string]any{"file_type": "ndjson", "compression": "zstd", "columns": []string{"event_id", "metadata"}}
+	res, sc := doJSON(t, env, http.MethodPost, schedules, key, body)
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %v", res.StatusCode, sc)
+	}
+	if f := sc["filters"].(map[string]any); f["compression"] != "zstd" || f["file_type"] != "ndjson" || len(f["columns"].([]any)) != 2 {
+		t.Errorf("filters %v", f)
+	}
+	res, st := doJSON(t, env, http.MethodPost, schedules+"/"+sc["id"].(string)+"/run", key, nil)
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("run: %d %v", res.StatusCode, st)
+	}
+	done := env.WaitExport(key, st["id"].(string))
+	if done["status"] != "completed" || done["compression"] != "zstd" {
+		t.Fatalf("run-now export: %v", done)
+	}
+	res, file := env.Do(http.MethodGet, "/v5/audit-sentinel/exports/"+st["id"].(string)+"/file", key, nil)
+	d, err := zstd.NewReader(bytes.NewReader(file))
+	apptest.Must(t, err)
+	plain, err := io.ReadAll(d)
+	apptest.Must(t, err)
+	if res.Header.Get("Content-Type") != "application/zstd" || !bytes.HasPrefix(plain, []byte(`{"schema_version":1,"id":"evt-`)) {
+		t.Errorf("scheduled file: %s %.200s", res.Header.Get("Content-Type"), plain)
+	}
+	body["filters"] = map[string]any{"file_type": "pdf", "compression": "gzip"}
+	if res, out := doJSON(t, env, http.MethodPost, schedules, key, body); res.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(errParam(out), "compression") {
+		t.Errorf("pdf+gzip schedule: %d %v", res.StatusCode, out)
+	}
+}

@@ -49,6 +49,11 @@ type ScheduleFilters struct {
 	Locale       string              `json:"locale"`
 	// Timezone is the zone times are displayed in, not the schedule's.
 	Timezone string `json:"timezone"`
+	// The file options of the export endpoint (omitted when unset).
+	BOM         bool     `json:"bom,omitempty"`
+	Delimiter   string   `json:"delimiter,omitempty"`
+	Columns     []string `json:"columns,omitempty"`
+	Compression string   `json:"compression,omitempty"`
 }
 
 // ScheduleView is the JSON of a schedule. WebhookSecret is only set in the
@@ -81,6 +86,7 @@ func (s *Server) scheduleView(sc audit.Schedule) ScheduleView {
 			AuditeeID: p.Filter.AuditeeIDs, EventType: p.Filter.EventTypes, SubType: p.Filter.SubTypes,
 			SystemSource: p.Filter.SystemSources, Metadata: p.Filter.Metadata,
 			FileType: string(p.FileType), Locale: p.Locale, Timezone: p.Timezone,
+			BOM: p.BOM, Delimiter: p.Delimiter, Columns: p.Columns, Compression: string(p.Compression),
 		},
 		RetentionDays: sc.RetentionDays, Enabled: sc.Enabled, WebhookURL: sc.WebhookURL,
 		CreatedAt: sc.CreatedAt, UpdatedAt: sc.UpdatedAt, LastFiredAt: sc.LastFiredAt, URL: scheduleURL(sc.ID),
@@ -126,13 +132,18 @@ type filtersBody struct {
 	FileType     *string              `json:"file_type"`
 	Locale       *string              `json:"locale"`
 	Timezone     *string              `json:"timezone"`
+	BOM          *bool                `json:"bom"`
+	Delimiter    *string              `json:"delimiter"`
+	Columns      *[]string            `json:"columns"`
+	Compression  *string              `json:"compression"`
 }
 
 // Fields a body may hold, by object, for the message that answers a typo.
 var (
 	scheduleFields = []string{"cron", "enabled", "filters", "name", "retention_days", "timezone", "webhook_url", "window"}
 	windowFields   = []string{"hours", "kind"}
-	filtersFields  = []string{"auditee_id", "event_type", "file_type", "locale", "metadata", "sub_type", "system_source", "timezone"}
+	filtersFields  = []string{"auditee_id", "bom", "columns", "compression", "delimiter", "event_type", "file_type", "locale",
+		"metadata", "sub_type", "system_source", "timezone"}
 )
 
 // readScheduleBody decodes a schedule body strictly: unknown fields (at any
@@ -258,6 +269,18 @@ func (b scheduleBody) apply(sc *audit.Schedule) error {
 		}
 		set(&p.Locale, f.Locale)
 		set(&p.Timezone, f.Timezone)
+		if f.BOM != nil {
+			p.BOM = *f.BOM
+		}
+		if f.Delimiter != nil {
+			p.Delimiter = strings.ToLower(*f.Delimiter)
+		}
+		if f.Columns != nil {
+			p.Columns = *f.Columns
+		}
+		if f.Compression != nil {
+			p.Compression = audit.Compression(strings.ToLower(*f.Compression))
+		}
 	}
 	if b.RetentionDays != nil {
 		sc.RetentionDays = *b.RetentionDays
