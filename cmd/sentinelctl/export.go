@@ -65,7 +65,11 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	fs.Var(&metadata, "metadata", "metadata filter `KEY=VALUE` (repeatable)")
 	rangeStart := fs.String("range-start", "", "earliest occurred_at, inclusive (ISO 8601, e.g. 2026-01-01T00:00:00Z)")
 	rangeEnd := fs.String("range-end", "", "latest occurred_at, inclusive (ISO 8601)")
-	fileType := fs.String("file-type", "csv", "csv or pdf")
+	fileType := fs.String("file-type", "csv", "csv, ndjson or pdf")
+	compression := fs.String("compression", "", "compress the file itself: gzip or zstd (csv, ndjson)")
+	columns := fs.String("columns", "", "comma-separated columns, in order (csv, ndjson), e.g. event_id,occurred_at,metadata")
+	delimiter := fs.String("delimiter", "", "CSV separator: comma, semicolon or tab")
+	bom := fs.Bool("bom", false, "start a CSV with a UTF-8 byte order mark (for Excel)")
 	locale := fs.String("locale", "", "language of the file, e.g. en, de (server default when empty)")
 	timezone := fs.String("timezone", "", "IANA time zone of the times in the file, e.g. Europe/Zurich")
 	poll := fs.Duration("poll", time.Second, "how often to ask for the export's progress")
@@ -94,10 +98,14 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	}
 	for name, v := range map[string]string{
 		"range_start": *rangeStart, "range_end": *rangeEnd, "file_type": *fileType, "locale": *locale, "timezone": *timezone,
+		"compression": *compression, "columns": *columns, "delimiter": *delimiter,
 	} {
 		if v != "" {
 			q.Set(name, v)
 		}
+	}
+	if *bom {
+		q.Set("bom", "true")
 	}
 	c, err := co.client(e)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/demo"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,6 +37,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/i18n"
 	"github.com/auditsentinel/sentinel/internal/ingest"
 	"github.com/auditsentinel/sentinel/internal/manifest"
+	"github.com/auditsentinel/sentinel/internal/render/ndjson"
 	"github.com/auditsentinel/sentinel/internal/schedule"
 )
 
@@ -129,6 +131,22 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 	sorted := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
 
 	same("file_type enum", enum(param("file_type")), audit.FileTypes)
+	same("compression enum", enum(param("compression")), audit.Compressions)
+	same("delimiter enum", sorted(enum(param("delimiter"))), sorted(slices.Collect(maps.Keys(audit.Delimiters))))
+	// The NDJSON line schema is published twice, in this document and at
+	// its own URL: the two say the same.
+	{
+		var served struct {
+			Required   []string                   `json:"required"`
+			Properties map[string]json.RawMessage `json:"properties"`
+		}
+		if err := json.Unmarshal(ndjson.Schema, &served); err != nil {
+			t.Fatal(err)
+		}
+		doc := schema("NDJSONEvent")
+		same("NDJSONEvent properties", sorted(slices.Collect(maps.Keys(doc.Properties))), sorted(slices.Collect(maps.Keys(served.Properties))))
+		same("NDJSONEvent required", doc.Required, served.Required)
+	}
 	same("FileType enum", enum(schema("FileType")), audit.FileTypes)
 	same("locale enum", enum(param("locale")), i18n.Supported())
 	same("ScheduleFiltersInput.locale enum", enum(schema("ScheduleFiltersInput").Properties["locale"].Value), i18n.Supported())
@@ -673,12 +691,22 @@ func contractMain(t *testing.T, c *contract) {
 		{query: "file_type=pdf"}, // over the PDF cap of 20
 		{query: "event_type=task", header: []string{"Prefer", "wait=soon"}},
 		{query: "event_type=%zz"},
+		{query: "columns=event_id,colour"},
+		{query: "file_type=pdf&compression=gzip"},
+		{query: "file_type=ndjson&delimiter=tab"},
+		{query: "bom=maybe", invalid: true},
 	} {
 		c.do(exchange{method: "GET", path: apiPrefix + "/events/export?" + bad.query, key: key, status: 400,
 			invalid: bad.invalid, header: bad.header, unchecked: bad.unchecked})
 	}
 	c.do(exchange{method: "GET", path: sampleCSV, status: 401, invalid: true})
 	c.do(exchange{method: "GET", path: sampleCSV, key: "ask_wrong", status: 401})
+
+	// Machine formats and file options, and the NDJSON schema (no key).
+	c.do(exchange{method: "GET", path: apiPrefix + "/schemas/event.ndjson.json", status: 200})
+	c.do(exchange{method: "GET", path: apiPrefix + "/events/export?file_type=ndjson&columns=event_id,occurred_at,metadata", key: key, status: 200})
+	c.do(exchange{method: "GET", path: apiPrefix + "/events/export?file_type=ndjson&compression=zstd", key: key, status: 200})
+	c.do(exchange{method: "GET", path: apiPrefix + "/events/export?compression=gzip&bom=true&delimiter=semicolon", key: key, status: 200})
 
 	// Listing, links, manifests and keys.
 	ex := apiPrefix + "/exports"

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -14,12 +15,29 @@ type FileType string
 
 // File types of the export endpoint.
 const (
-	FileCSV FileType = "csv"
-	FilePDF FileType = "pdf"
+	FileCSV    FileType = "csv"
+	FilePDF    FileType = "pdf"
+	FileNDJSON FileType = "ndjson"
 )
 
 // FileTypes lists the accepted file types, for error messages.
-var FileTypes = []string{string(FileCSV), string(FilePDF)}
+var FileTypes = []string{string(FileCSV), string(FileNDJSON), string(FilePDF)}
+
+// Compression is how an export's file itself is compressed.
+type Compression string
+
+// Compressions of a file; "" is none.
+const (
+	CompressNone Compression = ""
+	CompressGzip Compression = "gzip"
+	CompressZstd Compression = "zstd"
+)
+
+// Compressions lists the accepted compression values, for error messages.
+var Compressions = []string{"none", string(CompressGzip), string(CompressZstd)}
+
+// Delimiters of a CSV file by name; "" is comma.
+var Delimiters = map[string]byte{"comma": ',', "semicolon": ';', "tab": '\t'}
 
 // Paper is the page size of a PDF export.
 type Paper string
@@ -62,6 +80,18 @@ type ExportParams struct {
 	// Paper is the PDF's page size; "" means A4 (see Canonical). It is
 	// omitted from the JSON when empty.
 	Paper Paper `json:"paper,omitempty"`
+	// The options below are omitted when unset, so that the canonical form
+	// (and the hash) of a request without them is what it always was.
+
+	// BOM starts a CSV with a UTF-8 byte order mark.
+	BOM bool `json:"bom,omitempty"`
+	// Delimiter names a CSV's separator (a Delimiters key); "" is comma.
+	Delimiter string `json:"delimiter,omitempty"`
+	// Columns are the columns written, in order (ColumnNames); empty is
+	// all of them in their usual order.
+	Columns []string `json:"columns,omitempty"`
+	// Compression compresses the file itself.
+	Compression Compression `json:"compression,omitempty"`
 }
 
 // Export is the durable record of one export job.
@@ -134,7 +164,53 @@ func (p ExportParams) Canonical() ExportParams {
 	if p.FileType != FilePDF || p.Paper == PaperA4 {
 		p.Paper = ""
 	}
+	if p.Delimiter == "comma" {
+		p.Delimiter = ""
+	}
+	if p.Compression == "none" {
+		p.Compression = CompressNone
+	}
+	// Asking for every column in the usual order is asking for nothing.
+	if slices.Equal(p.Columns, ColumnNames) {
+		p.Columns = nil
+	}
+	if len(p.Columns) == 0 {
+		p.Columns = nil
+	}
 	return p
+}
+
+// ColumnNames are the columns an export may be narrowed to (columns=), in
+// their usual order: the seven event fields, metadata.KEY for each of
+// MetadataKeys, and metadata for the rest of the metadata.
+var ColumnNames = func() []string {
+	out := []string{"event_id", "occurred_at", "event_type", "sub_type", "system_source", "auditee_id", "description"}
+	for _, k := range MetadataKeys {
+		out = append(out, "metadata."+k)
+	}
+	return append(out, "metadata")
+}()
+
+// ColumnIndex returns the position of name in ColumnNames, or -1.
+func ColumnIndex(name string) int { return slices.Index(ColumnNames, name) }
+
+// SelectedColumns returns p's columns as indexes into ColumnNames: every
+// column when p names none.
+func (p ExportParams) SelectedColumns() []int {
+	if len(p.Columns) == 0 {
+		out := make([]int, len(ColumnNames))
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	out := make([]int, 0, len(p.Columns))
+	for _, c := range p.Columns {
+		if i := ColumnIndex(c); i >= 0 {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // Hash identifies the canonical parameters within one tenant: identical

@@ -105,7 +105,7 @@ func (s *Service) Answer(ctx context.Context, r AnswerRequest) (out Outcome, err
 			if before != nil {
 				before(ctx, e)
 			}
-			if e.Params.FileType != audit.FileCSV {
+			if !Streams(e.Params) {
 				return
 			}
 			release, ok := s.takeLiveSlot()
@@ -130,7 +130,7 @@ func (s *Service) Answer(ctx context.Context, r AnswerRequest) (out Outcome, err
 		// will not be streamed to this request polls the record instead:
 		// its stream may carry another request's bytes, which it would
 		// read for nothing.
-		if s.Live != nil && (stream || e.Params.FileType != audit.FileCSV) {
+		if s.Live != nil && (stream || !Streams(e.Params)) {
 			lw, ok := s.Live.Wait(ctx, r.TenantID, e, r.Wait, stream)
 			out.Export, waited = lw.Export, ok
 			if ok && lw.Streamable() {

@@ -25,10 +25,13 @@ func Validate(p audit.ExportParams) (audit.ExportParams, error) {
 	switch p.FileType {
 	case "":
 		p.FileType = audit.FileCSV
-	case audit.FileCSV, audit.FilePDF:
+	case audit.FileCSV, audit.FilePDF, audit.FileNDJSON:
 	default:
 		return p, &audit.Error{Code: audit.EINVALID, Param: "file_type", Allowed: audit.FileTypes,
-			Message: fmt.Sprintf("file_type %q is not supported; use csv or pdf", p.FileType)}
+			Message: fmt.Sprintf("file_type %q is not supported; use %s", p.FileType, strings.Join(audit.FileTypes, ", "))}
+	}
+	if err := validateOptions(p); err != nil {
+		return p, err
 	}
 	if p.Locale == "" {
 		p.Locale = "en"
@@ -100,6 +103,53 @@ func Validate(p audit.ExportParams) (audit.ExportParams, error) {
 			f.RangeStart.UTC().Format(time.RFC3339Nano), f.RangeEnd.UTC().Format(time.RFC3339Nano))
 	}
 	return p.Canonical(), nil
+}
+
+// validateOptions checks the file options (bom, delimiter, columns,
+// compression) against the file type. An option a format would ignore is
+// refused rather than ignored: two requests that differ only by it would
+// otherwise be different exports of the same bytes, and a client would
+// believe it had what it asked for.
+func validateOptions(p audit.ExportParams) error {
+	if p.BOM && p.FileType != audit.FileCSV {
+		return audit.Invalid("bom", "bom applies to file_type=csv only, not %s", p.FileType)
+	}
+	if p.Delimiter != "" {
+		if _, ok := audit.Delimiters[p.Delimiter]; !ok {
+			return &audit.Error{Code: audit.EINVALID, Param: "delimiter", Allowed: []string{"comma", "semicolon", "tab"},
+				Message: fmt.Sprintf("delimiter %q is not supported; use comma, semicolon or tab", p.Delimiter)}
+		}
+		if p.FileType != audit.FileCSV {
+			return audit.Invalid("delimiter", "delimiter applies to file_type=csv only, not %s", p.FileType)
+		}
+	}
+	if len(p.Columns) > 0 {
+		if p.FileType == audit.FilePDF {
+			return audit.Invalid("columns", "columns does not apply to file_type=pdf: its layout is fixed")
+		}
+		seen := make(map[string]bool, len(p.Columns))
+		for _, c := range p.Columns {
+			if audit.ColumnIndex(c) < 0 {
+				return &audit.Error{Code: audit.EINVALID, Param: "columns", Allowed: audit.ColumnNames,
+					Message: fmt.Sprintf("column %q is not one of: %s", c, strings.Join(audit.ColumnNames, ", "))}
+			}
+			if seen[c] {
+				return audit.Invalid("columns", "column %q is named twice", c)
+			}
+			seen[c] = true
+		}
+	}
+	switch p.Compression {
+	case audit.CompressNone, "none":
+	case audit.CompressGzip, audit.CompressZstd:
+		if p.FileType != audit.FileCSV && p.FileType != audit.FileNDJSON {
+			return audit.Invalid("compression", "compression applies to csv and ndjson; a %s file is compressed inside", p.FileType)
+		}
+	default:
+		return &audit.Error{Code: audit.EINVALID, Param: "compression", Allowed: audit.Compressions,
+			Message: fmt.Sprintf("compression %q is not supported; use gzip or zstd", p.Compression)}
+	}
+	return nil
 }
 
 func checkValues(param string, vals []string, max int) error {

@@ -83,15 +83,53 @@ type Runner struct {
 // so that even a bug in a query cannot hand one tenant another's object
 // under its own prefix, and a retry writes the same key.
 func ObjectKey(e audit.Export) string {
-	return fmt.Sprintf("tenants/%s/exports/%s.%s", e.TenantID, e.ID, e.Params.FileType)
+	return fmt.Sprintf("tenants/%s/exports/%s.%s", e.TenantID, e.ID, Extension(e.Params))
 }
 
 // ContentType returns the media type of a file type.
 func ContentType(t audit.FileType) string {
-	if t == audit.FilePDF {
+	switch t {
+	case audit.FilePDF:
 		return "application/pdf"
+	case audit.FileNDJSON:
+		return "application/x-ndjson"
 	}
 	return "text/csv; charset=utf-8"
+}
+
+// ContentTypeOf returns the media type of the file p describes. A
+// compressed file is the compressor's type (application/gzip, RFC 6713;
+// application/zstd, RFC 8878), not the CSV's with a Content-Encoding: the
+// file is stored, signed and handed over compressed, and a browser or an
+// HTTP client that saw Content-Encoding would decode it on the way and keep
+// bytes whose digest is not the manifest's.
+func ContentTypeOf(p audit.ExportParams) string {
+	switch p.Compression {
+	case audit.CompressGzip:
+		return "application/gzip"
+	case audit.CompressZstd:
+		return "application/zstd"
+	}
+	return ContentType(p.FileType)
+}
+
+// Extension is the file name extension of the file p describes: the file
+// type, then the compression's (csv.gz, ndjson.zst).
+func Extension(p audit.ExportParams) string {
+	switch p.Compression {
+	case audit.CompressGzip:
+		return string(p.FileType) + ".gz"
+	case audit.CompressZstd:
+		return string(p.FileType) + ".zst"
+	}
+	return string(p.FileType)
+}
+
+// Streams reports whether an export of p is relayed live while it renders
+// (see Runner.Live): the formats written row by row, whose first bytes are
+// final as soon as they are written. A PDF is laid out at the end.
+func Streams(p audit.ExportParams) bool {
+	return p.FileType == audit.FileCSV || p.FileType == audit.FileNDJSON
 }
 
 // Permanent reports whether err must not be retried: the export can never
@@ -252,7 +290,7 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 		err  error
 	}
 	upDone := make(chan upResult, 1)
-	contentType := ContentType(p.FileType)
+	contentType := ContentTypeOf(p)
 	go func() {
 		info, err := r.Bucket.Upload(ctx, key, pr, contentType)
 		// Unblock the writer whatever happened to the upload.
@@ -263,11 +301,20 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 	h := sha256.New()
 	out := []io.Writer{pw, h}
 	var feed *live.Feed
-	if r.Live != nil && p.FileType == audit.FileCSV {
+	if r.Live != nil && Streams(p) {
 		feed = r.Live.Start(ctx, e.ID, e.Attempts)
 		out = append(out, feed)
 	}
 	cw := &render.Counter{W: io.MultiWriter(out...)}
+	// The renderer writes through the compressor, when there is one: what
+	// is hashed, counted, relayed and stored is the compressed file.
+	zw, err := compressor(p.Compression, cw)
+	if err != nil {
+		pw.CloseWithError(err)
+		cancel()
+		<-upDone
+		return audit.ExportResult{}, err
+	}
 	rep := render.Report{
 		ExportID:    e.ID,
 		TenantID:    e.TenantID,
@@ -288,7 +335,12 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 		rep.Name = name
 	}
 	res := audit.ExportResult{ObjectKey: key, ContentType: contentType, ProducerVersion: r.Version}
-	renderErr := r.pipeline(ctx, e, p.Filter, rep, cw, &res, rows, log)
+	renderErr := r.pipeline(ctx, e, p.Filter, rep, zw, &res, rows, log)
+	if renderErr == nil {
+		if err := zw.Close(); err != nil {
+			renderErr = fmt.Errorf("export: finish %s compression: %w", p.Compression, err)
+		}
+	}
 	if feed != nil {
 		// Every byte is rendered: readers get the last of them now, not
 		// after the upload has finished.

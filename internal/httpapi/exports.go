@@ -25,6 +25,10 @@ type ExportStatus struct {
 	Locale      string       `json:"locale"`
 	Timezone    string       `json:"timezone"`
 	Filters     audit.Filter `json:"filters"`
+	BOM         bool         `json:"bom,omitempty"`
+	Delimiter   string       `json:"delimiter,omitempty"`
+	Columns     []string     `json:"columns,omitempty"`
+	Compression string       `json:"compression,omitempty"`
 	RowsWritten int64        `json:"rows_written"`
 	RowsTotal   *int64       `json:"rows_total"`
 	SizeBytes   *int64       `json:"size_bytes,omitempty"`
@@ -68,6 +72,7 @@ func statusView(e audit.Export) ExportStatus {
 	v := ExportStatus{
 		ID: e.ID, Status: string(e.Status), FileType: string(e.Params.FileType), Locale: e.Params.Locale,
 		Timezone: e.Params.Timezone, Filters: e.Params.Filter, RowsWritten: e.RowsWritten,
+		BOM: e.Params.BOM, Delimiter: e.Params.Delimiter, Columns: e.Params.Columns, Compression: string(e.Params.Compression),
 		CreatedAt: e.CreatedAt, StartedAt: e.StartedAt, CompletedAt: e.CompletedAt, ExpiresAt: e.ExpiresAt,
 		ScheduleID: e.ScheduleID, Occurrence: e.Occurrence, RequestedBy: e.Requester(),
 		StatusURL: exportURL(e.ID), FileURL: exportURL(e.ID) + "/file",
@@ -290,7 +295,7 @@ func contentTypeOf(e audit.Export) string {
 	if e.ContentType != "" {
 		return e.ContentType
 	}
-	return export.ContentType(e.Params.FileType) // a record that does not say
+	return export.ContentTypeOf(e.Params) // a record that does not say
 }
 
 // Filename is the download name: what, when and which export, so a folder of
@@ -304,5 +309,5 @@ func Filename(e audit.Export) string {
 	if len(short) > 8 {
 		short = short[len(short)-8:]
 	}
-	return fmt.Sprintf("audit-events_%s_%s_%s.%s", e.TenantID, at.UTC().Format("20060102T150405Z"), short, e.Params.FileType)
+	return fmt.Sprintf("audit-events_%s_%s_%s.%s", e.TenantID, at.UTC().Format("20060102T150405Z"), short, export.Extension(e.Params))
 }

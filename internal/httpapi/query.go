@@ -14,7 +14,7 @@ import (
 // exportQueryParams are the export endpoint's parameters, for the message
 // that answers a typo.
 var exportQueryParams = []string{
-	"auditee_id", "event_type", "file_type", "locale", "metadata[KEY]", "paper",
+	"auditee_id", "bom", "columns", "compression", "delimiter", "event_type", "file_type", "locale", "metadata[KEY]", "paper",
 	"range_end", "range_start", "sub_type", "system_source", "timezone", "webhook_url",
 }
 
@@ -66,7 +66,8 @@ func parseExportParams(raw string, o *export.Options) (audit.ExportParams, error
 			f.SubTypes = append(f.SubTypes, vals...)
 		case "system_source":
 			f.SystemSources = append(f.SystemSources, vals...)
-		case "file_type", "locale", "timezone", "range_start", "range_end", "paper":
+		case "file_type", "locale", "timezone", "range_start", "range_end", "paper",
+			"bom", "columns", "compression", "delimiter":
 			if name != key {
 				return p, audit.Invalid(key, "%s takes one value, not a list", name)
 			}
@@ -166,6 +167,26 @@ func setScalar(p *audit.ExportParams, name, v string) error {
 		p.Timezone = v
 	case "paper":
 		p.Paper = audit.Paper(v)
+	case "bom":
+		switch strings.ToLower(v) {
+		case "true", "1":
+			p.BOM = true
+		case "false", "0":
+			p.BOM = false
+		default:
+			return &audit.Error{Code: audit.EINVALID, Param: "bom", Allowed: []string{"true", "false"},
+				Message: fmt.Sprintf("bom is true or false, got %q", v)}
+		}
+	case "delimiter":
+		p.Delimiter = strings.ToLower(v)
+	case "compression":
+		p.Compression = audit.Compression(strings.ToLower(v))
+	case "columns":
+		// One comma-separated list, in the order the file gets them;
+		// export.Validate checks the names.
+		for _, c := range strings.Split(v, ",") {
+			p.Columns = append(p.Columns, strings.TrimSpace(c))
+		}
 	case "range_start", "range_end":
 		t, err := export.ParseTime(name, v)
 		if err != nil {

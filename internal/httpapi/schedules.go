@@ -51,6 +51,11 @@ type ScheduleFilters struct {
 	Timezone string `json:"timezone"`
 	// Paper is a PDF's page size (a4 or letter); absent for a CSV.
 	Paper string `json:"paper,omitempty"`
+	// The file options of the export endpoint (omitted when unset).
+	BOM         bool     `json:"bom,omitempty"`
+	Delimiter   string   `json:"delimiter,omitempty"`
+	Columns     []string `json:"columns,omitempty"`
+	Compression string   `json:"compression,omitempty"`
 }
 
 // ScheduleView is the JSON of a schedule. WebhookSecret is only set in the
@@ -96,6 +101,7 @@ func (s *Server) scheduleView(sc audit.Schedule) ScheduleView {
 			SystemSource: p.Filter.SystemSources, Metadata: p.Filter.Metadata,
 			FileType: string(p.FileType), Locale: p.Locale, Timezone: p.Timezone,
 			Paper: paperView(p),
+			BOM:   p.BOM, Delimiter: p.Delimiter, Columns: p.Columns, Compression: string(p.Compression),
 		},
 		RetentionDays: sc.RetentionDays, Enabled: sc.Enabled, WebhookURL: sc.WebhookURL,
 		CreatedAt: sc.CreatedAt, UpdatedAt: sc.UpdatedAt, LastFiredAt: sc.LastFiredAt, URL: scheduleURL(sc.ID),
@@ -142,13 +148,18 @@ type filtersBody struct {
 	Locale       *string              `json:"locale"`
 	Timezone     *string              `json:"timezone"`
 	Paper        *string              `json:"paper"`
+	BOM          *bool                `json:"bom"`
+	Delimiter    *string              `json:"delimiter"`
+	Columns      *[]string            `json:"columns"`
+	Compression  *string              `json:"compression"`
 }
 
 // Fields a body may hold, by object, for the message that answers a typo.
 var (
 	scheduleFields = []string{"cron", "enabled", "filters", "name", "retention_days", "timezone", "webhook_url", "window"}
 	windowFields   = []string{"hours", "kind"}
-	filtersFields  = []string{"auditee_id", "event_type", "file_type", "locale", "metadata", "paper", "sub_type", "system_source", "timezone"}
+	filtersFields  = []string{"auditee_id", "bom", "columns", "compression", "delimiter", "event_type", "file_type", "locale",
+		"metadata", "paper", "sub_type", "system_source", "timezone"}
 )
 
 // readScheduleBody decodes a schedule body strictly: unknown fields (at any
@@ -279,6 +290,18 @@ func (b scheduleBody) apply(sc *audit.Schedule) error {
 		set(&p.Timezone, f.Timezone)
 		if f.Paper != nil {
 			p.Paper = audit.Paper(*f.Paper)
+		}
+		if f.BOM != nil {
+			p.BOM = *f.BOM
+		}
+		if f.Delimiter != nil {
+			p.Delimiter = strings.ToLower(*f.Delimiter)
+		}
+		if f.Columns != nil {
+			p.Columns = *f.Columns
+		}
+		if f.Compression != nil {
+			p.Compression = audit.Compression(strings.ToLower(*f.Compression))
 		}
 	}
 	if b.RetentionDays != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/objstore"
+	"github.com/auditsentinel/sentinel/internal/render/ndjson"
 	"github.com/auditsentinel/sentinel/internal/schedule"
 	"github.com/auditsentinel/sentinel/internal/selfaudit"
 	"github.com/labstack/echo/v4"
@@ -132,6 +133,9 @@ func New(cfg Config) *Server {
 	// Unauthenticated like the probes: keep it off the public ingress
 	// (deploy/README.md).
 	e.GET("/metrics", serveMetrics(cfg.Registry))
+	// The NDJSON line schema needs no key: a pipeline validates files
+	// with it before (and without) holding one.
+	e.GET(ndjson.SchemaPath, s.ndjsonSchema)
 
 	v := e.Group(Prefix, s.authenticate, s.checkInput)
 	v.POST("/events", s.ingestEvents)
@@ -188,6 +192,11 @@ func (s *Server) readyz(c echo.Context) error {
 		status = http.StatusServiceUnavailable
 	}
 	return c.JSON(status, map[string]any{"ready": ok, "checks": out})
+}
+
+func (s *Server) ndjsonSchema(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+	return c.Blob(http.StatusOK, "application/schema+json", ndjson.Schema)
 }
 
 func (s *Server) openapi(c echo.Context) error {

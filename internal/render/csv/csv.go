@@ -82,6 +82,13 @@ type Renderer struct {
 	keys    []string          // reused for sorting other metadata keys
 	rows    int64
 	closed  bool
+
+	// custom is set when a delimiter other than comma or a choice of
+	// columns was asked for: rows then take writeCustom's path (options.go).
+	custom bool
+	delim  byte
+	cols   []int
+	cells  []string
 }
 
 var (
@@ -93,7 +100,9 @@ var (
 type Option func(*config)
 
 type config struct {
-	bom bool
+	bom   bool
+	delim byte  // 0: comma
+	cols  []int // nil: every column; else indexes into audit.ColumnNames
 }
 
 // WithBOM makes the file start with a UTF-8 byte order mark.
@@ -125,6 +134,9 @@ func New(w io.Writer, r render.Report, opts ...Option) (*Renderer, error) {
 		if _, err := bw.WriteString("\uFEFF"); err != nil {
 			return nil, fmt.Errorf("csvrender: write bom: %w", err)
 		}
+	}
+	if cfg.delim != 0 && cfg.delim != ',' || cfg.cols != nil {
+		return rd, rd.startCustom(cfg, cat)
 	}
 	header := make([]string, 0, len(fixedColumns)+len(audit.MetadataKeys)+1)
 	for _, c := range fixedColumns {
@@ -158,6 +170,9 @@ func (r *Renderer) WriteEvent(e *audit.Event) error {
 func (r *Renderer) WriteRow(e *audit.EventRow) error {
 	if r.closed {
 		return audit.Errorf(audit.EINTERNAL, "csvrender: write after close")
+	}
+	if r.custom {
+		return r.writeCustom(e)
 	}
 	// Occurred at goes straight into the line: RFC 3339 text never needs
 	// quoting, nor neutralising (it starts with the year).

@@ -10,6 +10,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/render"
 	csvrender "github.com/auditsentinel/sentinel/internal/render/csv"
+	"github.com/auditsentinel/sentinel/internal/render/ndjson"
 	pdfrender "github.com/auditsentinel/sentinel/internal/render/pdf"
 )
 
@@ -17,7 +18,8 @@ import (
 // events (PDF_MAX_EVENTS).
 func Registry(pdfMax int) render.Registry {
 	return render.Registry{
-		audit.FileCSV: CSV,
+		audit.FileCSV:    CSV,
+		audit.FileNDJSON: NDJSON,
 		audit.FilePDF: func(rep render.Report, w io.Writer) (render.Renderer, error) {
 			r, err := pdfrender.New(w, rep, pdfrender.Options{MaxEvents: pdfMax})
 			if err != nil {
@@ -28,11 +30,31 @@ func Registry(pdfMax int) render.Registry {
 	}
 }
 
-// CSV is the CSV renderer as a render.Func.
+// CSV is the CSV renderer as a render.Func, with the report's spreadsheet
+// options (bom, delimiter, columns).
 func CSV(rep render.Report, w io.Writer) (render.Renderer, error) {
-	r, err := csvrender.New(w, rep)
+	var opts []csvrender.Option
+	if rep.Params.BOM {
+		opts = append(opts, csvrender.WithBOM())
+	}
+	if d, ok := audit.Delimiters[rep.Params.Delimiter]; ok {
+		opts = append(opts, csvrender.WithDelimiter(d))
+	}
+	if len(rep.Params.Columns) > 0 {
+		opts = append(opts, csvrender.WithColumns(rep.Params.SelectedColumns()))
+	}
+	r, err := csvrender.New(w, rep, opts...)
 	if err != nil {
 		return nil, err // not a typed nil in an interface
+	}
+	return r, nil
+}
+
+// NDJSON is the NDJSON renderer as a render.Func.
+func NDJSON(rep render.Report, w io.Writer) (render.Renderer, error) {
+	r, err := ndjson.New(w, rep)
+	if err != nil {
+		return nil, err
 	}
 	return r, nil
 }

@@ -1,0 +1,273 @@
+// Package ndjson writes audit events as newline-delimited JSON (JSON
+// Lines): one object per event, UTF-8, each line ending in "\n", in the
+// export's (occurred_at, id) order. Media type application/x-ndjson.
+//
+// A line is what a machine loading the file needs without a second look at
+// the docs: every field of the event under the names the ingest API uses
+// (id, occurred_at, event_type, sub_type, system_source, auditee_id,
+// description), metadata as one JSON object of strings (nothing flattened,
+// a key present with an empty value stays present), occurred_at as RFC 3339
+// with the offset of the export's time zone at that instant, and
+// schema_version first. Field names never depend on the locale: a machine
+// format has one vocabulary. The JSON Schema of a line is Schema (served at
+// SchemaPath and in the OpenAPI document).
+//
+// columns= narrows a line to the chosen fields: event_id is the id field,
+// metadata.KEY keeps that key in the metadata object, metadata keeps the
+// rest of it; a line without any metadata column has no metadata member.
+package ndjson
+
+import (
+	"bufio"
+	_ "embed"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/render"
+)
+
+// SchemaVersion is the version of a line's shape, written in every line.
+// It changes only when a consumer would need to change: a field renamed,
+// removed or retyped.
+const SchemaVersion = 1
+
+// SchemaPath is where the API serves Schema, without authentication: a
+// pipeline validating files needs it before it has a key.
+const SchemaPath = "/v5/audit-sentinel/schemas/event.ndjson.json"
+
+// Schema is the JSON Schema (draft 2020-12) of one line.
+//
+//go:embed event.ndjson.json
+var Schema []byte
+
+// MediaType is the file's media type.
+const MediaType = "application/x-ndjson"
+
+const bufferSize = 64 << 10
+
+// fieldNames are the JSON names of audit.ColumnNames' first seven columns.
+var fieldNames = [7]string{"id", "occurred_at", "event_type", "sub_type", "system_source", "auditee_id", "description"}
+
+// sortedMeta is the order of the filterable metadata keys inside the
+// metadata object: by name, as an encoder of maps writes them.
+var sortedMeta = func() []int {
+	idx := make([]int, audit.NumMetadataKeys)
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		switch ka, kb := audit.MetadataKeys[a], audit.MetadataKeys[b]; {
+		case ka < kb:
+			return -1
+		case ka > kb:
+			return 1
+		}
+		return 0
+	})
+	return idx
+}()
+
+// Renderer writes one NDJSON file, a line per event as it comes.
+type Renderer struct {
+	bw     *bufio.Writer
+	loc    *time.Location
+	fields []int // columns 0..6 chosen, in order
+	meta   uint16
+	extra  bool // the rest of the metadata is wanted
+	anyMD  bool // some metadata column is wanted
+	line   []byte
+	closed bool
+}
+
+var (
+	_ render.Renderer  = (*Renderer)(nil)
+	_ render.RowWriter = (*Renderer)(nil)
+)
+
+// New returns a Renderer writing to w with rep's time zone and columns.
+func New(w io.Writer, rep render.Report) (*Renderer, error) {
+	loc := rep.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	r := &Renderer{bw: bufio.NewWriterSize(w, bufferSize), loc: loc, line: make([]byte, 0, 1024)}
+	for _, c := range rep.Params.SelectedColumns() {
+		switch {
+		case c < len(fieldNames):
+			r.fields = append(r.fields, c)
+		case c < len(fieldNames)+audit.NumMetadataKeys:
+			r.meta |= 1 << (c - len(fieldNames))
+			r.anyMD = true
+		default:
+			r.extra, r.anyMD = true, true
+		}
+	}
+	return r, nil
+}
+
+// WriteEvent writes e as one line.
+func (r *Renderer) WriteEvent(e *audit.Event) error {
+	row, err := audit.RowOf(e)
+	if err != nil {
+		return err
+	}
+	return r.WriteRow(&row)
+}
+
+// WriteRow writes e as one line; it implements render.RowWriter.
+func (r *Renderer) WriteRow(e *audit.EventRow) error {
+	if r.closed {
+		return audit.Errorf(audit.EINTERNAL, "ndjson: write after close")
+	}
+	b := append(r.line[:0], `{"schema_version":`...)
+	b = strconv.AppendInt(b, SchemaVersion, 10)
+	for _, c := range r.fields {
+		b = append(b, ',', '"')
+		b = append(b, fieldNames[c]...)
+		b = append(b, '"', ':')
+		switch c {
+		case 0:
+			b = appendString(b, e.ID)
+		case 1:
+			b = append(b, '"')
+			b = appendTime(b, e.OccurredAt, r.loc)
+			b = append(b, '"')
+		case 2:
+			b = appendString(b, e.EventType)
+		case 3:
+			b = appendString(b, e.SubType)
+		case 4:
+			b = appendString(b, e.SystemSource)
+		case 5:
+			b = appendString(b, e.AuditeeID)
+		case 6:
+			b = appendString(b, e.Description)
+		}
+	}
+	if r.anyMD {
+		b = append(b, `,"metadata":{`...)
+		n := 0
+		for _, i := range sortedMeta {
+			if e.HasMeta&r.meta&(1<<i) == 0 {
+				continue
+			}
+			if n > 0 {
+				b = append(b, ',')
+			}
+			n++
+			b = appendString(b, audit.MetadataKeys[i])
+			b = append(b, ':')
+			b = appendString(b, e.Meta[i])
+		}
+		if r.extra {
+			// The store keeps the rest as a JSON object: its members are
+			// spliced in as they are (they never repeat a filterable key).
+			if inner := innerObject(e.Extra); inner != "" {
+				if n > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, inner...)
+			}
+		}
+		b = append(b, '}')
+	}
+	b = append(b, '}', '\n')
+	r.line = b
+	if _, err := r.bw.Write(b); err != nil {
+		return fmt.Errorf("ndjson: write: %w", err)
+	}
+	return nil
+}
+
+// innerObject returns the members of the JSON object s ("" for none).
+func innerObject(s string) string {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return ""
+	}
+	inner := s[1 : len(s)-1]
+	for _, c := range []byte(inner) {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return inner
+		}
+	}
+	return ""
+}
+
+// Close flushes what is buffered. It does not close the writer.
+func (r *Renderer) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	if err := r.bw.Flush(); err != nil {
+		return fmt.Errorf("ndjson: flush: %w", err)
+	}
+	return nil
+}
+
+// appendTime appends the instant us (Unix microseconds) in loc as RFC 3339
+// with that zone's offset, fractional seconds only when non-zero (the CSV's
+// form).
+func appendTime(b []byte, us int64, loc *time.Location) []byte {
+	t := time.UnixMicro(us).In(loc)
+	if t.Nanosecond() == 0 {
+		return t.AppendFormat(b, time.RFC3339)
+	}
+	return t.AppendFormat(b, "2006-01-02T15:04:05.999999Z07:00")
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string, escaping only what JSON
+// requires plus U+2028/U+2029 (which break JavaScript line readers);
+// invalid UTF-8 becomes U+FFFD, as encoding/json does.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
