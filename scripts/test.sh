@@ -42,6 +42,8 @@ as_root() {
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
+# The console's browser tests drive Debian's chromium (internal/console).
+command -v chromium >/dev/null || missing+=(chromium)
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
 	pg_bindir >/dev/null || missing+=(postgresql)
 	command -v psql >/dev/null || missing+=(postgresql-client)
@@ -57,6 +59,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 command -v redis-server >/dev/null || die "redis-server is still not on PATH after installing redis-server"
 command -v pdftotext >/dev/null || die "pdftotext is still not on PATH after installing poppler-utils"
+command -v chromium >/dev/null || die "chromium is still not on PATH after installing chromium"
 
 # ---------------------------------------------------------------- versitygw
 if [ -z "${VERSITYGW_BIN:-}" ]; then

@@ -114,7 +114,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	if !strings.HasPrefix(r.URL.Path, "/console/static/") {
@@ -130,12 +130,15 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // sameOrigin refuses a state change another site's page sent: browsers
 // name the page's origin on every POST (or at least say cross-site).
 func sameOrigin(r *http.Request) bool {
-	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin":
+		return true
+	case "cross-site", "same-site":
 		return false
 	}
 	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
-		return o == ""
+	if o == "" {
+		return true // not a browser's form: the CSRF token still guards it
 	}
 	u, err := url.Parse(o)
 	return err == nil && u.Host == r.Host
