@@ -118,11 +118,11 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 	for _, w := range []int64{1280, 390} {
 		run(t, ctx, "viewport", chromedp.EmulateViewport(w, 900))
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.jpg", name, w)), buf, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, w)), buf, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
