@@ -13,13 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditsentinel/sentinel/internal/apikey"
-	"github.com/auditsentinel/sentinel/internal/app/apptest"
-	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/auditsentinel/sentinel/internal/apikey"
+	"github.com/auditsentinel/sentinel/internal/app/apptest"
+	"github.com/auditsentinel/sentinel/internal/httpapi"
 )
 
 // events are 60 events of acme: i%3==0 are assessments, entity ent-(i%4).
