@@ -45,6 +45,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 # A real spreadsheet engine: the CSV injection test opens exports with it.
 command -v soffice >/dev/null || missing+=(libreoffice-calc-nogui)
+# The console's browser tests drive Debian's chromium (internal/console).
+command -v chromium >/dev/null || missing+=(chromium)
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
 	pg_bindir >/dev/null || missing+=(postgresql)
 	command -v psql >/dev/null || missing+=(postgresql-client)
@@ -61,6 +63,7 @@ fi
 command -v redis-server >/dev/null || die "redis-server is still not on PATH after installing redis-server"
 command -v pdftotext >/dev/null || die "pdftotext is still not on PATH after installing poppler-utils"
 command -v soffice >/dev/null || die "soffice is still not on PATH after installing libreoffice-calc-nogui"
+command -v chromium >/dev/null || die "chromium is still not on PATH after installing chromium"
 
 # ---------------------------------------------------------------- versitygw
 if [ -z "${VERSITYGW_BIN:-}" ]; then

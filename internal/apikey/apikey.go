@@ -172,7 +172,14 @@ func Authenticate(ctx context.Context, s Store, secret string, now time.Time) (a
 	if secret == "" {
 		return audit.APIKey{}, audit.Errorf(audit.EUNAUTHORIZED, "missing API key: send it in the apikey header")
 	}
-	k, err := s.APIKeyByHash(ctx, Hash(secret))
+	return ByHash(ctx, s, Hash(secret), now)
+}
+
+// ByHash resolves a key by the hash of its secret, as Authenticate does:
+// the console keeps only the hash in its session and checks it again on
+// every request, so revoking the key ends the session.
+func ByHash(ctx context.Context, s Store, secretHash string, now time.Time) (audit.APIKey, error) {
+	k, err := s.APIKeyByHash(ctx, secretHash)
 	if errors.Is(err, audit.ErrNotFound) {
 		return audit.APIKey{}, audit.Errorf(audit.EUNAUTHORIZED, invalidKey)
 	}

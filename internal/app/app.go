@@ -11,6 +11,7 @@ import (
 
 	"github.com/auditsentinel/sentinel/api"
 	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/console"
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/jobs"
@@ -75,7 +76,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		Feed: deps.Store, SelfAudit: a.audit, Registry: a.Metrics.Registry,
 	})
 	a.http = &http.Server{
-		Handler:           h,
+		Handler:           withConsole(h, logger, deps, svc),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute, // ingest bodies may be large
 		// Downloads clear their own write deadline; everything else must
@@ -88,6 +89,21 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		a.worker = newWorker(cfg, logger, deps, a.Metrics)
 	}
 	return a
+}
+
+// withConsole serves the browser console at /console/ beside the API, and
+// sends a browser that opens the bare address there; every other path is
+// the API's.
+func withConsole(api http.Handler, logger *slog.Logger, deps *Deps, svc *export.Service) http.Handler {
+	con := console.New(console.Config{
+		API: api, Keys: deps.Store, Exports: svc, Sessions: &console.Sessions{Redis: deps.rdb},
+		Logger: logger.With("component", "console"), Now: time.Now,
+	})
+	mux := http.NewServeMux()
+	mux.Handle(console.Base, con)
+	mux.Handle("GET /{$}", http.RedirectHandler(console.Base, http.StatusSeeOther))
+	mux.Handle("/", api)
+	return mux
 }
 
 // Start listens on HTTP_ADDR (":0" picks a free port) and serves in the

@@ -86,6 +86,8 @@ Export assessment events as CSV:
 One entity's events as a PDF (-g stops curl from treating [ ] as a pattern):
   curl -g -sS -o entity.pdf -D - "%[1]s/v5/audit-sentinel/events/export?file_type=pdf&metadata[entity_id]=%[4]s&locale=en" --header "apikey: %[2]s"
 
+Console (sign in with the key above): %[1]s/console/
+
 OpenAPI: %[1]s/openapi.yaml   Health: %[1]s/readyz
 `, base, key, DemoTenant, demo.DemoEntityID)
 }
