@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/demo"
 	"github.com/auditsentinel/sentinel/internal/export"
@@ -32,7 +34,6 @@ import (
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
 	"github.com/auditsentinel/sentinel/internal/testenv"
-	"github.com/google/uuid"
 )
 
 var tenant = func() string {

@@ -15,14 +15,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/auditsentinel/sentinel/internal/app"
-	"github.com/auditsentinel/sentinel/internal/httpapi"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/auditsentinel/sentinel/internal/app"
+	"github.com/auditsentinel/sentinel/internal/httpapi"
 )
 
 type kustomization struct {

@@ -14,8 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/google/uuid"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 // secretPrefix marks our keys so that secret scanners (and people) can

@@ -4,8 +4,9 @@ import (
 	"compress/gzip"
 	"io"
 
-	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 // compressor returns the writer that compresses a file as c asks, writing

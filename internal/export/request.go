@@ -10,10 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/webhook"
-	"github.com/google/uuid"
 )
 
 // RequestStore is what the request side needs from the SQL store.

@@ -13,11 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/objstore"
-	"github.com/labstack/echo/v4"
 )
 
 // ArchiveStore is what the archive endpoints need from the SQL store.

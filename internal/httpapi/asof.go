@@ -6,8 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/labstack/echo/v4"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 // Snapshot headers: what a file is as of. A CSV has no place for metadata

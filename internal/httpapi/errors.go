@@ -4,8 +4,9 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/labstack/echo/v4"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 // statusOf is the one table from error codes to HTTP statuses.

@@ -11,10 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/objstore"
-	"github.com/labstack/echo/v4"
 )
 
 // ExportStatus is the JSON view of an export record.

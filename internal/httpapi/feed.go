@@ -11,9 +11,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
-	"github.com/labstack/echo/v4"
 )
 
 // FeedStore serves the incremental feed.

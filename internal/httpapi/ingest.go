@@ -7,9 +7,10 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/ingest"
-	"github.com/labstack/echo/v4"
 )
 
 // IngestResult answers an accepted batch.

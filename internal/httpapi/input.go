@@ -6,8 +6,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/labstack/echo/v4"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 // checkInput refuses, for every route of the API, path parameters and query

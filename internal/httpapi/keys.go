@@ -8,9 +8,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/labstack/echo/v4"
 )
 
 // MaxSmallBody bounds the JSON bodies of the administrative routes (keys,

@@ -11,9 +11,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/live"
-	"github.com/labstack/echo/v4"
 )
 
 // liveTrailers are sent after a live body: its size was not known when it

@@ -13,14 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
 	"github.com/auditsentinel/sentinel/internal/testenv"
-	"github.com/labstack/echo/v4"
-	"github.com/redis/go-redis/v9"
 )
 
 type liveBundle struct {

@@ -4,9 +4,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/audit"
-	"github.com/labstack/echo/v4"
 )
 
 const (

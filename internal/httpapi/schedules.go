@@ -13,9 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/schedule"
-	"github.com/labstack/echo/v4"
 )
 
 // schedulesPath is the collection of export schedules.

@@ -3,8 +3,9 @@ package httpapi
 import (
 	"strings"
 
-	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/labstack/echo/v4"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 // routeScopes is the one table of which scope each API route needs, keyed

@@ -4,8 +4,9 @@ import (
 	"net/http"
 	"path"
 
-	"github.com/auditsentinel/sentinel/internal/selfaudit"
 	"github.com/labstack/echo/v4"
+
+	"github.com/auditsentinel/sentinel/internal/selfaudit"
 )
 
 // audited is what a successful request of a route records into the

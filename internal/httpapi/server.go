@@ -10,6 +10,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
@@ -18,9 +22,6 @@ import (
 	"github.com/auditsentinel/sentinel/internal/render/ndjson"
 	"github.com/auditsentinel/sentinel/internal/schedule"
 	"github.com/auditsentinel/sentinel/internal/selfaudit"
-	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Prefix is the versioned base path of the API.

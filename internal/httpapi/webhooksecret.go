@@ -5,9 +5,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/webhook"
-	"github.com/labstack/echo/v4"
 )
 
 // WebhookStore is what the webhook routes of on-demand exports need.

@@ -5,8 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/labstack/echo/v4"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 // Auditor keys read within their window (audit.APIKey.Window):

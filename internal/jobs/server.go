@@ -9,8 +9,9 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/hibiken/asynq"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 // ExportRunner runs one export (export.Runner).

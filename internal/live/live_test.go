@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/redisconn"
 	"github.com/auditsentinel/sentinel/internal/testenv"
-	"github.com/redis/go-redis/v9"
 )
 
 // cluster is the Redis Cluster the Cluster backend runs on: one for the

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditsentinel/sentinel/internal/redisconn"
-	"github.com/auditsentinel/sentinel/internal/testenv"
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/auditsentinel/sentinel/internal/redisconn"
+	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
 // TestRedisStandaloneLive checks that a redis:// REDIS_URL yields options

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/robfig/cron/v3"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 // MaxCronLength bounds the stored expression; five fields never need more.

@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
-	"github.com/google/uuid"
 )
 
 // DispatchStore is what the dispatcher needs from the SQL store.

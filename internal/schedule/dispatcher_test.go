@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/jobs"
 	"github.com/auditsentinel/sentinel/internal/schedule"
@@ -14,7 +16,6 @@ import (
 	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
 	"github.com/auditsentinel/sentinel/internal/testenv"
-	"github.com/hibiken/asynq"
 )
 
 // bundle is a real store and a real Redis queue for one test.

@@ -7,10 +7,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/webhook"
-	"github.com/google/uuid"
 )
 
 // ServiceStore is what the schedules API needs from the SQL store.

@@ -19,8 +19,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/google/uuid"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 // SystemSource is the system_source of every self-audit event.

@@ -9,8 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/google/uuid"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 // NotifyStore is what the Notifier needs from the SQL store.
