@@ -16,6 +16,8 @@ import (
 // against this table.
 var routeScopes = map[string]audit.Scope{
 	"POST " + Prefix + "/events": audit.ScopeEventsWrite,
+	// The feed reads events as exports do.
+	"GET " + Prefix + "/events": audit.ScopeEventsRead,
 
 	"GET " + Prefix + "/events/export":           audit.ScopeEventsRead,
 	"GET " + Prefix + "/exports":                 audit.ScopeEventsRead,
