@@ -54,7 +54,7 @@ func exportDoneEvent(e audit.Export) (audit.Event, bool) {
 		desc = fmt.Sprintf("export %s failed: %s", e.ID, e.ErrorMessage)
 	}
 	// The worker acts for the service: no actor.
-	return selfaudit.Event(e.TenantID, "export", string(e.Status), e.ID, selfaudit.Actor{}, at, desc, meta), true
+	return selfaudit.Event(e.TenantID, audit.SelfAuditExportType, string(e.Status), e.ID, selfaudit.Actor{}, at, desc, meta), true
 }
 
 // auditLoop runs a recorder's retries for a process's lifetime.

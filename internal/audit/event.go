@@ -20,6 +20,10 @@ type Event struct {
 // about its own use (package selfaudit); ingest refuses it from clients.
 const SelfAuditSource = "audit_sentinel"
 
+// SelfAuditExportType is the event_type of the self-audit events about
+// exports (requested, downloaded, link issued, completed, failed, deleted).
+const SelfAuditExportType = "export"
+
 // MetadataKeys are the filterable metadata keys, in the order of the
 // reference document. The order is also the CSV column order. Other keys are
 // stored and exported but cannot be filtered on.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/selfaudit"
 )
 
@@ -25,12 +26,12 @@ type audited struct {
 // records completed and failed exports (internal/app). Keyed as
 // routeScopes.
 var auditedRoutes = map[string]audited{
-	"GET " + Prefix + "/events/export": {"export", "requested", []int{200, 202, 206, 304}, "export"},
+	"GET " + Prefix + "/events/export": {audit.SelfAuditExportType, "requested", []int{200, 202, 206, 304}, "export"},
 	// The downloads: the export endpoint's file answers too (see
 	// auditDownload).
-	"GET " + Prefix + "/exports/{id}/file":         {"export", "downloaded", []int{200, 206}, "id"},
-	"GET " + Prefix + "/exports/{id}/download-url": {"export", "link_issued", []int{200}, "id"},
-	"DELETE " + Prefix + "/exports/{id}":           {"export", "deleted", []int{204}, "id"},
+	"GET " + Prefix + "/exports/{id}/file":         {audit.SelfAuditExportType, "downloaded", []int{200, 206}, "id"},
+	"GET " + Prefix + "/exports/{id}/download-url": {audit.SelfAuditExportType, "link_issued", []int{200}, "id"},
+	"DELETE " + Prefix + "/exports/{id}":           {audit.SelfAuditExportType, "deleted", []int{204}, "id"},
 
 	"POST " + Prefix + "/export-schedules":          {"schedule", "created", []int{201}, "location"},
 	"PATCH " + Prefix + "/export-schedules/{id}":    {"schedule", "changed", []int{200}, "id"},
@@ -96,7 +97,7 @@ func (s *Server) selfAudit(c echo.Context) {
 		selfaudit.KeyActor(k), s.cfg.Now(), desc, meta))
 	// The export endpoint answered with the file: that is a download too.
 	if route == "GET "+Prefix+"/events/export" && (status == http.StatusOK || status == http.StatusPartialContent) && subject != "" {
-		s.cfg.SelfAudit.Record(c.Request().Context(), selfaudit.Event(k.TenantID, "export", "downloaded", subject,
+		s.cfg.SelfAudit.Record(c.Request().Context(), selfaudit.Event(k.TenantID, audit.SelfAuditExportType, "downloaded", subject,
 			selfaudit.KeyActor(k), s.cfg.Now(), "export downloaded: "+subject, meta))
 	}
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
@@ -11,6 +12,13 @@ import (
 // no event matching its filter was ingested after its snapshot. An export
 // without a snapshot (made before they were recorded) is taken as fresh,
 // as it always was.
+//
+// The service's own records of reading exports (self-audit events of type
+// export: requested, downloaded, link issued, completed) do not count,
+// unless the filter asks for the service's own events by system_source:
+// otherwise every request or download would itself make the next identical
+// request stale, and no unfiltered export could ever be reused. A reused
+// answer still says what it is as of, and how old it is.
 func (db *DB) freshExport(ctx context.Context, e audit.Export) (bool, error) {
 	if e.AsOf == nil {
 		return true, nil
@@ -18,9 +26,17 @@ func (db *DB) freshExport(ctx context.Context, e audit.Export) (bool, error) {
 	f := e.Params.Filter
 	f.TenantID = e.TenantID
 	f.AsOf, f.After = nil, &e.AsOf.Snapshot
-	n, err := db.CountEvents(ctx, f, 1)
+	a := db.args()
+	w, err := where(f, a)
 	if err != nil {
 		return false, err
+	}
+	if !slices.Contains(f.SystemSources, audit.SelfAuditSource) {
+		w += " AND NOT (system_source = " + a.add(audit.SelfAuditSource) + " AND event_type = " + a.add(audit.SelfAuditExportType) + ")"
+	}
+	var n int64
+	if err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM events WHERE "+w+" LIMIT 1) AS any_newer", a.vals...).Scan(&n); err != nil {
+		return false, db.wrap("fresh export", err)
 	}
 	return n == 0, nil
 }
