@@ -198,7 +198,7 @@ func TestCSVSpreadsheetOptions(t *testing.T) {
 				}
 			}
 		}
-		if len(idsOf(t, plain)) != len(events) {
+		if got, _ := withoutSelfAudit(t, plain); len(got) != len(events) {
 			t.Errorf("plain export changed")
 		}
 
@@ -232,6 +232,10 @@ func TestCSVSpreadsheetOptions(t *testing.T) {
 	})
 }
 
+// fixtureEnd bounds an export to the fixtures' month, before any event the
+// service records about the test's own requests.
+const fixtureEnd = "range_end=2026-05-01T00:00:00Z"
+
 // TestCompressedFiles: compression=gzip|zstd makes the stored file itself
 // compressed; it decodes to the identity file, and the manifest describes
 // the compressed bytes.
@@ -247,8 +251,11 @@ func TestCompressedFiles(t *testing.T) {
 			query, ct, ext string
 			decode         func(io.Reader) (io.Reader, error)
 		}{
-			{"compression=gzip", "application/gzip", ".csv.gz", func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }},
-			{"compression=zstd&file_type=ndjson", "application/zstd", ".ndjson.zst", func(r io.Reader) (io.Reader, error) {
+			// Both ends of each comparison end before the service's own
+			// (self-audit) events of this test, which an open range would
+			// include, more of them in the later export.
+			{"compression=gzip&" + fixtureEnd, "application/gzip", ".csv.gz", func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }},
+			{"compression=zstd&file_type=ndjson&" + fixtureEnd, "application/zstd", ".ndjson.zst", func(r io.Reader) (io.Reader, error) {
 				d, err := zstd.NewReader(r)
 				return d, err
 			}},
