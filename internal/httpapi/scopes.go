@@ -48,6 +48,19 @@ var routeScopes = map[string]audit.Scope{
 	"DELETE " + Prefix + "/api-keys/{id}": audit.ScopeAdmin,
 }
 
+// publicRoutes are the routes under Prefix that need no key at all, each
+// public by nature: the NDJSON line schema, which a pipeline validates
+// files with before (and without) holding a key. They are registered
+// outside the authenticated group; TestEveryRouteHasAScope accepts a route
+// without a scope only when it is listed here.
+var publicRoutes = map[string]bool{
+	"GET " + Prefix + "/schemas/event.ndjson.json": true,
+}
+
+// PublicRoute reports whether route ("METHOD /path" as Routes() writes it)
+// is served without a key.
+func PublicRoute(route string) bool { return publicRoutes[route] }
+
 // RouteScope returns the scope route ("METHOD /path" as Routes() writes
 // it) needs, and whether it has one.
 func RouteScope(route string) (audit.Scope, bool) {

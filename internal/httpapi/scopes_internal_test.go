@@ -23,6 +23,12 @@ func TestEveryRouteHasAScope(t *testing.T) {
 			continue
 		}
 		n++
+		if PublicRoute(r) {
+			if _, ok := RouteScope(r); ok {
+				t.Errorf("route %s is public and has a scope", r)
+			}
+			continue
+		}
 		sc, ok := RouteScope(r)
 		if !ok {
 			t.Errorf("route %s has no scope in routeScopes", r)
@@ -38,6 +44,11 @@ func TestEveryRouteHasAScope(t *testing.T) {
 	for r := range routeScopes {
 		if !slices.Contains(routes, r) {
 			t.Errorf("routeScopes names %s, which is not served", r)
+		}
+	}
+	for r := range publicRoutes {
+		if !slices.Contains(routes, r) {
+			t.Errorf("publicRoutes names %s, which is not served", r)
 		}
 	}
 }
