@@ -171,7 +171,7 @@ func kinds() []kind {
 			"login", 80, "created", 6, "updated", 10, "deleted", 4),
 		k("api_key", "api_gateway", 2, 0, fillAPIKey,
 			"created", 45, "deleted", 35, "viewed", 20),
-		k("export", "audit_sentinel", 3, 100, fillExport,
+		k("export", "report_service", 3, 100, fillExport,
 			"created", 35, "completed", 30, "exported", 35),
 	}
 }
