@@ -55,7 +55,7 @@ type manifests struct {
 // validation would.
 func load(t *testing.T) manifests {
 	t.Helper()
-	dir := filepath.Join("kubernetes")
+	dir := "kubernetes"
 	var k kustomization
 	strict(t, filepath.Join(dir, "kustomization.yaml"), &k)
 	if k.Kind != "Kustomization" || len(k.Resources) == 0 {

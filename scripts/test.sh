@@ -120,7 +120,7 @@ pkgs=("$@")
 
 status=0
 # vet, gofmt and golangci-lint: one script, the same as `make lint`.
-GOLANGCI_SOFT=1 bash "$ROOT/scripts/lint.sh" "${pkgs[@]}" || status=1
+bash "$ROOT/scripts/lint.sh" "${pkgs[@]}" || status=1
 
 say "go test -race -count=1 -timeout 40m ${GOTESTFLAGS:-} ${pkgs[*]}"
 set +e

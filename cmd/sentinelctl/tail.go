@@ -99,7 +99,7 @@ func cmdTail(ctx context.Context, e *env, args []string) error {
 		p, err := c.Feed(ctx, q, cur, *limit)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil // interrupted: the cursor file holds what was printed
+				return nil //nolint:nilerr // interrupted (Ctrl-C): not a failure; the cursor file holds what was printed
 			}
 			return err
 		}

@@ -127,7 +127,7 @@ func TestFeed(t *testing.T) {
 		// Another tenant sees none of it.
 		other := env.Key("globex")
 		res, body = env.Do(http.MethodGet, feedPath, other, nil)
-		if err := json.Unmarshal(body, &p); err != nil || len(p.Events) != 0 {
+		if err := json.Unmarshal(body, &p); res.StatusCode != http.StatusOK || err != nil || len(p.Events) != 0 {
 			t.Fatalf("globex's feed: %s", body)
 		}
 

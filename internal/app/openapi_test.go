@@ -574,6 +574,7 @@ func contractMain(t *testing.T, c *contract) {
 	// Service endpoints.
 	c.do(exchange{method: "GET", path: "/healthz", status: 200})
 	c.do(exchange{method: "GET", path: "/readyz", status: 200})
+	c.do(exchange{method: "GET", path: "/metrics", status: 200})
 	_, served := c.do(exchange{method: "GET", path: "/openapi.yaml", status: 200})
 	if !bytes.Equal(served, api.OpenAPI) {
 		t.Error("GET /openapi.yaml does not serve api/openapi.yaml")

@@ -35,7 +35,7 @@ func TestWhoExportedWhat(t *testing.T) {
 	var st httpapi.ExportStatus
 	res, body = env.Do(http.MethodGet, httpapi.Prefix+"/exports/"+id, reader, nil)
 	apptest.Must(t, json.Unmarshal(body, &st))
-	if st.RequestedBy == nil || st.RequestedBy.KeyID != readerID || st.RequestedBy.KeyName != "auditor bob" {
+	if res.StatusCode != http.StatusOK || st.RequestedBy == nil || st.RequestedBy.KeyID != readerID || st.RequestedBy.KeyName != "auditor bob" {
 		t.Fatalf("status requested_by = %+v: %s", st.RequestedBy, body)
 	}
 	// An identical request by another key attaches; the record still

@@ -127,7 +127,7 @@ func (s *Server) feed(c echo.Context) error {
 	enc := json.NewEncoder(c.Response())
 	for i := range page.Events {
 		if err := enc.Encode(&page.Events[i]); err != nil {
-			return nil // the client went away; the status is sent
+			return nil //nolint:nilerr // the client went away; the status is sent, nothing is left to report
 		}
 	}
 	return nil

@@ -467,7 +467,7 @@ func TestUnknownFilterValuesAreWarned(t *testing.T) {
 		}
 		// The status document and the file answer say it too.
 		res, body = b.do(t, "GET", "/v5/audit-sentinel/exports/"+st.ID, "")
-		if err := json.Unmarshal(body, &st); err != nil || len(st.Warnings) != 2 {
+		if err := json.Unmarshal(body, &st); res.StatusCode != http.StatusOK || err != nil || len(st.Warnings) != 2 {
 			t.Fatalf("status: %s", body)
 		}
 		res, _ = b.do(t, "GET", "/v5/audit-sentinel/exports/"+st.ID+"/file", "")

@@ -150,7 +150,7 @@ func (s *Server) Shutdown() {
 func (s *Server) handleExport(ctx context.Context, t *asynq.Task) error {
 	var p ExportPayload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
-		return fmt.Errorf("jobs: bad export payload: %v: %w", err, asynq.SkipRetry)
+		return fmt.Errorf("jobs: bad export payload: %w: %w", err, asynq.SkipRetry)
 	}
 	log := s.cfg.Logger.With("export_id", p.ExportID, "tenant", p.TenantID, "task_id", t.ResultWriter().TaskID())
 	err := s.cfg.Runner.Run(ctx, p.TenantID, p.ExportID)

@@ -80,7 +80,7 @@ func newWebhookServer(cfg ServerConfig, counted func(ctx context.Context, taskTy
 	mux.HandleFunc(TypeWebhook, func(ctx context.Context, t *asynq.Task) error {
 		var p WebhookPayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
-			return fmt.Errorf("jobs: bad webhook payload: %v: %w", err, asynq.SkipRetry)
+			return fmt.Errorf("jobs: bad webhook payload: %w: %w", err, asynq.SkipRetry)
 		}
 		err := cfg.Webhooks.Deliver(ctx, p.TenantID, p.DeliveryID)
 		counted(ctx, TypeWebhook, err)

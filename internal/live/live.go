@@ -433,7 +433,7 @@ func parse(m redis.XMessage) (Entry, error) {
 		err = fmt.Errorf("kind %q", e.Kind)
 	}
 	if err != nil {
-		return e, fmt.Errorf("%w %s: %v", ErrBadEntry, m.ID, err)
+		return e, fmt.Errorf("%w %s: %w", ErrBadEntry, m.ID, err)
 	}
 	return e, nil
 }

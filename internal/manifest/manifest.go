@@ -140,7 +140,7 @@ func Parse(r io.Reader) (Manifest, error) {
 	dec.DisallowUnknownFields()
 	var m Manifest
 	if err := dec.Decode(&m); err != nil {
-		return Manifest{}, fmt.Errorf("%w: %v", ErrFormat, err)
+		return Manifest{}, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	if dec.More() {
 		return Manifest{}, fmt.Errorf("%w: data after the manifest", ErrFormat)

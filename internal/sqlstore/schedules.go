@@ -223,7 +223,7 @@ func (db *DB) CreateDelivery(ctx context.Context, d audit.WebhookDelivery) (audi
 		WHERE tenant_id = $1 AND export_id = $2 AND export_status = $3`, d.TenantID, d.ExportID, string(d.ExportStatus)))
 	if err != nil {
 		// The conflict was on the id, not on the export: a caller's bug.
-		return audit.WebhookDelivery{}, false, fmt.Errorf("sqlstore: create delivery %s: %w: %v", d.ID, audit.ErrConflict, err)
+		return audit.WebhookDelivery{}, false, fmt.Errorf("sqlstore: create delivery %s: %w: %w", d.ID, audit.ErrConflict, err)
 	}
 	return got, false, nil
 }

@@ -138,7 +138,7 @@ func (db *DB) wrap(op string, err error) error {
 		return nil
 	}
 	if db.d.IsUniqueViolation(err) {
-		return fmt.Errorf("sqlstore: %s: %w: %v", op, audit.ErrConflict, err)
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, audit.ErrConflict, err)
 	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }

@@ -269,13 +269,13 @@ func (dl *Deliverer) attempt(ctx context.Context, cfg Config, d Delivery, body [
 		return a, err
 	}
 	if _, err := ParseURL(d.URL); err != nil {
-		return fail(fmt.Errorf("%w: %s", errBadURL, err))
+		return fail(fmt.Errorf("%w: %w", errBadURL, err))
 	}
 	actx, cancel := context.WithTimeout(ctx, cfg.AttemptTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, d.URL, bytes.NewReader(body))
 	if err != nil {
-		return fail(fmt.Errorf("%w: %s", errBadURL, err))
+		return fail(fmt.Errorf("%w: %w", errBadURL, err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", cfg.UserAgent)

@@ -287,7 +287,7 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 		send(num, buf, n)
 	}
 	wg.Wait()
-	if readErr != nil && readErr != io.EOF {
+	if readErr != nil && !errors.Is(readErr, io.EOF) {
 		cancel(readErr)
 	}
 	if err := context.Cause(ctx); err != nil {

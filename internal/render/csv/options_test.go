@@ -31,13 +31,15 @@ func TestDelimiterAndColumns(t *testing.T) {
 		}
 		want := [][]string{
 			{"Description", "Event ID", "Occurred at", "Entity ID", "Tag", "Other metadata"},
-			{"a;=1+1", "e1", "2026-04-10T04:00:00.5-04:00", "'=cmd|' /C calc'!A0", "x,y", `{"zeta":"z;z"}`},
+			// The injection rule quotes a trigger after a separator
+			// (issue 12, bug 8), whichever separator the file uses.
+			{"a;'=1+1", "e1", "2026-04-10T04:00:00.5-04:00", "'=cmd|' /C calc'!A0", "x,y", `{"zeta":"z;z"}`},
 			{"'-tab\tinside", "e2", "2026-04-10T05:00:00-04:00", "ent", "", ""},
 		}
 		if len(recs) != 3 || !slices.Equal(recs[1], want[1]) || !slices.Equal(recs[2], want[2]) || len(recs[0]) != 6 {
 			t.Errorf("%q:\n got %q\nwant %q", d, recs, want)
 		}
-		if d == ';' && !bytes.Contains(b, []byte(`"a;=1+1"`)) {
+		if d == ';' && !bytes.Contains(b, []byte(`"a;'=1+1"`)) {
 			t.Errorf("a cell holding the separator is not quoted:\n%s", b)
 		}
 	}

@@ -124,7 +124,8 @@ func (r *Renderer) WriteRow(e *audit.EventRow) error {
 	if r.closed {
 		return audit.Errorf(audit.EINTERNAL, "ndjson: write after close")
 	}
-	b := append(r.line[:0], `{"schema_version":`...)
+	b := r.line[:0]
+	b = append(b, `{"schema_version":`...)
 	b = strconv.AppendInt(b, SchemaVersion, 10)
 	for _, c := range r.fields {
 		b = append(b, ',', '"')

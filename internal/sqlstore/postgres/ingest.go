@@ -68,7 +68,7 @@ func (d Dialect) CopyEventStream(ctx context.Context, db *sql.DB, tenantID strin
 			n, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, ingestColumns, pgx.CopyFromRows(rows))
 			if err != nil {
 				if d.IsUniqueViolation(err) || d.IsTxConflict(err) {
-					return fmt.Errorf("%w: %v", sqlstore.ErrCopyConflict, err)
+					return fmt.Errorf("%w: %w", sqlstore.ErrCopyConflict, err)
 				}
 				return fmt.Errorf("postgres: copy events: %w", err)
 			}
@@ -80,7 +80,7 @@ func (d Dialect) CopyEventStream(ctx context.Context, db *sql.DB, tenantID strin
 		}
 		if err := tx.Commit(ctx); err != nil {
 			if d.IsUniqueViolation(err) || d.IsTxConflict(err) {
-				return fmt.Errorf("%w: %v", sqlstore.ErrCopyConflict, err)
+				return fmt.Errorf("%w: %w", sqlstore.ErrCopyConflict, err)
 			}
 			return err
 		}

@@ -89,7 +89,7 @@ func TestStreamEventsReleasesConnection(t *testing.T) {
 		}
 		return nil
 	})
-	if err != errStop || seen != 10 {
+	if !errors.Is(err, errStop) || seen != 10 {
 		t.Fatalf("fn error: StreamEvents = %v after %d events; want errStop itself after 10", err, seen)
 	}
 	usable("after fn stopped the stream")

@@ -451,7 +451,7 @@ func runEvents(t *testing.T, open Open) {
 			}
 			got, err := b.store.GetExport(b.ctx, "t1", "x1")
 			if err != nil || got.RowsWritten != rows {
-				return fmt.Errorf("get export: %+v, %v", got.RowsWritten, err)
+				return fmt.Errorf("get export: %+v, %w", got.RowsWritten, err)
 			}
 			return nil
 		})
