@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
@@ -93,6 +94,12 @@ func (c *Console) requestExport(w http.ResponseWriter, r *request) {
 	}
 	params, opts, err := httpapi.ParseExportQuery(q.Encode())
 	if err == nil {
+		// Who asked, as the API's handler records it: the archive and the
+		// signed manifest name the key.
+		opts.RequesterKeyID, opts.RequesterKeyName = r.key.ID, r.key.Name
+		params, err = httpapi.AuthorizeExport(r.key, params)
+	}
+	if err == nil {
 		var e audit.Export
 		e, _, err = c.cfg.Exports.Request(r.Context(), r.sess.Tenant, params, opts)
 		if err == nil {
@@ -105,12 +112,22 @@ func (c *Console) requestExport(w http.ResponseWriter, r *request) {
 		c.internal(w, r.Request, err)
 		return
 	}
-	p.Errors[fieldOf(ae.Param)] = audit.ErrorMessage(err)
-	if fieldOf(ae.Param) == "" {
+	status := http.StatusBadRequest
+	if ae.Code == audit.EFORBIDDEN {
+		status = http.StatusForbidden
+	}
+	if field := fieldOf(ae.Param); slices.Contains(exportFormFields, field) {
+		p.Errors[field] = audit.ErrorMessage(err)
+	} else {
+		// Not about a field (the key's scope, a cap): above the form.
 		p.Error = audit.ErrorMessage(err)
 	}
-	c.render(w, r.Request, "export_form", p, http.StatusBadRequest)
+	c.render(w, r.Request, "export_form", p, status)
 }
+
+// exportFormFields are the export form's fields an error can sit by.
+var exportFormFields = append([]string{"metadata", "range_start", "range_end", "file_type", "locale", "timezone",
+	"webhook_url"}, listFields...)
 
 // fieldOf is the form field an API error's param belongs to.
 func fieldOf(param string) string {
