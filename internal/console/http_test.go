@@ -80,6 +80,25 @@ func (cc *consoleClient) csrf(page string) string {
 	return m[1]
 }
 
+// TestConsoleWithoutSigningKey: a deployment that signs no manifests says
+// so in the archive, rather than claiming or denying a signature.
+func TestConsoleWithoutSigningKey(t *testing.T) {
+	env := apptest.Boot(t, apptest.Options{Database: "sqlite", Storage: "file"})
+	key := env.Key("acme")
+	env.Ingest(key, events("a", 3))
+	if res, body := env.Do(http.MethodGet, "/v5/audit-sentinel/events/export", key, nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("export: %d %s", res.StatusCode, body)
+	}
+	cc := newConsoleClient(t, env, key)
+	status, body := cc.get("/console/archives")
+	if status != http.StatusOK {
+		t.Fatalf("archives: %d %s", status, body)
+	}
+	if !strings.Contains(body, `<span class="sig sig-disabled"`) || !strings.Contains(body, ">manifests disabled</span>") {
+		t.Errorf("archive of a deployment without SIGNING_KEY does not say manifests are disabled:\n%s", body)
+	}
+}
+
 // TestConsoleExportNeedsTheScope: the console asks of a key what the
 // export endpoint asks, though it does not go through the route.
 func TestConsoleExportNeedsTheScope(t *testing.T) {
