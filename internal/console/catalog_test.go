@@ -75,6 +75,8 @@ func TestEveryKeyUsedExists(t *testing.T) {
 				}
 			case "export.":
 				family = listFields
+			case "delimiter.":
+				family = []string{"comma", "semicolon", "tab"}
 			case "signature.":
 				family = []string{string(sigDisabled), string(sigInvalid), string(sigUnchecked)}
 			default:

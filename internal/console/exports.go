@@ -25,14 +25,30 @@ type exportFormData struct {
 	Locale     string
 	Timezone   string
 	WebhookURL string
-	Locales    []string
-	ListFields []string
-	MetaKeys   []string
+	// The file's options (CSV, NDJSON, PDF), sent only when not the
+	// default, so that a plain request stays the request it always was.
+	Compression string
+	Delimiter   string
+	BOM         bool
+	Columns     string
+	Paper       string
+
+	Locales     []string
+	ListFields  []string
+	MetaKeys    []string
+	Delimiters  []string
+	ColumnNames []string
 }
+
+// fileOptionDefaults are the export endpoint's defaults of the options the
+// form always has a value for.
+var fileOptionDefaults = map[string]string{"compression": "none", "delimiter": "comma", "paper": "a4"}
 
 func newExportForm() exportFormData {
 	return exportFormData{Lists: map[string]string{}, FileType: "csv", Locale: "en", Timezone: "UTC",
-		Locales: i18n.Supported(), ListFields: listFields, MetaKeys: audit.MetadataKeys}
+		Compression: fileOptionDefaults["compression"], Delimiter: fileOptionDefaults["delimiter"],
+		Paper: fileOptionDefaults["paper"], Locales: i18n.Supported(), ListFields: listFields,
+		MetaKeys: audit.MetadataKeys, Delimiters: []string{"comma", "semicolon", "tab"}, ColumnNames: audit.ColumnNames}
 }
 
 func (c *Console) exportForm(w http.ResponseWriter, r *request) {
@@ -81,11 +97,17 @@ func (c *Console) requestExport(w http.ResponseWriter, r *request) {
 	f.RangeStart, f.RangeEnd = r.PostFormValue("range_start"), r.PostFormValue("range_end")
 	f.FileType, f.Locale = r.PostFormValue("file_type"), r.PostFormValue("locale")
 	f.Timezone, f.WebhookURL = r.PostFormValue("timezone"), r.PostFormValue("webhook_url")
+	f.Compression, f.Delimiter, f.Paper = r.PostFormValue("compression"), r.PostFormValue("delimiter"), r.PostFormValue("paper")
+	f.Columns, f.BOM = r.PostFormValue("columns"), r.PostFormValue("bom") == "true"
 	for name, v := range map[string]string{"range_start": f.RangeStart, "range_end": f.RangeEnd, "file_type": f.FileType,
-		"locale": f.Locale, "timezone": f.Timezone, "webhook_url": f.WebhookURL} {
-		if v = strings.TrimSpace(v); v != "" {
+		"locale": f.Locale, "timezone": f.Timezone, "webhook_url": f.WebhookURL, "compression": f.Compression,
+		"delimiter": f.Delimiter, "paper": f.Paper, "columns": f.Columns} {
+		if v = strings.TrimSpace(v); v != "" && v != fileOptionDefaults[name] {
 			q.Set(name, v)
 		}
+	}
+	if f.BOM {
+		q.Set("bom", "true")
 	}
 	p.Data = f
 	if len(p.Errors) > 0 {
@@ -127,7 +149,7 @@ func (c *Console) requestExport(w http.ResponseWriter, r *request) {
 
 // exportFormFields are the export form's fields an error can sit by.
 var exportFormFields = append([]string{"metadata", "range_start", "range_end", "file_type", "locale", "timezone",
-	"webhook_url"}, listFields...)
+	"webhook_url", "compression", "delimiter", "bom", "columns", "paper"}, listFields...)
 
 // fieldOf is the form field an API error's param belongs to.
 func fieldOf(param string) string {

@@ -114,3 +114,30 @@ func TestConsoleExportNeedsTheScope(t *testing.T) {
 		t.Errorf("the refused request made an export: %s", list)
 	}
 }
+
+// TestConsoleExportFileOptions: the form's file options reach the export
+// as the API's parameters, and the API's refusal of a combination sits by
+// the field it names.
+func TestConsoleExportFileOptions(t *testing.T) {
+	env := apptest.Boot(t, apptest.Options{Database: "sqlite", Storage: "file"})
+	key := env.Key("acme")
+	env.Ingest(key, events("a", 3))
+	cc := newConsoleClient(t, env, key)
+	csrf := cc.csrf("/console/exports/new")
+	status, body := cc.post("/console/exports", url.Values{"csrf": {csrf}, "file_type": {"pdf"}, "compression": {"gzip"},
+		"delimiter": {"comma"}, "paper": {"a4"}})
+	if status != http.StatusBadRequest || !strings.Contains(body, `<p class="error" id="compression-error">compression applies to csv and ndjson`) {
+		t.Errorf("a compressed PDF: %d\n%s", status, body)
+	}
+	status, body = cc.post("/console/exports", url.Values{"csrf": {csrf}, "file_type": {"csv"}, "compression": {"gzip"},
+		"delimiter": {"semicolon"}, "bom": {"true"}, "columns": {"event_id, event_type"}, "paper": {"a4"}})
+	if status != http.StatusOK || !strings.Contains(body, `id="progress"`) {
+		t.Fatalf("an export with file options: %d\n%s", status, body)
+	}
+	_, list := env.Do(http.MethodGet, "/v5/audit-sentinel/exports", key, nil)
+	for _, want := range []string{`"bom":true`, `"delimiter":"semicolon"`, `"columns":["event_id","event_type"]`, `"compression":"gzip"`} {
+		if !strings.Contains(string(list), want) {
+			t.Errorf("the export lacks %s: %s", want, list)
+		}
+	}
+}
