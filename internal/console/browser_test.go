@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/app/apptest"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
+	"github.com/auditsentinel/sentinel/internal/manifest"
 )
 
 // events are 60 events of acme: i%3==0 are assessments, entity ent-(i%4).
@@ -108,17 +111,21 @@ func location(t *testing.T, ctx context.Context) string {
 	return s
 }
 
-// screenshots saves the page at 1280 px and 390 px when
-// CONSOLE_SCREENSHOTS names a directory (for people to look at; never
-// committed).
+// screenshot checks that the page fits a phone (390 px: nothing makes the
+// page itself scroll sideways; a wide table scrolls in its own region or
+// turns into cards) and, when CONSOLE_SCREENSHOTS names a directory, saves
+// the page at 1280 px and 390 px (for people to look at; never committed).
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	dir := os.Getenv("CONSOLE_SCREENSHOTS")
-	if dir == "" {
-		return
-	}
 	for _, w := range []int64{1280, 390} {
 		run(t, ctx, "viewport", chromedp.EmulateViewport(w, 900))
+		if over := eval[int](t, ctx, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); over > 0 {
+			t.Errorf("%s at %d px: the page is %d px wider than the screen", name, w, over)
+		}
+		if dir == "" {
+			continue
+		}
 		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
@@ -179,7 +186,12 @@ func checkA11y(t *testing.T, ctx context.Context, page string) {
 }
 
 func TestConsoleInBrowser(t *testing.T) {
-	env := apptest.Boot(t, apptest.Options{Database: "sqlite", Storage: "file"})
+	signingKey, seed, err := manifest.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID := manifest.KeyID(signingKey.Public().(ed25519.PublicKey))
+	env := apptest.Boot(t, apptest.Options{Database: "sqlite", Storage: "file", Env: map[string]string{"SIGNING_KEY": seed}})
 	keyA := env.Key("acme")
 	keyB := env.Key("globex")
 	env.Ingest(keyA, events("a", 60))
@@ -351,6 +363,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	if rows != 2 {
 		t.Errorf("first page has %d exports, want 2", rows)
 	}
+	// Each row says who asked, and its manifest verifies with the
+	// server's published key.
+	for _, row := range eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#archives tbody tr")).map(r => r.querySelector(".requester").textContent + "|" + r.querySelector(".signature").textContent.trim())`) {
+		if want := "key test|signed, verified (key id " + keyID + ")"; row != want {
+			t.Errorf("archive row says %q, want %q", row, want)
+		}
+	}
 	checkA11y(t, ctx, "archives")
 	screenshot(t, ctx, "archives")
 	run(t, ctx, "next page", chromedp.Click(chromedp.CSS("#next-page")), chromedp.WaitVisible(chromedp.CSS("#first-page")))
@@ -383,6 +402,35 @@ func TestConsoleInBrowser(t *testing.T) {
 	if rows != 2 {
 		t.Errorf("after deleting one of 3 exports the archive lists %d", rows)
 	}
+	if got := text(t, ctx, ".notice"); got != "The export was deleted." {
+		t.Errorf("after deleting, the archive says %q", got)
+	}
+
+	// Filter by requester: another key's export alone.
+	auditor, auditorKey, err := apikey.Create(context.Background(), env.Deps.Store, "acme", "auditor", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, body := env.Do(http.MethodGet, "/v5/audit-sentinel/events/export?event_type=assessment&sub_type=created", auditorKey, nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("auditor's export: %d %s", res.StatusCode, body)
+	}
+	run(t, ctx, "filter by requester", chromedp.Navigate(base+"archives"), chromedp.WaitVisible(chromedp.CSS("#archives")),
+		chromedp.SetValue(chromedp.CSS("#f-requester"), "key:"+auditor.ID), chromedp.Click(chromedp.CSS("#filter")))
+	waitJS(t, ctx, `location.search.includes("requested_by=key%3A`+auditor.ID+`") && document.readyState === "complete"`)
+	if got := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#archives tbody .requester")).map(e => e.textContent)`); len(got) != 1 || got[0] != "key auditor" {
+		t.Errorf("archives requested by the auditor key: %q, want its one export", got)
+	}
+	if !strings.Contains(location(t, ctx), "requested_by=key%3A"+auditor.ID) {
+		t.Errorf("the requester filter is not in the address: %s", location(t, ctx))
+	}
+	checkA11y(t, ctx, "archives by requester")
+	ownID := sessionKeyID(t, env, keyA)
+	run(t, ctx, "filter by own key", chromedp.SetValue(chromedp.CSS("#f-requester"), "key:"+ownID),
+		chromedp.Click(chromedp.CSS("#filter")))
+	waitJS(t, ctx, `location.search.includes("requested_by=key%3A`+ownID+`") && document.readyState === "complete"`)
+	if n := eval[int](t, ctx, countRows); n != 2 {
+		t.Errorf("archives requested by the signed-in key: %d, want 2", n)
+	}
 
 	// A schedule: create, read in words, run now, pause.
 	run(t, ctx, "new schedule", chromedp.Navigate(base+"schedules/new"), chromedp.WaitVisible(chromedp.CSS("#schedule-form")))
@@ -413,6 +461,38 @@ func TestConsoleInBrowser(t *testing.T) {
 	run(t, ctx, "schedules", chromedp.Navigate(base+"schedules"), chromedp.WaitVisible(chromedp.CSS("#schedules")))
 	screenshot(t, ctx, "schedules")
 
+	// The language switch: the page speaks German, and keeps doing so on
+	// the next page (a cookie); times follow the chosen zone.
+	run(t, ctx, "to German", chromedp.SetValue(chromedp.CSS("#pref-lang"), "de"),
+		chromedp.SetValue(chromedp.CSS("#pref-tz"), "Asia/Tokyo"), chromedp.Click(chromedp.CSS("#pref-apply")))
+	waitJS(t, ctx, `document.documentElement.lang === "de" && document.readyState === "complete"`)
+	if lang, h1 := eval[string](t, ctx, `document.documentElement.lang`), text(t, ctx, "h1"); lang != "de" || h1 != "Zeitpläne" {
+		t.Errorf("after switching to German: lang %q, heading %q", lang, h1)
+	}
+	if got := text(t, ctx, "#schedules tbody td:nth-child(2)"); got != "jeden Montag um 06:00 Europe/Berlin, für die Vorwoche" {
+		t.Errorf("schedule in German words: %q", got)
+	}
+	checkA11y(t, ctx, "schedules in German")
+	run(t, ctx, "archives in German", chromedp.Navigate(base+"archives"), chromedp.WaitVisible(chromedp.CSS("#archives")))
+	if h1, nav := text(t, ctx, "h1"), text(t, ctx, "header nav"); h1 != "Archiv" || !strings.Contains(nav, "Neuer Export") {
+		t.Errorf("the next page is not German: heading %q, nav %q", h1, nav)
+	}
+	rowsDE := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#archives tbody tr")).map(r => r.querySelector(".requester").textContent + "|" + r.querySelector(".signature").textContent.trim())`)
+	if !slices.Contains(rowsDE, "Schlüssel auditor|signiert, geprüft (Schlüssel-ID "+keyID+")") ||
+		!slices.ContainsFunc(rowsDE, func(r string) bool { return strings.HasPrefix(r, "Zeitplan Weekly assessments|") }) {
+		t.Errorf("archive rows in German: %q", rowsDE)
+	}
+	if got := text(t, ctx, "#archives tbody tr:first-child td:first-child"); !strings.HasSuffix(got, " JST") {
+		t.Errorf("created at %q, want a time in Asia/Tokyo (JST)", got)
+	}
+	screenshot(t, ctx, "archives-de")
+	run(t, ctx, "back to English", chromedp.SetValue(chromedp.CSS("#pref-lang"), "en"),
+		chromedp.SetValue(chromedp.CSS("#pref-tz"), "UTC"), chromedp.Click(chromedp.CSS("#pref-apply")))
+	waitJS(t, ctx, `document.documentElement.lang === "en" && document.readyState === "complete"`)
+	if h1 := text(t, ctx, "h1"); h1 != "Archives" {
+		t.Errorf("back in English the heading is %q", h1)
+	}
+
 	// Sign out ends the session.
 	run(t, ctx, "sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#apikey")),
 		chromedp.Navigate(base+"archives"), chromedp.WaitVisible(chromedp.CSS("#apikey")))
@@ -430,4 +510,45 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := text(t, ctx, "#form-error"); got != "invalid API key: it is unknown, revoked or expired" {
 		t.Errorf("a revoked key's session says %q", got)
 	}
+
+	// Without a choice, the browser's languages decide.
+	if _, err := chromedp.Call(ctx, network.DeleteCookies, network.DeleteCookiesParams{Name: "sentinel_lang", URL: base}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+		Headers: network.Headers{"Accept-Language": "ja, fr-CH;q=0.9, en;q=0.5"}}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "in French", chromedp.Navigate(base+"signin"), chromedp.WaitVisible(chromedp.CSS("#apikey")))
+	if h1, label := text(t, ctx, "h1"), text(t, ctx, "label[for=apikey]"); h1 != "Connexion" || label != "Clé d’API" {
+		t.Errorf("with Accept-Language fr the sign-in page says %q / %q", h1, label)
+	}
+	screenshot(t, ctx, "signin-fr")
+}
+
+// waitJS waits until the page's JavaScript expression is true: after a
+// click that loads another page, or this one again.
+func waitJS(t *testing.T, ctx context.Context, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: %v", expr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// sessionKeyID is the id of the key whose secret is secret.
+func sessionKeyID(t *testing.T, env *apptest.Env, secret string) string {
+	t.Helper()
+	k, err := apikey.Authenticate(context.Background(), env.Deps.Store, secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.ID
 }

@@ -3,6 +3,7 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
@@ -24,14 +25,30 @@ type exportFormData struct {
 	Locale     string
 	Timezone   string
 	WebhookURL string
-	Locales    []string
-	ListFields []string
-	MetaKeys   []string
+	// The file's options (CSV, NDJSON, PDF), sent only when not the
+	// default, so that a plain request stays the request it always was.
+	Compression string
+	Delimiter   string
+	BOM         bool
+	Columns     string
+	Paper       string
+
+	Locales     []string
+	ListFields  []string
+	MetaKeys    []string
+	Delimiters  []string
+	ColumnNames []string
 }
+
+// fileOptionDefaults are the export endpoint's defaults of the options the
+// form always has a value for.
+var fileOptionDefaults = map[string]string{"compression": "none", "delimiter": "comma", "paper": "a4"}
 
 func newExportForm() exportFormData {
 	return exportFormData{Lists: map[string]string{}, FileType: "csv", Locale: "en", Timezone: "UTC",
-		Locales: i18n.Supported(), ListFields: listFields, MetaKeys: audit.MetadataKeys}
+		Compression: fileOptionDefaults["compression"], Delimiter: fileOptionDefaults["delimiter"],
+		Paper: fileOptionDefaults["paper"], Locales: i18n.Supported(), ListFields: listFields,
+		MetaKeys: audit.MetadataKeys, Delimiters: []string{"comma", "semicolon", "tab"}, ColumnNames: audit.ColumnNames}
 }
 
 func (c *Console) exportForm(w http.ResponseWriter, r *request) {
@@ -80,11 +97,17 @@ func (c *Console) requestExport(w http.ResponseWriter, r *request) {
 	f.RangeStart, f.RangeEnd = r.PostFormValue("range_start"), r.PostFormValue("range_end")
 	f.FileType, f.Locale = r.PostFormValue("file_type"), r.PostFormValue("locale")
 	f.Timezone, f.WebhookURL = r.PostFormValue("timezone"), r.PostFormValue("webhook_url")
+	f.Compression, f.Delimiter, f.Paper = r.PostFormValue("compression"), r.PostFormValue("delimiter"), r.PostFormValue("paper")
+	f.Columns, f.BOM = r.PostFormValue("columns"), r.PostFormValue("bom") == "true"
 	for name, v := range map[string]string{"range_start": f.RangeStart, "range_end": f.RangeEnd, "file_type": f.FileType,
-		"locale": f.Locale, "timezone": f.Timezone, "webhook_url": f.WebhookURL} {
-		if v = strings.TrimSpace(v); v != "" {
+		"locale": f.Locale, "timezone": f.Timezone, "webhook_url": f.WebhookURL, "compression": f.Compression,
+		"delimiter": f.Delimiter, "paper": f.Paper, "columns": f.Columns} {
+		if v = strings.TrimSpace(v); v != "" && v != fileOptionDefaults[name] {
 			q.Set(name, v)
 		}
+	}
+	if f.BOM {
+		q.Set("bom", "true")
 	}
 	p.Data = f
 	if len(p.Errors) > 0 {
@@ -92,6 +115,12 @@ func (c *Console) requestExport(w http.ResponseWriter, r *request) {
 		return
 	}
 	params, opts, err := httpapi.ParseExportQuery(q.Encode())
+	if err == nil {
+		// Who asked, as the API's handler records it: the archive and the
+		// signed manifest name the key.
+		opts.RequesterKeyID, opts.RequesterKeyName = r.key.ID, r.key.Name
+		params, err = httpapi.AuthorizeExport(r.key, params)
+	}
 	if err == nil {
 		var e audit.Export
 		e, _, err = c.cfg.Exports.Request(r.Context(), r.sess.Tenant, params, opts)
@@ -105,12 +134,22 @@ func (c *Console) requestExport(w http.ResponseWriter, r *request) {
 		c.internal(w, r.Request, err)
 		return
 	}
-	p.Errors[fieldOf(ae.Param)] = audit.ErrorMessage(err)
-	if fieldOf(ae.Param) == "" {
+	status := http.StatusBadRequest
+	if ae.Code == audit.EFORBIDDEN {
+		status = http.StatusForbidden
+	}
+	if field := fieldOf(ae.Param); slices.Contains(exportFormFields, field) {
+		p.Errors[field] = audit.ErrorMessage(err)
+	} else {
+		// Not about a field (the key's scope, a cap): above the form.
 		p.Error = audit.ErrorMessage(err)
 	}
-	c.render(w, r.Request, "export_form", p, http.StatusBadRequest)
+	c.render(w, r.Request, "export_form", p, status)
 }
+
+// exportFormFields are the export form's fields an error can sit by.
+var exportFormFields = append([]string{"metadata", "range_start", "range_end", "file_type", "locale", "timezone",
+	"webhook_url", "compression", "delimiter", "bom", "columns", "paper"}, listFields...)
 
 // fieldOf is the form field an API error's param belongs to.
 func fieldOf(param string) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +21,8 @@ func parsePages() map[string]*pageTemplate {
 	out := map[string]*pageTemplate{}
 	for _, name := range pageNames {
 		t := template.Must(template.New("layout.html").Funcs(template.FuncMap{
-			"join": strings.Join,
+			"join":  strings.Join,
+			"upper": strings.ToUpper,
 		}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 		out[name] = &pageTemplate{t: t}
 	}
@@ -43,6 +45,7 @@ type page struct {
 	Data    any
 	loc     *time.Location
 	catalog map[string]string
+	words   *i18n.Catalog // the exports' catalogue: dates and numbers the locale's way
 }
 
 // T translates a console string.
@@ -60,24 +63,56 @@ func (p *page) T(key string, args ...any) string {
 	return s
 }
 
-// Time shows t in the chosen zone.
+// LangName is a language's name in that language, for the switch.
+func (p *page) LangName(code string) string { return orDefault(languageNames[code], code) }
+
+// Int shows n with the locale's digit grouping (1,234 or 1.234).
+func (p *page) Int(n int64) string { return p.words.FormatInt(n) }
+
+// Time shows t in the chosen zone, written the way the locale's exports
+// write times ("10. Apr. 2026, 08:00:00 CEST" in de); "—" for none.
 func (p *page) Time(t any) string {
+	v, ok := timeOf(t)
+	if !ok {
+		return "—"
+	}
+	return p.words.FormatTime(v, p.loc)
+}
+
+// Date and Clock are Time's two halves ("10 Apr 2026", "08:00:00 EDT"),
+// for table cells that break between them and nowhere else.
+func (p *page) Date(t any) string {
+	v, ok := timeOf(t)
+	if !ok {
+		return "—"
+	}
+	d, _ := p.words.FormatTimeParts(v, p.loc)
+	return d
+}
+
+// Clock is the time of day of Date's time, with its zone.
+func (p *page) Clock(t any) string {
+	v, ok := timeOf(t)
+	if !ok {
+		return ""
+	}
+	_, c := p.words.FormatTimeParts(v, p.loc)
+	return c
+}
+
+// timeOf reads a time.Time or *time.Time; false for nil or zero.
+func timeOf(t any) (time.Time, bool) {
 	var v time.Time
 	switch x := t.(type) {
 	case time.Time:
 		v = x
 	case *time.Time:
 		if x == nil {
-			return "—"
+			return v, false
 		}
 		v = *x
-	default:
-		return ""
 	}
-	if v.IsZero() {
-		return "—"
-	}
-	return v.In(p.loc).Format("2006-01-02 15:04:05 MST")
+	return v, !v.IsZero()
 }
 
 // Err is the inline message for field, if any.
@@ -99,21 +134,33 @@ func (c *Console) newPage(r *http.Request, nav string) *page {
 		}
 	}
 	loc, _ := time.LoadLocation(zone) // checked above
+	words, _ := i18n.Lookup(lang)     // every console language is an export locale (TestCatalogsAgree)
 	return &page{Lang: lang, Langs: i18n.Supported(), Zone: zone, Nav: nav, Path: r.URL.RequestURI(),
-		Errors: map[string]string{}, loc: loc, catalog: catalogs[lang]}
+		Errors: map[string]string{}, loc: loc, catalog: catalogs[lang], words: words}
 }
 
-// negotiate picks the first supported language of an Accept-Language
-// header (in the order given; weights are nearly always descending).
+// negotiate picks the supported language the browser prefers most: the
+// Accept-Language entry of highest weight whose primary tag (pt of pt-BR)
+// the console speaks, the earlier one on equal weights; q=0 means "not
+// this one". English when none fits.
 func negotiate(h string) string {
+	best, bestQ := "en", 0.0
 	for part := range strings.SplitSeq(h, ",") {
-		tag := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
-		base := strings.ToLower(strings.SplitN(tag, "-", 2)[0])
-		if catalogs[base] != nil {
-			return base
+		tag, params, _ := strings.Cut(part, ";")
+		base := strings.ToLower(strings.TrimSpace(strings.SplitN(tag, "-", 2)[0]))
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				continue
+			}
+			q = f
+		}
+		if catalogs[base] != nil && q > bestQ {
+			best, bestQ = base, q
 		}
 	}
-	return "en"
+	return best
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, name string, p *page, status int) {

@@ -23,6 +23,17 @@ import (
 //   - Exports whose range the window does not cover (made by other keys)
 //     do not exist for the key: 404 by id, left out of the listing.
 
+// AuthorizeExport is what the export endpoint asks of the key before it
+// requests an export: the endpoint's scope, and the key's window, which
+// narrows p. The console requests exports without going through the
+// route, so it asks the same.
+func AuthorizeExport(k audit.APIKey, p audit.ExportParams) (audit.ExportParams, error) {
+	if s, _ := RouteScope("GET " + Prefix + "/events/export"); !k.Allows(s) {
+		return p, audit.Forbidden(s)
+	}
+	return clampExport(k, p)
+}
+
 // clampExport narrows p to k's window.
 func clampExport(k audit.APIKey, p audit.ExportParams) (audit.ExportParams, error) {
 	if k.Window == nil {

@@ -10,7 +10,8 @@
   var status = document.getElementById("status");
   var links = document.getElementById("links");
   var failure = document.getElementById("export-error");
-  function fill(tpl, w, t) { return tpl.replace("{w}", w).replace("{t}", t); }
+  var nf = new Intl.NumberFormat(document.documentElement.lang || "en");
+  function fill(tpl, w, t) { return tpl.replace("{w}", nf.format(w)).replace("{t}", t === "" ? "" : nf.format(t)); }
   function show(st) {
     var total = st.rows_total;
     var done = st.status === "completed";
