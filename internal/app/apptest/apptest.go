@@ -201,7 +201,10 @@ func (e *Env) Ingest(key string, events []map[string]any) map[string]any {
 // WaitExport polls the status URL until the export is done.
 func (e *Env) WaitExport(key, id string) map[string]any {
 	e.t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
+	// A bound, not a timing: the crash tests wait out a 30 s task lease
+	// and a second run of 100,000+ rows under -race, which on a loaded
+	// two-core machine took longer than two minutes.
+	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {
 		res, body := e.Do(http.MethodGet, "/v5/audit-sentinel/exports/"+id, key, nil)
 		if res.StatusCode != http.StatusOK {
@@ -217,7 +220,7 @@ func (e *Env) WaitExport(key, id string) map[string]any {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	e.t.Fatalf("apptest: export %s not done within 2 minutes", id)
+	e.t.Fatalf("apptest: export %s not done within 5 minutes", id)
 	return nil
 }
 
