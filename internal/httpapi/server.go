@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/audit"
@@ -89,6 +90,8 @@ type Config struct {
 	// Registry is what GET /metrics serves; the server registers its HTTP
 	// and live-stream metrics on it. Nil: a registry of its own.
 	Registry Registry
+	// Tracer, when set, traces every request (tracing.go).
+	Tracer trace.TracerProvider
 }
 
 // Registry is where the server registers its metrics and what GET
@@ -123,6 +126,9 @@ func New(cfg Config) *Server {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
 	e.Use(s.measure)
+	if cfg.Tracer != nil {
+		e.Use(s.traceRequests(cfg.Tracer)) // before logRequests: its line names the trace
+	}
 	e.Use(s.logRequests)
 	// Recover turns a panic into a 500 but lets http.ErrAbortHandler through,
 	// which is how a failed download aborts its connection.
