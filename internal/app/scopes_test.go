@@ -50,6 +50,9 @@ func TestEveryRouteAgainstEveryScope(t *testing.T) {
 			continue
 		}
 		n++
+		if httpapi.PublicRoute(r) {
+			continue // TestSigningKeysNeedNoKey (httpapi)
+		}
 		need, ok := httpapi.RouteScope(r)
 		if !ok {
 			t.Errorf("%s has no scope", r)

@@ -26,9 +26,6 @@ var routeScopes = map[string]audit.Scope{
 	"HEAD " + Prefix + "/exports/{id}/file":      audit.ScopeEventsRead,
 	"GET " + Prefix + "/exports/{id}/manifest":   audit.ScopeEventsRead,
 	"GET " + Prefix + "/exports/{id}/deliveries": audit.ScopeEventsRead,
-	// Verifying a manifest is part of reading an export.
-	"GET " + Prefix + "/signing-keys": audit.ScopeEventsRead,
-
 	// A presigned link is a bearer capability that outlives the key's
 	// checks (window, revocation): handing one out is management.
 	"DELETE " + Prefix + "/exports/{id}":           audit.ScopeExportsManage,
@@ -47,6 +44,17 @@ var routeScopes = map[string]audit.Scope{
 	"POST " + Prefix + "/api-keys":        audit.ScopeAdmin,
 	"DELETE " + Prefix + "/api-keys/{id}": audit.ScopeAdmin,
 }
+
+// publicRoutes are the API routes that need no key at all: what they
+// serve is public by nature (public keys verify manifests offline, by
+// people who may hold no key).
+var publicRoutes = map[string]bool{
+	"GET " + Prefix + "/signing-keys": true,
+}
+
+// PublicRoute reports whether route ("METHOD /path" as Routes() writes
+// it) is served without an API key.
+func PublicRoute(route string) bool { return publicRoutes[route] }
 
 // RouteScope returns the scope route ("METHOD /path" as Routes() writes
 // it) needs, and whether it has one.

@@ -107,6 +107,8 @@ type Server struct {
 	logger  *slog.Logger
 	cfg     Config
 	metrics *httpMetrics
+	// methods tells which methods a path is served with, for 405s.
+	methods methodIndex
 }
 
 // New builds the server and its routes.
@@ -143,6 +145,9 @@ func New(cfg Config) *Server {
 	// The NDJSON line schema needs no key: a pipeline validates files
 	// with it before (and without) holding one.
 	e.GET(ndjson.SchemaPath, s.ndjsonSchema)
+	// Public keys: whoever verifies a manifest may hold no API key
+	// (scopes.go, publicRoutes).
+	e.GET(Prefix+"/signing-keys", s.signingKeys)
 
 	v := e.Group(Prefix, s.authenticate, s.checkInput)
 	v.POST("/events", s.ingestEvents)
@@ -157,13 +162,13 @@ func New(cfg Config) *Server {
 	v.DELETE("/exports/:id", s.deleteExport)
 	v.GET("/exports/:id/download-url", s.downloadURL)
 	v.GET("/exports/:id/manifest", s.getManifest)
-	v.GET("/signing-keys", s.signingKeys)
 	v.POST("/webhook-secret", s.rotateWebhookSecret)
 	v.GET("/exports/:id/deliveries", s.listExportDeliveries)
 	s.registerSchedules(v)
 	v.GET("/api-keys", s.listKeys)
 	v.POST("/api-keys", s.createKey)
 	v.DELETE("/api-keys/:id", s.revokeKey)
+	s.methods = newMethodIndex(e.Routes())
 	return s
 }
 
