@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -26,11 +29,20 @@ func init() {
 	register(command{"seed", "insert synthetic audit events for a tenant", cmdSeed})
 }
 
-// openStore opens DATABASE_URL (which migrates it).
+// openStore opens DATABASE_URL (which migrates it). Without DATABASE_URL
+// it never creates the default SQLite database: run from another
+// directory than the api's, ./data/audit.db would be a new, empty database
+// that no server reads, and a key made there would silently not work. An
+// explicit DATABASE_URL is the operator's choice and is created if need be.
 func openStore(ctx context.Context, e *env) (*sqlstore.DB, config.Config, error) {
 	cfg, err := config.FromEnv(e.getenv)
 	if err != nil {
 		return nil, cfg, err
+	}
+	if strings.TrimSpace(e.getenv("DATABASE_URL")) == "" {
+		if err := checkDefaultDatabase(cfg); err != nil {
+			return nil, cfg, err
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	db, err := app.OpenStore(ctx, cfg, logger)
@@ -38,6 +50,19 @@ func openStore(ctx context.Context, e *env) (*sqlstore.DB, config.Config, error)
 		return nil, cfg, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	return db, cfg, nil
+}
+
+// checkDefaultDatabase stops when the default SQLite file is missing, and
+// says which database would have been used.
+func checkDefaultDatabase(cfg config.Config) error {
+	path := strings.SplitN(cfg.DatabaseDSN, "?", 2)[0]
+	if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	abs, _ := filepath.Abs(path)
+	return fmt.Errorf("no database here: DATABASE_URL is unset, so the default %s would be used, "+
+		"and %s does not exist. Run sentinelctl in the directory where the api runs (make demo), "+
+		"or set DATABASE_URL to the api's database", config.DefaultDatabaseURL, abs)
 }
 
 func cmdMigrate(ctx context.Context, e *env, args []string) error {

@@ -378,9 +378,18 @@ func TestVerifyCommand(t *testing.T) {
 		t.Fatalf("altered manifest: exit %d\n%s", code, out)
 	}
 
-	// No key: the file matches, but nothing is proven.
+	// As the README writes it: no key given, the keys come from
+	// SENTINEL_URL, without an API key (they are public).
+	out = mustCLI(t, map[string]string{"SENTINEL_URL": env.URL}, "verify", file, mf)
+	if !strings.Contains(out, "VERIFIED") || !strings.Contains(out, "signature  OK") {
+		t.Fatalf("verify FILE MANIFEST with SENTINEL_URL:\n%s", out)
+	}
+
+	// No key and no server: the file matches, but nothing is proven, and
+	// the message says what to pass.
 	code, out, stderr = cli(t, nil, "verify", file, mf)
-	if code != 1 || !strings.Contains(out, "SKIPPED") || !strings.Contains(stderr, "no public key") {
+	if code != 1 || !strings.Contains(out, "SKIPPED") || !strings.Contains(stderr, "no public key") ||
+		!strings.Contains(stderr, "SENTINEL_URL") || !strings.Contains(stderr, "--public-key") {
 		t.Fatalf("no key: exit %d\n%s%s", code, out, stderr)
 	}
 }
