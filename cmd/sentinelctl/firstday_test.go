@@ -58,3 +58,18 @@ func TestAdminCommandsCreateNoStrayDatabase(t *testing.T) {
 		t.Errorf("keys list where ./data/audit.db exists: exit %d\n%s%s", code, out, errs)
 	}
 }
+
+// TestAdminErrorsAreSentences: an error from the domain reads as a
+// sentence, never as "audit error: code=not_found message=…".
+func TestAdminErrorsAreSentences(t *testing.T) {
+	t.Parallel()
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "audit.db")
+	if code, out, errs := ctl(t, dbURL, "migrate"); code != 0 {
+		t.Fatalf("migrate: exit %d\n%s%s", code, out, errs)
+	}
+	code, _, errs := ctl(t, dbURL, "keys", "revoke", "key_nope")
+	if code != 1 || strings.Contains(errs, "code=") || strings.Contains(errs, "audit error") ||
+		!strings.Contains(errs, "not found") {
+		t.Errorf("keys revoke of an unknown key: exit %d, stderr %q", code, errs)
+	}
+}
