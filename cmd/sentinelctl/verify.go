@@ -45,7 +45,7 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 	keysURL := fs.String("keys-url", "", "fetch the public keys from this URL (or server path)")
 	url := fs.String("url", "", "server for a --keys-url path (default $SENTINEL_URL)")
 	apiKey := fs.String("api-key", "", "API key for --keys-url (default $SENTINEL_API_KEY)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
+	asJSON := addJSONFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -107,7 +107,7 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON.on(e) {
 		if err := printJSON(e.stdout, verifyOutput{OK: rep.OK(), Report: rep}); err != nil {
 			return err
 		}
