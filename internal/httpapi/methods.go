@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -72,8 +73,8 @@ func (ix methodIndex) allowed(path string) []string {
 // methodNotAllowed turns echo's 404 or 405 for a path that other methods
 // serve into our 405, with Allow set; any other error is returned as it is.
 func (s *Server) methodNotAllowed(err error, c echo.Context) error {
-	he, ok := err.(*echo.HTTPError) //nolint:errorlint // echo's own router errors are never wrapped
-	if !ok || (he.Code != http.StatusNotFound && he.Code != http.StatusMethodNotAllowed) {
+	var he *echo.HTTPError
+	if !errors.As(err, &he) || (he.Code != http.StatusNotFound && he.Code != http.StatusMethodNotAllowed) {
 		return err
 	}
 	req := c.Request()
