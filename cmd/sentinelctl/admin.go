@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -26,11 +28,20 @@ func init() {
 	register(command{"seed", "insert synthetic audit events for a tenant", cmdSeed})
 }
 
-// openStore opens DATABASE_URL (which migrates it).
+// openStore opens DATABASE_URL (which migrates it). Without DATABASE_URL
+// it never creates the default SQLite database: run from another
+// directory than the api's, ./data/audit.db would be a new, empty database
+// that no server reads, and a key made there would silently not work. An
+// explicit DATABASE_URL is the operator's choice and is created if need be.
 func openStore(ctx context.Context, e *env) (*sqlstore.DB, config.Config, error) {
 	cfg, err := config.FromEnv(e.getenv)
 	if err != nil {
 		return nil, cfg, err
+	}
+	if strings.TrimSpace(e.getenv("DATABASE_URL")) == "" {
+		if err := checkDefaultDatabase(cfg); err != nil {
+			return nil, cfg, err
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	db, err := app.OpenStore(ctx, cfg, logger)
@@ -40,8 +51,22 @@ func openStore(ctx context.Context, e *env) (*sqlstore.DB, config.Config, error)
 	return db, cfg, nil
 }
 
+// checkDefaultDatabase stops when the default SQLite file is missing, and
+// says which database would have been used.
+func checkDefaultDatabase(cfg config.Config) error {
+	path := strings.SplitN(cfg.DatabaseDSN, "?", 2)[0]
+	if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	abs, _ := filepath.Abs(path)
+	return fmt.Errorf("no database here: DATABASE_URL is unset, so the default %s would be used, "+
+		"and %s does not exist. Run sentinelctl in the directory where the api runs (make demo), "+
+		"or set DATABASE_URL to the api's database", config.DefaultDatabaseURL, abs)
+}
+
 func cmdMigrate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "migrate", "migrate\n\nApplies the embedded migrations to DATABASE_URL (the api also does at start-up).")
+	fs := newFlags(e, "migrate", "migrate [--json]\n\nApplies the embedded migrations to DATABASE_URL (the api also does at start-up).")
+	asJSON := addJSONFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -50,12 +75,15 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if asJSON.on(e) {
+		return printJSON(e.stdout, map[string]any{"database": cfg.DatabaseKind, "migrated": true})
+	}
 	fmt.Fprintf(e.stdout, "database %s is migrated\n", cfg.DatabaseKind)
 	return nil
 }
 
 func cmdKeysCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "keys create", "keys create --tenant TENANT [--name NAME] [--scopes S,S] [--expires WHEN] [--window START/END]\n\n"+
+	fs := newFlags(e, "keys create", "keys create --tenant TENANT [--name NAME] [--scopes S,S] [--expires WHEN] [--window START/END] [--json]\n\n"+
 		"Creates an API key. The key is printed once, alone on the last line of stdout.\n"+
 		"Scopes: "+strings.Join(audit.ScopeNames(), ", ")+" (admin implies every other).\n"+
 		"--expires takes an RFC 3339 time, a date, or a duration from now (90d, 12h).\n"+
@@ -64,6 +92,8 @@ func cmdKeysCreate(ctx context.Context, e *env, args []string) error {
 	name := fs.String("name", "", "a label for the key")
 	scopes := fs.String("scopes", string(audit.ScopeAdmin), "comma-separated scopes")
 	expires := fs.String("expires", "", "when the key stops working (time, date or duration such as 90d)")
+	asJSON := fs.Bool("json", false, "print the key and its record as JSON (without it, the key alone is "+
+		"stdout's last line, even when stdout is not a terminal, so that '| tail -n 1' gets it)")
 	window := fs.String("window", "", "START/END the key may read (auditor keys)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -105,6 +135,11 @@ func cmdKeysCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "created key %s for tenant %s; store it now, it cannot be shown again\n", k.ID, k.TenantID)
+	if *asJSON {
+		v := keyView(k)
+		v.Key = secret
+		return printJSON(e.stdout, v)
+	}
 	fmt.Fprintln(e.stdout, secret)
 	return nil
 }
@@ -112,7 +147,7 @@ func cmdKeysCreate(ctx context.Context, e *env, args []string) error {
 func cmdKeysList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "keys list", "keys list [--tenant TENANT] [--json]")
 	tenant := fs.String("tenant", "", "only this tenant's keys")
-	asJSON := fs.Bool("json", false, "print JSON")
+	asJSON := addJSONFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -125,10 +160,14 @@ func cmdKeysList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(keys)
+	if asJSON.on(e) {
+		out := struct {
+			Keys []keyJSON `json:"keys"`
+		}{Keys: []keyJSON{}}
+		for _, k := range keys {
+			out.Keys = append(out.Keys, keyView(k))
+		}
+		return printJSON(e.stdout, out)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTENANT\tNAME\tPREFIX\tSCOPES\tCREATED\tEXPIRES\tWINDOW\tREVOKED")
@@ -174,7 +213,8 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 }
 
 func cmdKeysRevoke(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "keys revoke", "keys revoke KEY_ID")
+	fs := newFlags(e, "keys revoke", "keys revoke KEY_ID [--json]")
+	asJSON := addJSONFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -190,17 +230,21 @@ func cmdKeysRevoke(ctx context.Context, e *env, args []string) error {
 	if err := db.RevokeAPIKey(ctx, fs.Arg(0), time.Now()); err != nil {
 		return err
 	}
+	if asJSON.on(e) {
+		return printJSON(e.stdout, map[string]any{"id": fs.Arg(0), "revoked": true})
+	}
 	fmt.Fprintf(e.stdout, "revoked %s\n", fs.Arg(0))
 	return nil
 }
 
 func cmdSeed(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "seed", "seed --tenant TENANT [--events N] [--days D] [--seed S]\n\n"+
+	fs := newFlags(e, "seed", "seed --tenant TENANT [--events N] [--days D] [--seed S] [--json]\n\n"+
 		"Inserts N realistic synthetic events spread over the last D days (COPY on PostgreSQL).")
 	tenant := fs.String("tenant", "", "tenant to seed (required)")
 	n := fs.Int("events", demo.DefaultEvents, "number of events")
 	days := fs.Int("days", demo.DefaultDays, "spread events over this many days before now")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed (same seed, same events)")
+	asJSON := addJSONFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -236,6 +280,10 @@ func cmdSeed(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	el := time.Since(start)
+	if asJSON.on(e) {
+		return printJSON(e.stdout, map[string]any{"tenant_id": *tenant, "events_inserted": inserted,
+			"duration_ms": el.Milliseconds()})
+	}
 	fmt.Fprintf(e.stdout, "inserted %d events for tenant %s in %s (%.0f events/s)\n", inserted, *tenant,
 		el.Round(time.Millisecond), float64(inserted)/el.Seconds())
 	return nil

@@ -79,7 +79,7 @@ func TestAdminCommands(t *testing.T) {
 				t.Fatalf("revoke unknown: %d %q", code, errs)
 			}
 			code, out, errs = ctl(t, dbURL, "seed", "--tenant", "acme", "--events", "5000", "--seed", "3")
-			if code != 0 || !strings.Contains(out, "inserted 5000 events") {
+			if code != 0 || !strings.Contains(out, `"events_inserted": 5000`) { // JSON: stdout is no terminal
 				t.Fatalf("seed: %d %q %q", code, out, errs)
 			}
 			n, err := db.CountEvents(t.Context(), audit.Filter{TenantID: "acme"}, 0)

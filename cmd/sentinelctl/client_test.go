@@ -334,11 +334,11 @@ func TestVerifyCommand(t *testing.T) {
 	}
 
 	// The published key, fetched; and the same key given offline.
-	out := mustCLI(t, vars, "verify", file, mf, "--keys-url", "/v5/audit-sentinel/signing-keys")
+	out := mustCLI(t, vars, "verify", "--json=false", file, mf, "--keys-url", "/v5/audit-sentinel/signing-keys")
 	if !strings.Contains(out, "VERIFIED") || !strings.Contains(out, "signature  OK") {
 		t.Fatalf("verify with published keys:\n%s", out)
 	}
-	out = mustCLI(t, nil, "verify", file, mf, "--public-key", testPublicKey())
+	out = mustCLI(t, nil, "verify", "--json=false", file, mf, "--public-key", testPublicKey())
 	if !strings.Contains(out, "VERIFIED") {
 		t.Fatalf("verify offline:\n%s", out)
 	}
@@ -352,7 +352,7 @@ func TestVerifyCommand(t *testing.T) {
 	data[len(data)/2] ^= 0x01
 	bad := filepath.Join(dir, "flipped.csv")
 	os.WriteFile(bad, data, 0o644)
-	code, out, stderr := cli(t, nil, "verify", bad, mf, "--public-key", testPublicKey())
+	code, out, stderr := cli(t, nil, "verify", "--json=false", bad, mf, "--public-key", testPublicKey())
 	if code != 1 || !strings.Contains(out, "sha256     MISMATCH") || !strings.Contains(out, "signature  OK") ||
 		!strings.Contains(stderr, "verification FAILED") {
 		t.Fatalf("flipped byte: exit %d\n%s%s", code, out, stderr)
@@ -361,7 +361,7 @@ func TestVerifyCommand(t *testing.T) {
 	// Another key.
 	other, _, _ := manifest.GenerateKey()
 	otherPub := base64.StdEncoding.EncodeToString(other.Public().(ed25519.PublicKey))
-	code, out, _ = cli(t, nil, "verify", file, mf, "--public-key", otherPub)
+	code, out, _ = cli(t, nil, "verify", "--json=false", file, mf, "--public-key", otherPub)
 	if code != 1 || !strings.Contains(out, "sha256     OK") || !strings.Contains(out, "signature  UNKNOWN") {
 		t.Fatalf("wrong key: exit %d\n%s", code, out)
 	}
@@ -373,14 +373,23 @@ func TestVerifyCommand(t *testing.T) {
 	altered, _ := json.Marshal(raw)
 	amf := filepath.Join(dir, "altered.json")
 	os.WriteFile(amf, altered, 0o644)
-	code, out, _ = cli(t, nil, "verify", file, amf, "--public-key", testPublicKey())
+	code, out, _ = cli(t, nil, "verify", "--json=false", file, amf, "--public-key", testPublicKey())
 	if code != 1 || !strings.Contains(out, "signature  INVALID") {
 		t.Fatalf("altered manifest: exit %d\n%s", code, out)
 	}
 
-	// No key: the file matches, but nothing is proven.
-	code, out, stderr = cli(t, nil, "verify", file, mf)
-	if code != 1 || !strings.Contains(out, "SKIPPED") || !strings.Contains(stderr, "no public key") {
+	// As the README writes it: no key given, the keys come from
+	// SENTINEL_URL, without an API key (they are public).
+	out = mustCLI(t, map[string]string{"SENTINEL_URL": env.URL}, "verify", "--json=false", file, mf)
+	if !strings.Contains(out, "VERIFIED") || !strings.Contains(out, "signature  OK") {
+		t.Fatalf("verify FILE MANIFEST with SENTINEL_URL:\n%s", out)
+	}
+
+	// No key and no server: the file matches, but nothing is proven, and
+	// the message says what to pass.
+	code, out, stderr = cli(t, nil, "verify", "--json=false", file, mf)
+	if code != 1 || !strings.Contains(out, "SKIPPED") || !strings.Contains(stderr, "no public key") ||
+		!strings.Contains(stderr, "SENTINEL_URL") || !strings.Contains(stderr, "--public-key") {
 		t.Fatalf("no key: exit %d\n%s%s", code, out, stderr)
 	}
 }

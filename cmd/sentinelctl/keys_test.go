@@ -41,7 +41,7 @@ func TestKeysCreateScoped(t *testing.T) {
 	if _, err := apikey.Authenticate(t.Context(), db, secret, time.Now().AddDate(0, 0, 91)); audit.ErrorCode(err) != audit.EUNAUTHORIZED {
 		t.Fatalf("key after its expiry: %v", err)
 	}
-	code, out, _ = ctl(t, dbURL, "keys", "list", "--tenant", "acme")
+	code, out, _ = ctl(t, dbURL, "keys", "list", "--tenant", "acme", "--json=false") // the table
 	if code != 0 || !strings.Contains(out, "events:read,schedules:read") || !strings.Contains(out, "2026-01-01T00:00:00Z/2026-07-01T00:00:00Z") {
 		t.Fatalf("keys list: %d %q", code, out)
 	}

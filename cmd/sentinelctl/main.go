@@ -83,12 +83,51 @@ func run(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	c, ok := commands[name]
+	if !ok && isGroup(name) {
+		// "keys", "keys -h", "keys bogus": the group's own help.
+		if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "help") {
+			groupUsage(e.stdout, name)
+			return 0
+		}
+		if len(rest) > 0 {
+			fmt.Fprintf(e.stderr, "sentinelctl: unknown command %q\n\n", name+" "+rest[0])
+		}
+		groupUsage(e.stderr, name)
+		return 2
+	}
 	if !ok {
 		fmt.Fprintf(e.stderr, "sentinelctl: unknown command %q\n\n", strings.Join(args[:min(2, len(args))], " "))
 		usage(e.stderr)
 		return 2
 	}
 	return finish(e, c.name, c.run(ctx, e, rest))
+}
+
+// isGroup reports whether name is the first word of two-word commands
+// ("keys" of "keys create").
+func isGroup(name string) bool {
+	for n := range commands {
+		if strings.HasPrefix(n, name+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// groupUsage lists a group's commands, as usage lists all of them.
+func groupUsage(w io.Writer, group string) {
+	fmt.Fprintf(w, "Usage: sentinelctl %s COMMAND [flags]\n\nCommands:\n", group)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		if strings.HasPrefix(n, group+" ") {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(w, "\nRun 'sentinelctl %s COMMAND -h' for a command's flags.\n", group)
 }
 
 func finish(e *env, name string, err error) int {

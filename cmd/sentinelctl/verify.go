@@ -18,12 +18,14 @@ func init() {
 
 const verifySynopsis = `verify FILE MANIFEST [--public-key KEY]… [--keys-url URL]
 
-Checks, without the server, that FILE is exactly the export MANIFEST
-describes (size and SHA-256) and that MANIFEST carries a valid Ed25519
-signature by one of the given public keys. KEY is base64 (as published at
-/v5/audit-sentinel/signing-keys) or a PEM "PUBLIC KEY"; --keys-url fetches
-the published keys instead (a path such as /v5/audit-sentinel/signing-keys
-is resolved against --url/SENTINEL_URL and sent with the API key).
+Checks that FILE is exactly the export MANIFEST describes (size and
+SHA-256) and that MANIFEST carries a valid Ed25519 signature by one of the
+server's public keys. Without --public-key or --keys-url, the keys are
+fetched from SENTINEL_URL (or --url) at /v5/audit-sentinel/signing-keys,
+which needs no API key. To verify fully offline, pass --public-key KEY: KEY
+is base64 (a public_key that endpoint lists) or a PEM "PUBLIC KEY".
+--keys-url fetches the published keys from another URL (a path is resolved
+against --url/SENTINEL_URL).
 
 Prints one line per check and a verdict. Exit status 0 only when the size,
 the digest and the signature all match; 1 otherwise.
@@ -43,7 +45,7 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 	keysURL := fs.String("keys-url", "", "fetch the public keys from this URL (or server path)")
 	url := fs.String("url", "", "server for a --keys-url path (default $SENTINEL_URL)")
 	apiKey := fs.String("api-key", "", "API key for --keys-url (default $SENTINEL_API_KEY)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
+	asJSON := addJSONFlag(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -60,24 +62,32 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 		}
 		keys.Add(k)
 	}
-	if *keysURL != "" {
-		c := &client.Client{BaseURL: *url, APIKey: *apiKey}
-		if c.BaseURL == "" {
-			c.BaseURL = e.getenv("SENTINEL_URL")
-		}
-		if c.APIKey == "" {
-			c.APIKey = e.getenv("SENTINEL_API_KEY")
-		}
+	c := &client.Client{BaseURL: *url, APIKey: *apiKey}
+	if c.BaseURL == "" {
+		c.BaseURL = e.getenv("SENTINEL_URL")
+	}
+	if c.APIKey == "" {
+		c.APIKey = e.getenv("SENTINEL_API_KEY")
+	}
+	// The README's plain `verify FILE MANIFEST` checks the signature too:
+	// with no key given, the server's published keys are the ones to trust.
+	if *keysURL != "" || (len(keys) == 0 && c.BaseURL != "") {
 		fetched, err := c.SigningKeys(ctx, *keysURL)
 		if err != nil {
-			return fmt.Errorf("--keys-url: %w", err)
+			if *keysURL != "" {
+				return fmt.Errorf("--keys-url: %w", err)
+			}
+			return fmt.Errorf("fetching the signing keys from %s (SENTINEL_URL): %w", c.BaseURL, err)
 		}
 		for _, k := range fetched {
 			keys.Add(k)
 		}
 	}
 	if len(keys) == 0 {
-		fmt.Fprintln(e.stderr, "sentinelctl verify: no public key given (--public-key or --keys-url): the signature is not checked")
+		fmt.Fprintln(e.stderr, "sentinelctl verify: no public key, so the signature is not checked. "+
+			"Set SENTINEL_URL to the server that made the export (its keys are fetched from "+
+			"/v5/audit-sentinel/signing-keys, no API key needed), or pass --public-key KEY with a "+
+			"public_key that endpoint lists.")
 	}
 	mf, err := os.Open(pos[1])
 	if err != nil {
@@ -97,7 +107,7 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON.on(e) {
 		if err := printJSON(e.stdout, verifyOutput{OK: rep.OK(), Report: rep}); err != nil {
 			return err
 		}

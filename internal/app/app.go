@@ -46,7 +46,7 @@ type API struct {
 // builds the in-process worker.
 func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 	checks := depChecks(deps)
-	a := &API{cfg: cfg, logger: logger, deps: deps, queue: jobs.NewClient(deps.Redis),
+	a := &API{cfg: cfg, logger: logger, deps: deps, queue: newQueue(deps),
 		audit: selfaudit.NewRecorder(deps.Store, logger), Metrics: newProcessMetrics(deps.Redis, checks)}
 	svc := &export.Service{
 		Metrics: a.Metrics.Export,
@@ -73,7 +73,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		ExportWait: cfg.ExportWait, MaxWait: config.MaxExportWait, OpenAPI: api.OpenAPI,
 		Archives: deps.Store, Objects: deps.Bucket, Signer: signer, PublicKeys: retired, Version: version.Get(),
 		Schedules: scheduleService(cfg, logger, deps, a.queue), Webhooks: deps.Store,
-		Feed: deps.Store, SelfAudit: a.audit, Registry: a.Metrics.Registry,
+		Feed: deps.Store, SelfAudit: a.audit, Registry: a.Metrics.Registry, Tracer: deps.Tracer,
 	})
 	a.http = &http.Server{
 		Handler:           withConsole(h, logger, deps, svc),
@@ -176,9 +176,10 @@ func NewWorker(cfg config.Config, logger *slog.Logger, deps *Deps) *Worker {
 
 // newWorker builds a worker recording on m.
 func newWorker(cfg config.Config, logger *slog.Logger, deps *Deps, m *processMetrics) *Worker {
-	queue := jobs.NewClient(deps.Redis)
+	queue := newQueue(deps)
 	runner := &export.Runner{
-		Store: deps.Store, Bucket: deps.Bucket, Renderers: formats.Registry(cfg.PDFMaxEvents), Logger: logger,
+		Tracer: deps.Tracer,
+		Store:  deps.Store, Bucket: deps.Bucket, Renderers: formats.Registry(cfg.PDFMaxEvents), Logger: logger,
 		Now: time.Now, Retention: cfg.ExportRetention, PDFMaxEvents: int64(cfg.PDFMaxEvents),
 		Live: deps.LivePublisher(cfg, logger), Version: version.Get(), Metrics: m.Export,
 		ScheduleName: func(ctx context.Context, tenantID, id string) (string, error) {
@@ -205,9 +206,16 @@ func newWorker(cfg config.Config, logger *slog.Logger, deps *Deps, m *processMet
 	srv := jobs.NewServer(jobs.ServerConfig{
 		Redis: deps.Redis, Concurrency: cfg.WorkerConcurrency, Runner: runner, Failer: deps.Store,
 		Sweeper: sweeper, IsPermanent: export.Permanent, Logger: logger, Now: time.Now, SweepEvery: export.SweepEvery,
-		OnExportDone: exportDone, Webhooks: notifier, Metrics: m.Jobs,
+		OnExportDone: exportDone, Webhooks: notifier, Metrics: m.Jobs, Tracer: deps.Tracer,
 	})
 	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue), audit: audit, Metrics: m}
+}
+
+// newQueue is a queue client whose enqueues join the caller's trace.
+func newQueue(deps *Deps) *jobs.Client {
+	q := jobs.NewClient(deps.Redis)
+	q.Tracer = deps.Tracer
+	return q
 }
 
 // Start begins processing tasks and firing schedules.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/config"
@@ -37,8 +38,11 @@ type Deps struct {
 	// in-process server.
 	Redis    asynq.RedisConnOpt
 	Embedded bool
-	mini     *redisconn.EmbeddedServer
-	rdb      redis.UniversalClient
+	// Tracer traces requests, enqueues, tasks, database streams and
+	// uploads; nil traces nothing. Main and WorkerMain set it.
+	Tracer trace.TracerProvider
+	mini   *redisconn.EmbeddedServer
+	rdb    redis.UniversalClient
 }
 
 // OpenStore opens (and migrates) the SQL store DATABASE_URL names.

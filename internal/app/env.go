@@ -1,8 +1,8 @@
 package app
 
 // EnvHelp lists every environment variable the api and the worker read:
-// config.FromEnv's, the S3 adapter's and the AWS SDK's, and the worker's
-// GOMEMLIMIT. Both binaries print it for -h, so an operator learns them
+// config.FromEnv's, the S3 adapter's, the AWS SDK's and the OpenTelemetry
+// SDK's, and the worker's GOMEMLIMIT. Both binaries print it for -h, so an operator learns them
 // from either; a test in each cmd fails when config reads one this misses.
 // deploy/README.md has the long version (defaults, accepted values).
 const EnvHelp = `Configuration comes from the environment (an empty value counts as unset):
@@ -50,4 +50,20 @@ const EnvHelp = `Configuration comes from the environment (an empty value counts
   LOG_LEVEL, LOG_FORMAT  debug|info|warn|error; json|text|auto
   GOMEMLIMIT           the Go runtime's soft memory limit; unset = the worker sizes
                        one to WORKER_CONCURRENCY
+Tracing (OpenTelemetry, off unless one of the first two is set):
+  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+                       the OTLP collector, e.g. http://otel-collector:4318; setting one
+                       turns tracing on
+  OTEL_TRACES_EXPORTER otlp (on; the endpoint defaults to localhost:4318, or :4317 for
+                       grpc) or none (off whatever else is set)
+  OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL
+                       http/protobuf (default) or grpc
+  OTEL_SDK_DISABLED    true turns tracing off
+  OTEL_SERVICE_NAME    default audit-sentinel-api or audit-sentinel-worker
+  OTEL_RESOURCE_ATTRIBUTES, OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT,
+  OTEL_EXPORTER_OTLP_INSECURE, OTEL_EXPORTER_OTLP_CERTIFICATE,
+  OTEL_EXPORTER_OTLP_COMPRESSION, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG,
+  OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, and the SDK's other OTEL_*
+                       read by the OpenTelemetry SDK itself, as it documents (the
+                       …_TRACES_… form of each exporter variable wins)
 `

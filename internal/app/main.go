@@ -11,7 +11,11 @@ import (
 	"runtime/debug"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/tracing"
+	"github.com/auditsentinel/sentinel/internal/version"
 )
 
 // shutdownGrace is how long Close lets requests in flight finish.
@@ -27,10 +31,50 @@ type Main struct {
 	// prints the banner with the key and a working curl line to Stdout.
 	Demo   bool
 	Stdout io.Writer
+	// Tracing, when set, is what the process traces with (a test's span
+	// recorder); nil: what Config.Tracing says, set by Run.
+	Tracing *tracing.Tracing
 
 	// Set by Run, for tests.
-	Deps *Deps
-	API  *API
+	Deps        *Deps
+	API         *API
+	ownsTracing bool
+}
+
+// startTracing settles *t from cfg unless it is set, and returns the
+// logger to use: one that stamps trace_id and span_id on lines logged in a
+// span, when tracing is on. owned reports whether the caller must shut
+// *t down.
+func startTracing(ctx context.Context, t **tracing.Tracing, cfg config.Config, service string,
+	logger *slog.Logger) (_ *slog.Logger, owned bool, err error) {
+	if *t == nil {
+		if *t, err = tracing.New(ctx, cfg.Tracing, service, version.Get()); err != nil {
+			return logger, false, err
+		}
+		owned = true
+	}
+	if !(*t).Enabled() {
+		return logger, owned, nil
+	}
+	logger = slog.New(tracing.LogHandler(logger.Handler()))
+	logger.Info("tracing on", "otlp_protocol", cfg.Tracing.Protocol, "otlp_endpoint", cfg.Tracing.Endpoint)
+	return logger, owned, nil
+}
+
+// stopTracing exports the spans still buffered, within a few seconds.
+func stopTracing(t *tracing.Tracing) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return t.Shutdown(ctx)
+}
+
+// tracer is what Deps.Tracer gets: nil when tracing is off, so the parts
+// skip their tracing altogether.
+func tracer(t *tracing.Tracing) trace.TracerProvider {
+	if !t.Enabled() {
+		return nil
+	}
+	return t.Provider()
 }
 
 // Run connects everything Config names, seeds the demo when asked, settles
@@ -38,10 +82,14 @@ type Main struct {
 // listens. Call Close afterwards even when Run fails: it releases what Run
 // had opened.
 func (m *Main) Run(ctx context.Context) (err error) {
+	if m.Logger, m.ownsTracing, err = startTracing(ctx, &m.Tracing, m.Config, "audit-sentinel-api", m.Logger); err != nil {
+		return err
+	}
 	m.Logger.Info("starting api", "config", m.Config)
 	if m.Deps, err = Open(ctx, m.Config, m.Logger); err != nil {
 		return err
 	}
+	m.Deps.Tracer = tracer(m.Tracing)
 	var banner string
 	if m.Demo {
 		if banner, err = SeedDemo(ctx, m.Config, m.Deps, m.Logger); err != nil {
@@ -82,6 +130,10 @@ func (m *Main) Close() error {
 		errs = append(errs, m.Deps.Close())
 		m.Deps = nil
 	}
+	if m.ownsTracing {
+		errs = append(errs, stopTracing(m.Tracing))
+		m.ownsTracing = false
+	}
 	return errors.Join(errs...)
 }
 
@@ -94,11 +146,14 @@ type WorkerMain struct {
 	// is process-wide, so only the binary sets it (when GOMEMLIMIT is
 	// unset); tests sharing a process leave it off.
 	SoftMemoryLimit bool
+	// Tracing is as Main's.
+	Tracing *tracing.Tracing
 
 	// Set by Run, for tests.
-	Deps    *Deps
-	Worker  *Worker
-	metrics *metricsServer
+	Deps        *Deps
+	Worker      *Worker
+	metrics     *metricsServer
+	ownsTracing bool
 }
 
 // Run connects everything Config names and starts taking tasks and firing
@@ -118,9 +173,13 @@ func (m *WorkerMain) Run(ctx context.Context) (err error) {
 		debug.SetMemoryLimit(limit)
 		m.Logger.Info("soft memory limit set", "bytes", limit, "override_with", "GOMEMLIMIT")
 	}
+	if m.Logger, m.ownsTracing, err = startTracing(ctx, &m.Tracing, m.Config, "audit-sentinel-worker", m.Logger); err != nil {
+		return err
+	}
 	if m.Deps, err = Open(ctx, m.Config, m.Logger); err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
+	m.Deps.Tracer = tracer(m.Tracing)
 	w := NewWorker(m.Config, m.Logger, m.Deps)
 	if err := w.Start(); err != nil {
 		w.Shutdown() // what did start, and the queue client
@@ -171,6 +230,10 @@ func (m *WorkerMain) Close() error {
 	if m.Deps != nil {
 		errs = append(errs, m.Deps.Close())
 		m.Deps = nil
+	}
+	if m.ownsTracing {
+		errs = append(errs, stopTracing(m.Tracing))
+		m.ownsTracing = false
 	}
 	return errors.Join(errs...)
 }

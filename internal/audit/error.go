@@ -3,6 +3,7 @@ package audit
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes: the one vocabulary every layer speaks. The HTTP layer maps each
@@ -40,11 +41,15 @@ type Error struct {
 	Details any
 }
 
+// Error is the message, a sentence a person can read where it ends up
+// (sentinelctl's stderr, a log line); the code and param are fields, for
+// code (ErrorCode, AsError) and for the HTTP body. A bare sentinel reads
+// as its code in words ("not found").
 func (e *Error) Error() string {
-	if e.Param != "" {
-		return fmt.Sprintf("audit error: code=%s param=%s message=%s", e.Code, e.Param, e.Message)
+	if e.Message == sentinelMessage || e.Message == "" {
+		return strings.ReplaceAll(e.Code, "_", " ")
 	}
-	return fmt.Sprintf("audit error: code=%s message=%s", e.Code, e.Message)
+	return e.Message
 }
 
 // Is makes errors.Is(err, ErrNotFound) true for every not-found error,

@@ -39,6 +39,16 @@
 //	                      current key at start-up
 //	WEBHOOK_ALLOW_PRIVATE bool                                     default false
 //	PUBLIC_BASE_URL       absolute http(s) URL                     optional
+//	OTEL_SDK_DISABLED     bool: no tracing whatever else is set    default false
+//	OTEL_TRACES_EXPORTER  otlp | none                              default none, or otlp when
+//	                                                               an OTLP endpoint is set
+//	OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+//	                      the collector (the exporter reads them;  optional
+//	                      here they only switch tracing on)
+//	OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL
+//	                      http/protobuf | grpc                     default http/protobuf
+//	OTEL_SERVICE_NAME     service.name of the spans                default audit-sentinel-api
+//	                                                               or audit-sentinel-worker
 //
 // Durations use Go syntax (20s, 10m, 1h30m) and also whole days: "7d",
 // "1d12h". Booleans are those strconv.ParseBool accepts (true, false, 1, 0,
@@ -62,6 +72,7 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/manifest"
 	"github.com/auditsentinel/sentinel/internal/redisconn"
+	"github.com/auditsentinel/sentinel/internal/tracing"
 )
 
 // Names of the kinds of database and storage.
@@ -178,6 +189,11 @@ type Config struct {
 	// PublicBaseURL is the externally visible root used in absolute URLs,
 	// without a trailing "/"; empty means URLs are built from the request.
 	PublicBaseURL string
+
+	// Tracing is whether and where to export OpenTelemetry traces: off
+	// unless OTEL_TRACES_EXPORTER=otlp or an OTLP endpoint is set (see
+	// tracingFromEnv).
+	Tracing tracing.Config
 }
 
 // Default values of the variables.
@@ -220,6 +236,7 @@ func Default() Config {
 		WorkerConcurrency:        4,
 		LogLevel:                 slog.LevelInfo,
 		LogFormat:                LogFormatAuto,
+		Tracing:                  tracing.Config{Protocol: tracing.ProtocolHTTP},
 	}
 }
 
@@ -264,6 +281,8 @@ const (
 	allowPDFMax       = "an integer from 1 to 100000"
 	allowMaxActive    = "an integer from 0 (no cap) to 100000"
 	allowConcurrency  = "an integer from 1 to 1024"
+	allowExporter     = "otlp or none (unset: otlp when an OTLP endpoint is set, none otherwise)"
+	allowProtocol     = "http/protobuf or grpc"
 	redactedPlacehold = "<redacted>"
 )
 
@@ -415,6 +434,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v, ok := get("PUBLIC_BASE_URL"); ok {
 		c.PublicBaseURL = strings.TrimRight(v, "/")
 	}
+	tracingFromEnv(get, &c.Tracing, bad)
 
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
@@ -510,6 +530,16 @@ func (c Config) Validate() error {
 			bad("PUBLIC_BASE_URL", c.PublicBaseURL, allowPublicBase, err)
 		}
 	}
+	switch c.Tracing.Exporter {
+	case "", tracing.ExporterNone, tracing.ExporterOTLP:
+	default:
+		bad("OTEL_TRACES_EXPORTER", c.Tracing.Exporter, allowExporter, errors.New("unknown exporter"))
+	}
+	switch c.Tracing.Protocol {
+	case "", tracing.ProtocolHTTP, tracing.ProtocolGRPC:
+	default:
+		bad("OTEL_EXPORTER_OTLP_PROTOCOL", c.Tracing.Protocol, allowProtocol, errors.New("unknown protocol"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -540,6 +570,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("secrets_keys_retired", len(c.RetiredSecretsKeys)),
 		slog.Bool("webhook_allow_private", c.WebhookAllowPrivate),
 		slog.String("public_base_url", c.PublicBaseURL),
+		slog.Bool("tracing", c.Tracing.Enabled()),
+		slog.String("otel_exporter_otlp_protocol", c.Tracing.Protocol),
+		slog.String("otel_exporter_otlp_endpoint", redactURL(c.Tracing.Endpoint)),
 	)
 }
 

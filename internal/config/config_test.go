@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/auditsentinel/sentinel/internal/redisconn"
+	"github.com/auditsentinel/sentinel/internal/tracing"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -63,6 +64,7 @@ func TestDefaults(t *testing.T) {
 		LogLevel:                 slog.LevelInfo,
 		ExportMaxActivePerTenant: 20,
 		LogFormat:                LogFormatAuto,
+		Tracing:                  tracing.Config{Protocol: tracing.ProtocolHTTP}, // off
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)

@@ -204,7 +204,8 @@ func ParseTime(param, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, audit.Invalid(param,
-			"%s %q is not an ISO 8601 UTC date-time; use e.g. 2026-04-10T00:00:00.000Z", param, s)
+			"%s %q is not an ISO 8601 date-time; use e.g. 2026-04-10T00:00:00.000Z, or with an offset "+
+				"2026-04-10T02:00:00+02:00 (converted to UTC)", param, s)
 	}
 	t = t.UTC().Truncate(audit.TimePrecision)
 	if err := checkYear(param, t); err != nil {

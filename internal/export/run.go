@@ -12,12 +12,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/render"
+	"github.com/auditsentinel/sentinel/internal/tracing"
 )
 
 // RunStore is what a run needs from the SQL store.
@@ -78,6 +82,26 @@ type Runner struct {
 	// the title block of its PDF. A failure only leaves the name out: the
 	// file is the same otherwise, and the schedule may have been deleted.
 	ScheduleName func(ctx context.Context, tenantID, scheduleID string) (string, error)
+	// Tracer traces the database stream and the upload of each run, as
+	// children of the task's span; nil traces nothing.
+	Tracer trace.TracerProvider
+}
+
+// tracerName names the spans this package starts.
+const tracerName = "github.com/auditsentinel/sentinel/internal/export"
+
+// startSpan starts one of a run's spans; end records the error, if any.
+// The stream and the upload are siblings under the task: they run at the
+// same time, bytes flowing from one to the other through a pipe.
+func (r *Runner) startSpan(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span, func(error)) {
+	ctx, span := tracing.Tracer(r.Tracer, tracerName).Start(ctx, name, trace.WithAttributes(attrs...))
+	return ctx, span, func(err error) {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, name+" failed")
+		}
+		span.End()
+	}
 }
 
 // ObjectKey is where an export's file lives. The tenant is part of the key
@@ -293,9 +317,13 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 	upDone := make(chan upResult, 1)
 	contentType := ContentTypeOf(p)
 	go func() {
+		ctx, span, end := r.startSpan(ctx, "upload", attribute.String("object.key", key),
+			attribute.String("content_type", contentType))
 		info, err := r.Bucket.Upload(ctx, key, pr, contentType)
 		// Unblock the writer whatever happened to the upload.
 		pr.CloseWithError(fmt.Errorf("upload ended: %w", errOrEOF(err)))
+		span.SetAttributes(attribute.Int64("object.size", info.Size))
+		end(err)
 		upDone <- upResult{info, err}
 	}()
 
@@ -379,11 +407,15 @@ func (r *Runner) pipeline(ctx context.Context, e audit.Export, f audit.Filter, r
 	write := rowWriter(rd, e.TenantID)
 	g, gctx := errgroup.WithContext(ctx)
 	batches := make(chan []audit.EventRow, 4)
-	g.Go(func() error {
+	g.Go(func() (err error) {
 		defer close(batches)
-		err := r.Store.StreamEventRows(gctx, f, func(batch []audit.EventRow) error {
+		sctx, span, end := r.startSpan(gctx, "stream events", attribute.String("file_type", string(rep.Params.FileType)))
+		var n int64
+		defer func() { span.SetAttributes(attribute.Int64("rows", n)); end(err) }()
+		err = r.Store.StreamEventRows(sctx, f, func(batch []audit.EventRow) error {
 			select {
 			case batches <- batch:
+				n += int64(len(batch))
 				return nil
 			case <-gctx.Done():
 				return gctx.Err()

@@ -51,6 +51,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	err = s.methodNotAllowed(err, c)
 	rid := c.Response().Header().Get(echo.HeaderXRequestID)
 	body := ErrorDetail{RequestID: rid}
 	status := http.StatusInternalServerError

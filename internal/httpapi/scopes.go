@@ -26,9 +26,6 @@ var routeScopes = map[string]audit.Scope{
 	"HEAD " + Prefix + "/exports/{id}/file":      audit.ScopeEventsRead,
 	"GET " + Prefix + "/exports/{id}/manifest":   audit.ScopeEventsRead,
 	"GET " + Prefix + "/exports/{id}/deliveries": audit.ScopeEventsRead,
-	// Verifying a manifest is part of reading an export.
-	"GET " + Prefix + "/signing-keys": audit.ScopeEventsRead,
-
 	// A presigned link is a bearer capability that outlives the key's
 	// checks (window, revocation): handing one out is management.
 	"DELETE " + Prefix + "/exports/{id}":           audit.ScopeExportsManage,
@@ -49,11 +46,13 @@ var routeScopes = map[string]audit.Scope{
 }
 
 // publicRoutes are the routes under Prefix that need no key at all, each
-// public by nature: the NDJSON line schema, which a pipeline validates
-// files with before (and without) holding a key. They are registered
-// outside the authenticated group; TestEveryRouteHasAScope accepts a route
-// without a scope only when it is listed here.
+// public by nature: the public keys that verify manifests (offline, by
+// people who may hold no key) and the NDJSON line schema, which a pipeline
+// validates files with before (and without) holding a key.
+// TestEveryRouteHasAScope accepts a route without a scope only when it is
+// listed here.
 var publicRoutes = map[string]bool{
+	"GET " + Prefix + "/signing-keys":              true,
 	"GET " + Prefix + "/schemas/event.ndjson.json": true,
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/auditsentinel/sentinel/internal/apikey"
 	"github.com/auditsentinel/sentinel/internal/audit"
@@ -89,6 +90,8 @@ type Config struct {
 	// Registry is what GET /metrics serves; the server registers its HTTP
 	// and live-stream metrics on it. Nil: a registry of its own.
 	Registry Registry
+	// Tracer, when set, traces every request (tracing.go).
+	Tracer trace.TracerProvider
 }
 
 // Registry is where the server registers its metrics and what GET
@@ -104,6 +107,8 @@ type Server struct {
 	logger  *slog.Logger
 	cfg     Config
 	metrics *httpMetrics
+	// methods tells which methods a path is served with, for 405s.
+	methods methodIndex
 }
 
 // New builds the server and its routes.
@@ -123,6 +128,9 @@ func New(cfg Config) *Server {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.RequestID())
 	e.Use(s.measure)
+	if cfg.Tracer != nil {
+		e.Use(s.traceRequests(cfg.Tracer)) // before logRequests: its line names the trace
+	}
 	e.Use(s.logRequests)
 	// Recover turns a panic into a 500 but lets http.ErrAbortHandler through,
 	// which is how a failed download aborts its connection.
@@ -137,6 +145,9 @@ func New(cfg Config) *Server {
 	// The NDJSON line schema needs no key: a pipeline validates files
 	// with it before (and without) holding one.
 	e.GET(ndjson.SchemaPath, s.ndjsonSchema)
+	// Public keys: whoever verifies a manifest may hold no API key
+	// (scopes.go, publicRoutes).
+	e.GET(Prefix+"/signing-keys", s.signingKeys)
 
 	v := e.Group(Prefix, s.authenticate, s.checkInput)
 	v.POST("/events", s.ingestEvents)
@@ -151,13 +162,13 @@ func New(cfg Config) *Server {
 	v.DELETE("/exports/:id", s.deleteExport)
 	v.GET("/exports/:id/download-url", s.downloadURL)
 	v.GET("/exports/:id/manifest", s.getManifest)
-	v.GET("/signing-keys", s.signingKeys)
 	v.POST("/webhook-secret", s.rotateWebhookSecret)
 	v.GET("/exports/:id/deliveries", s.listExportDeliveries)
 	s.registerSchedules(v)
 	v.GET("/api-keys", s.listKeys)
 	v.POST("/api-keys", s.createKey)
 	v.DELETE("/api-keys/:id", s.revokeKey)
+	s.methods = newMethodIndex(e.Routes())
 	return s
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 )
@@ -57,6 +59,9 @@ type ServerConfig struct {
 	WebhookConcurrency int
 	// Metrics counts failures and retries; nil: none.
 	Metrics *Metrics
+	// Tracer traces each task as a consumer span, a child of the span
+	// that queued it; nil traces nothing.
+	Tracer trace.TracerProvider
 }
 
 // Server runs export and maintenance tasks.
@@ -147,13 +152,16 @@ func (s *Server) Shutdown() {
 	}
 }
 
-func (s *Server) handleExport(ctx context.Context, t *asynq.Task) error {
+func (s *Server) handleExport(ctx context.Context, t *asynq.Task) (err error) {
 	var p ExportPayload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("jobs: bad export payload: %w: %w", err, asynq.SkipRetry)
 	}
+	ctx, end := startTask(ctx, s.cfg.Tracer, t, p.Trace,
+		attribute.String("export_id", p.ExportID), attribute.String("tenant", p.TenantID))
+	defer func() { end(err) }()
 	log := s.cfg.Logger.With("export_id", p.ExportID, "tenant", p.TenantID, "task_id", t.ResultWriter().TaskID())
-	err := s.cfg.Runner.Run(ctx, p.TenantID, p.ExportID)
+	err = s.cfg.Runner.Run(ctx, p.TenantID, p.ExportID)
 	if err == nil {
 		s.exportDone(ctx, p.TenantID, p.ExportID)
 		return nil

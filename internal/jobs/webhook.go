@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/auditsentinel/sentinel/internal/tracing"
 )
 
 // TypeWebhook delivers one webhook event (a delivery record) to its
@@ -28,6 +31,8 @@ const WebhookTimeout = 15 * time.Minute
 type WebhookPayload struct {
 	TenantID   string `json:"tenant_id"`
 	DeliveryID string `json:"delivery_id"`
+	// Trace is the span that queued the delivery (see ExportPayload).
+	Trace tracing.Carrier `json:"trace,omitzero"`
 }
 
 // WebhookSender delivers the event of one delivery record. It returns nil
@@ -40,8 +45,10 @@ type WebhookSender interface {
 // EnqueueWebhook queues the delivery's task. The task id is the delivery
 // id, so enqueueing it again while it is pending or running is a no-op; the
 // delivery record's state makes a later duplicate harmless.
-func (c *Client) EnqueueWebhook(ctx context.Context, tenantID, deliveryID string) error {
-	b, err := json.Marshal(WebhookPayload{TenantID: tenantID, DeliveryID: deliveryID})
+func (c *Client) EnqueueWebhook(ctx context.Context, tenantID, deliveryID string) (err error) {
+	ctx, end := c.startEnqueue(ctx, TypeWebhook, QueueWebhooks, attribute.String("delivery_id", deliveryID))
+	defer func() { end(err) }()
+	b, err := json.Marshal(WebhookPayload{TenantID: tenantID, DeliveryID: deliveryID, Trace: tracing.Inject(ctx)})
 	if err != nil {
 		return fmt.Errorf("jobs: marshal: %w", err)
 	}
@@ -77,12 +84,15 @@ func newWebhookServer(cfg ServerConfig, counted func(ctx context.Context, taskTy
 		ShutdownTimeout:   10 * time.Second,
 	})
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(TypeWebhook, func(ctx context.Context, t *asynq.Task) error {
+	mux.HandleFunc(TypeWebhook, func(ctx context.Context, t *asynq.Task) (err error) {
 		var p WebhookPayload
 		if err := json.Unmarshal(t.Payload(), &p); err != nil {
 			return fmt.Errorf("jobs: bad webhook payload: %w: %w", err, asynq.SkipRetry)
 		}
-		err := cfg.Webhooks.Deliver(ctx, p.TenantID, p.DeliveryID)
+		ctx, end := startTask(ctx, cfg.Tracer, t, p.Trace,
+			attribute.String("delivery_id", p.DeliveryID), attribute.String("tenant", p.TenantID))
+		defer func() { end(err) }()
+		err = cfg.Webhooks.Deliver(ctx, p.TenantID, p.DeliveryID)
 		counted(ctx, TypeWebhook, err)
 		return err
 	})

@@ -25,6 +25,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/secretbox"
 	"github.com/auditsentinel/sentinel/internal/testenv"
+	"github.com/auditsentinel/sentinel/internal/tracing"
 )
 
 var awsEnvOnce sync.Once
@@ -38,6 +39,13 @@ type Options struct {
 	// NoWorker boots the api without any worker (tests that run workers as
 	// separate processes).
 	NoWorker bool
+	// Tracing, when set, is what the api and the worker trace with (a span
+	// recorder); nil: what the environment says (off).
+	Tracing *tracing.Tracing
+	// Logs, when set, receives every log line from info up, as JSON,
+	// instead of the test log (which shows warnings only). It must be
+	// safe for concurrent writes.
+	Logs io.Writer
 }
 
 // Env is a running service.
@@ -112,18 +120,21 @@ func Boot(t testing.TB, o Options) *Env {
 		t.Fatalf("apptest: config: %v", err)
 	}
 	logger := slog.New(slog.NewJSONHandler(testWriter{t, done}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if o.Logs != nil {
+		logger = slog.New(slog.NewJSONHandler(o.Logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
 	ctx := context.Background()
 	// The binaries' own path: what cmd/api and cmd/worker run after reading
 	// flags and the environment, each with its own connections, as two
 	// processes have.
-	m := &app.Main{Config: cfg, Logger: logger}
+	m := &app.Main{Config: cfg, Logger: logger, Tracing: o.Tracing}
 	t.Cleanup(func() { _ = m.Close() })
 	if err := m.Run(ctx); err != nil {
 		t.Fatalf("apptest: start api: %v", err)
 	}
 	env.Main = m
 	if !o.NoWorker {
-		w := &app.WorkerMain{Config: cfg, Logger: logger}
+		w := &app.WorkerMain{Config: cfg, Logger: logger, Tracing: o.Tracing}
 		t.Cleanup(func() { _ = w.Close() })
 		if err := w.Run(ctx); err != nil {
 			t.Fatalf("apptest: start worker: %v", err)
