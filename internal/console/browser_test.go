@@ -453,9 +453,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	run(t, ctx, "schedule again", chromedp.Navigate(base+"schedules"), chromedp.WaitVisible(chromedp.CSS("#schedules")),
 		chromedp.Click(chromedp.CSS("#schedules tbody a")), chromedp.WaitVisible(chromedp.CSS("#runs")),
-		chromedp.Click(chromedp.CSS("#toggle-schedule")), chromedp.WaitVisible(chromedp.CSS("#schedule-state")))
-	if got := text(t, ctx, "#schedule-state"); got != "Paused" {
-		t.Errorf("after pause the schedule is %q", got)
+		chromedp.Click(chromedp.CSS("#toggle-schedule")))
+	// #schedule-state is on the page before the click too: wait for the
+	// page that answers the form's POST to say Paused, reading it again
+	// while the browser navigates.
+	state := ""
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#schedule-state")))
+		if state = s; err == nil && strings.TrimSpace(state) == "Paused" {
+			break
+		}
+	}
+	if state = strings.TrimSpace(state); state != "Paused" {
+		t.Errorf("after pause the schedule is %q", state)
 	}
 	screenshot(t, ctx, "schedule")
 	run(t, ctx, "schedules", chromedp.Navigate(base+"schedules"), chromedp.WaitVisible(chromedp.CSS("#schedules")))
