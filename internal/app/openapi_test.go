@@ -733,7 +733,8 @@ func contractMain(t *testing.T, c *contract) {
 	if !strings.Contains(string(body), `"Ed25519"`) {
 		t.Errorf("signing keys: %s", body)
 	}
-	c.do(exchange{method: "GET", path: apiPrefix + "/signing-keys", status: 401, invalid: true})
+	// Public keys: served without an API key (security: []).
+	c.do(exchange{method: "GET", path: apiPrefix + "/signing-keys", status: 200})
 
 	// Schedules, a run, its webhook deliveries.
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
