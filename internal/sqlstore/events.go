@@ -255,7 +255,13 @@ func where(f audit.Filter, a *args) (string, error) {
 	for _, k := range keys {
 		list("meta_"+k, f.Metadata[k])
 	}
-	if f.RangeStart != nil {
+	switch {
+	case f.RangeStart != nil && f.Late != nil:
+		// A chained run: its window, or a late arrival since the previous
+		// run's snapshot (audit.LateRule).
+		conds = append(conds, "(occurred_at >= "+a.add(floorMicros(*f.RangeStart))+
+			" OR (occurred_at >= "+a.add(floorMicros(f.Late.Floor))+" AND "+notVisibleIn(f.Late.Since, a)+"))")
+	case f.RangeStart != nil:
 		conds = append(conds, "occurred_at >= "+a.add(floorMicros(*f.RangeStart)))
 	}
 	if f.RangeEnd != nil {
