@@ -19,6 +19,7 @@ type DispatchStore interface {
 	MarkScheduleFired(ctx context.Context, tenantID, id string, prev *time.Time, occurrence time.Time) (bool, error)
 	CreateExport(ctx context.Context, e audit.Export) error
 	snapshotter
+	chainStore
 }
 
 // Queue hands an export to the workers; enqueueing an export twice is
@@ -98,12 +99,24 @@ func (d *Dispatcher) fire(ctx context.Context, s audit.Schedule, occ, now time.T
 	case err != nil:
 		return false, fmt.Errorf("schedule: schedule %s: %w", s.ID, err)
 	default:
+		if err := link(ctx, d.Store, &e); errors.Is(err, errEmptyWindow) {
+			// Nothing of its own to export: the next run with a window
+			// carries whatever arrives late meanwhile.
+			log.InfoContext(ctx, "scheduled run skipped: its window ends before the previous run's",
+				"window_end", e.Params.Filter.RangeEnd)
+			break
+		} else if err != nil {
+			return false, err
+		}
 		if err := takeSnapshot(ctx, d.Store, &e, now); err != nil {
 			return false, err
 		}
 		err = d.Store.CreateExport(ctx, e)
 		switch {
 		case errors.Is(err, audit.ErrConflict):
+			// Another dispatcher fired this occurrence, or another one of
+			// this schedule under the same chain number: either way the
+			// chain has that run, and the next one links to it.
 			log.DebugContext(ctx, "occurrence already fired by another dispatcher")
 		case err != nil:
 			return false, fmt.Errorf("schedule: schedule %s: create export: %w", s.ID, err)
