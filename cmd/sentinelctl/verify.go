@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/auditsentinel/sentinel/internal/client"
+	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 )
 
@@ -17,6 +18,8 @@ func init() {
 }
 
 const verifySynopsis = `verify FILE MANIFEST [--public-key KEY]… [--keys-url URL]
+       verify --chain DIR [--public-key KEY]… [--keys-url URL] [--from SEQ]
+       verify --chain --schedule ID [--public-key KEY]… [--from SEQ]
 
 Checks, without the server, that FILE is exactly the export MANIFEST
 describes (size and SHA-256) and that MANIFEST carries a valid Ed25519
@@ -27,6 +30,19 @@ is resolved against --url/SENTINEL_URL and sent with the API key).
 
 Prints one line per check and a verdict. Exit status 0 only when the size,
 the digest and the signature all match; 1 otherwise.
+
+With --chain, checks the manifests of one schedule's runs as a chain: every
+*.json manifest in DIR (and the file beside each, named as the API's
+download or <export_id>.<extension>, when there is one), or with --schedule
+those the API serves for the schedule's completed runs (with --schedule and
+no key given, the server's published keys are used). Prints one line per run
+— ok, altered (signature, file or the next run's digest do not match),
+missing (a hole in the numbers, a run that failed or was deleted, a file
+absent when the others are there), out_of_order (a link to another manifest
+than the previous number's, a window or position going backwards) or gap (a
+window that does not start one microsecond after the previous one's end) —
+and a verdict; --json prints the same as JSON. Exit status 0 only when every
+run is ok. --from skips runs numbered below SEQ (pruned archives).
 
 Flags:`
 
@@ -44,13 +60,30 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 	url := fs.String("url", "", "server for a --keys-url path (default $SENTINEL_URL)")
 	apiKey := fs.String("api-key", "", "API key for --keys-url (default $SENTINEL_API_KEY)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	chain := fs.Bool("chain", false, "check a schedule's manifests as a chain (a directory, or --schedule)")
+	scheduleID := fs.String("schedule", "", "with --chain: fetch the manifests of this schedule's runs from the API")
+	from := fs.Int64("from", 1, "with --chain: the first run number to check")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 2 {
+	wantArgs := 2
+	if *chain {
+		wantArgs = 1
+		if *scheduleID != "" {
+			wantArgs = 0
+		}
+	}
+	if len(pos) != wantArgs || (!*chain && *scheduleID != "") {
 		fs.Usage()
 		return errUsage
+	}
+	c := &client.Client{BaseURL: *url, APIKey: *apiKey}
+	if c.BaseURL == "" {
+		c.BaseURL = e.getenv("SENTINEL_URL")
+	}
+	if c.APIKey == "" {
+		c.APIKey = e.getenv("SENTINEL_API_KEY")
 	}
 	keys := manifest.PublicKeys{}
 	for _, s := range pubs {
@@ -60,14 +93,11 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 		}
 		keys.Add(k)
 	}
+	if *keysURL == "" && len(keys) == 0 && *scheduleID != "" {
+		*keysURL = httpapi.Prefix + "/signing-keys"
+		fmt.Fprintln(e.stderr, "sentinelctl verify: no public key given: using the keys the server publishes")
+	}
 	if *keysURL != "" {
-		c := &client.Client{BaseURL: *url, APIKey: *apiKey}
-		if c.BaseURL == "" {
-			c.BaseURL = e.getenv("SENTINEL_URL")
-		}
-		if c.APIKey == "" {
-			c.APIKey = e.getenv("SENTINEL_API_KEY")
-		}
 		fetched, err := c.SigningKeys(ctx, *keysURL)
 		if err != nil {
 			return fmt.Errorf("--keys-url: %w", err)
@@ -78,6 +108,13 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 	}
 	if len(keys) == 0 {
 		fmt.Fprintln(e.stderr, "sentinelctl verify: no public key given (--public-key or --keys-url): the signature is not checked")
+	}
+	if *chain {
+		dir := ""
+		if len(pos) == 1 {
+			dir = pos[0]
+		}
+		return verifyChain(ctx, e, c, dir, *scheduleID, keys, *from, *asJSON)
 	}
 	mf, err := os.Open(pos[1])
 	if err != nil {
