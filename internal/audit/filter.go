@@ -37,7 +37,9 @@ type Filter struct {
 // sees it. The condition replaces "occurred_at >= RangeStart" with
 // "occurred_at >= RangeStart OR (occurred_at >= Floor AND not visible in
 // Since)", in every query of the filter (stream, count, progress, the PDF
-// cap), so they all agree. It has no effect without RangeStart.
+// cap), so they all agree; a store may run the two sides as two queries,
+// late arrivals first, since they all sort before the window. It has no
+// effect without RangeStart.
 type LateRule struct {
 	// Floor is the chain's first window start: nothing before it was ever
 	// promised by the chain.
