@@ -39,6 +39,11 @@ type Queue interface {
 // is never lost nor doubled. The export is enqueued by whoever inserted it;
 // if that process died first, the sweeper re-enqueues queued exports whose
 // task went missing.
+//
+// Each run is also the next link of its schedule's chain (chain.go): its
+// number is unique per schedule too, so of two dispatchers firing different
+// occurrences at once one run gets the number and the other conflicts; the
+// next run's window starts where the winner's ended, so nothing is lost.
 type Dispatcher struct {
 	Store  DispatchStore
 	Queue  Queue
