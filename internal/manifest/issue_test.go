@@ -61,12 +61,13 @@ func TestIssueChain(t *testing.T) {
 			return s
 		}
 		var prev *audit.Export
+		sched := "sched"
 		run := func(id string, seq int64, status audit.ExportStatus) audit.Export {
 			t.Helper()
 			start, end := floor.Add(time.Duration(seq-1)*time.Hour), floor.Add(time.Duration(seq)*time.Hour-audit.TimePrecision)
 			done := floor.Add(time.Duration(seq)*time.Hour + time.Minute)
 			occ := floor.Add(time.Duration(seq) * time.Hour)
-			e := audit.Export{ID: id, TenantID: "acme", Status: status, RowsTotal: -1, ScheduleID: "sched", Occurrence: &occ,
+			e := audit.Export{ID: id, TenantID: "acme", Status: status, RowsTotal: -1, ScheduleID: sched, Occurrence: &occ,
 				Params: audit.ExportParams{Filter: audit.Filter{TenantID: "acme", EventTypes: []string{"user"},
 					RangeStart: &start, RangeEnd: &end}, FileType: audit.FileCSV, Locale: "en", Timezone: "UTC"},
 				SHA256: "ab", CreatedAt: occ, AsOf: &audit.AsOf{At: occ, Snapshot: snap()},
@@ -156,6 +157,27 @@ func TestIssueChain(t *testing.T) {
 		m4, err := is.Issue(ctx, r4)
 		if err != nil || m4.Chain.PrevExportID != "r3" || m4.Chain.PrevManifestSHA256 != "" {
 			t.Fatalf("run 4 after a failed run 3: %+v, %v", m4.Chain, err)
+		}
+
+		// Another schedule whose run 1 expired before anyone asked for its
+		// manifest: run 2's manifest still links to it by digest.
+		sched, prev = "sched2", nil
+		x1 := run("x1", 1, audit.StatusCompleted)
+		x2 := run("x2", 2, audit.StatusCompleted)
+		if err := db.ExpireExport(ctx, "acme", x1.ID, floor); err != nil {
+			t.Fatal(err)
+		}
+		mx2, err := is.Issue(ctx, x2)
+		if err != nil || mx2.Chain.PrevExportID != "x1" || mx2.Chain.PrevManifestSHA256 == "" {
+			t.Fatalf("run 2 after an expired run 1: %+v, %v", mx2.Chain, err)
+		}
+		frozen, err := db.FrozenManifest(ctx, "acme", "x1")
+		if err != nil || frozen == nil {
+			t.Fatalf("the expired run's manifest was not frozen: %v", err)
+		}
+		mx1, err := manifest.Parse(bytes.NewReader(frozen))
+		if d, _ := manifest.Digest(mx1); err != nil || d != mx2.Chain.PrevManifestSHA256 {
+			t.Fatalf("run 2 states %s for the expired run's manifest, which has %s (%v)", mx2.Chain.PrevManifestSHA256, d, err)
 		}
 	})
 }
