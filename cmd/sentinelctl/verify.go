@@ -17,6 +17,8 @@ func init() {
 }
 
 const verifySynopsis = `verify FILE MANIFEST [--public-key KEY]… [--keys-url URL]
+       verify --chain DIR [--public-key KEY]… [--keys-url URL] [--from SEQ]
+       verify --chain --schedule ID [--public-key KEY]… [--from SEQ]
 
 Checks that FILE is exactly the export MANIFEST describes (size and
 SHA-256) and that MANIFEST carries a valid Ed25519 signature by one of the
@@ -29,6 +31,19 @@ against --url/SENTINEL_URL).
 
 Prints one line per check and a verdict. Exit status 0 only when the size,
 the digest and the signature all match; 1 otherwise.
+
+With --chain, checks the manifests of one schedule's runs as a chain: every
+*.json manifest in DIR (and the file beside each, named as the API's
+download or <export_id>.<extension>, when there is one), or with --schedule
+those the API serves for the schedule's completed runs (with --schedule and
+no key given, the server's published keys are used). Prints one line per run
+— ok, altered (signature, file or the next run's digest do not match),
+missing (a hole in the numbers, a run that failed or was deleted, a file
+absent when the others are there), out_of_order (a link to another manifest
+than the previous number's, a window or position going backwards) or gap (a
+window that does not start one microsecond after the previous one's end) —
+and a verdict; --json prints the same as JSON. Exit status 0 only when every
+run is ok. --from skips runs numbered below SEQ (pruned archives).
 
 Flags:`
 
@@ -46,13 +61,30 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 	url := fs.String("url", "", "server for a --keys-url path (default $SENTINEL_URL)")
 	apiKey := fs.String("api-key", "", "API key for --keys-url (default $SENTINEL_API_KEY)")
 	asJSON := addJSONFlag(fs)
+	chain := fs.Bool("chain", false, "check a schedule's manifests as a chain (a directory, or --schedule)")
+	scheduleID := fs.String("schedule", "", "with --chain: fetch the manifests of this schedule's runs from the API")
+	from := fs.Int64("from", 1, "with --chain: the first run number to check")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 2 {
+	wantArgs := 2
+	if *chain {
+		wantArgs = 1
+		if *scheduleID != "" {
+			wantArgs = 0
+		}
+	}
+	if len(pos) != wantArgs || (!*chain && *scheduleID != "") {
 		fs.Usage()
 		return errUsage
+	}
+	c := &client.Client{BaseURL: *url, APIKey: *apiKey}
+	if c.BaseURL == "" {
+		c.BaseURL = e.getenv("SENTINEL_URL")
+	}
+	if c.APIKey == "" {
+		c.APIKey = e.getenv("SENTINEL_API_KEY")
 	}
 	keys := manifest.PublicKeys{}
 	for _, s := range pubs {
@@ -62,16 +94,9 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 		}
 		keys.Add(k)
 	}
-	c := &client.Client{BaseURL: *url, APIKey: *apiKey}
-	if c.BaseURL == "" {
-		c.BaseURL = e.getenv("SENTINEL_URL")
-	}
-	if c.APIKey == "" {
-		c.APIKey = e.getenv("SENTINEL_API_KEY")
-	}
 	// The README's plain `verify FILE MANIFEST` checks the signature too:
 	// with no key given, the server's published keys are the ones to trust.
-	if *keysURL != "" || (len(keys) == 0 && c.BaseURL != "") {
+	if *keysURL != "" || (len(keys) == 0 && (c.BaseURL != "" || *scheduleID != "")) {
 		fetched, err := c.SigningKeys(ctx, *keysURL)
 		if err != nil {
 			if *keysURL != "" {
@@ -88,6 +113,13 @@ func cmdVerify(ctx context.Context, e *env, args []string) error {
 			"Set SENTINEL_URL to the server that made the export (its keys are fetched from "+
 			"/v5/audit-sentinel/signing-keys, no API key needed), or pass --public-key KEY with a "+
 			"public_key that endpoint lists.")
+	}
+	if *chain {
+		dir := ""
+		if len(pos) == 1 {
+			dir = pos[0]
+		}
+		return verifyChain(ctx, e, c, dir, *scheduleID, keys, *from, asJSON.on(e))
 	}
 	mf, err := os.Open(pos[1])
 	if err != nil {

@@ -205,6 +205,7 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 		"SigningKeys":     httpapi.SigningKeys{},
 		"PublicKey":       manifest.PublicKeyInfo{},
 		"Manifest":        manifest.Manifest{},
+		"ManifestChain":   manifest.Chain{},
 		"ExportParams":    audit.ExportParams{},
 		"Filter":          audit.Filter{},
 		"Schedule":        httpapi.ScheduleView{},
@@ -729,6 +730,7 @@ func contractMain(t *testing.T, c *contract) {
 	c.do(exchange{method: "GET", path: exp + "/manifest", key: key, status: 200})
 	c.do(exchange{method: "GET", path: apiPrefix + "/exports/" + pdfID + "/manifest", key: key, status: 200})
 	c.do(exchange{method: "GET", path: exp + "/manifest", key: other, status: 404})
+	contractChain(t, c, key)
 	_, body = c.do(exchange{method: "GET", path: apiPrefix + "/signing-keys", key: key, status: 200})
 	if !strings.Contains(string(body), `"Ed25519"`) {
 		t.Errorf("signing keys: %s", body)

@@ -139,6 +139,34 @@ type Export struct {
 	// it: the downloads are audited separately (package selfaudit).
 	RequesterKeyID   string
 	RequesterKeyName string
+	// Chain places a scheduled run in its schedule's chain of archives;
+	// nil for on-demand exports and for runs fired before chains existed.
+	Chain *ChainLink
+}
+
+// ChainLink is a scheduled run's place in its schedule's chain. Runs are
+// numbered 1, 2, … and their windows are contiguous: run k's range starts
+// one audit.TimePrecision after run k-1's range end, and it also carries the
+// late arrivals (see LateRule) since the previous run's snapshot.
+type ChainLink struct {
+	// Seq is the run's number within the schedule, from 1.
+	Seq int64
+	// PrevExportID is run Seq-1 ("" for the first run).
+	PrevExportID string
+	// Start is the first run's window start, copied forward: the floor of
+	// the late-event rule.
+	Start time.Time
+	// PrevSnapshot is run Seq-1's snapshot (nil for the first run).
+	PrevSnapshot *Snapshot
+}
+
+// Late returns the late-event rule of a run in the chain, nil for the
+// first run (nothing can be late before anything ran).
+func (c *ChainLink) Late() *LateRule {
+	if c == nil || c.PrevSnapshot == nil {
+		return nil
+	}
+	return &LateRule{Floor: c.Start, Since: *c.PrevSnapshot}
 }
 
 // ExportResult is what a finished run records.

@@ -24,6 +24,28 @@ type Filter struct {
 	// parameters, so identical requests still hash equal. See snapshot.go.
 	AsOf  *Snapshot `json:"-"`
 	After *Snapshot `json:"-"`
+	// Late, set on a scheduled run after the first, widens RangeStart to
+	// the late arrivals the run also carries (see LateRule). Like AsOf it
+	// is not part of a request: the worker sets it from the run's chain.
+	Late *LateRule `json:"-"`
+}
+
+// LateRule admits, below a filter's RangeStart, the events that are late for
+// a schedule's chain: those with Floor <= occurred_at that were NOT visible
+// in Since, the snapshot of the chain's previous run. Such an event's window
+// had already run without it, so it goes into the first run whose snapshot
+// sees it. The condition replaces "occurred_at >= RangeStart" with
+// "occurred_at >= RangeStart OR (occurred_at >= Floor AND not visible in
+// Since)", in every query of the filter (stream, count, progress, the PDF
+// cap), so they all agree; a store may run the two sides as two queries,
+// late arrivals first, since they all sort before the window. It has no
+// effect without RangeStart.
+type LateRule struct {
+	// Floor is the chain's first window start: nothing before it was ever
+	// promised by the chain.
+	Floor time.Time
+	// Since is the snapshot of the chain's previous run.
+	Since Snapshot
 }
 
 // Canonical returns f with every list sorted and de-duplicated and times in
@@ -37,6 +59,9 @@ func (f Filter) Canonical() Filter {
 		SystemSources: canonList(f.SystemSources),
 		AsOf:          f.AsOf,
 		After:         f.After,
+	}
+	if f.Late != nil {
+		out.Late = &LateRule{Floor: f.Late.Floor.UTC().Truncate(TimePrecision), Since: f.Late.Since}
 	}
 	for k, vs := range f.Metadata {
 		if vs = canonList(vs); len(vs) > 0 {
@@ -69,7 +94,8 @@ func canonList(in []string) []string {
 // Match reports whether e satisfies f. Stores filter in SQL; Match is the
 // reference semantics that tests and the worker's safety checks compare with.
 // AsOf and After are not checked: an Event does not carry the transaction
-// that ingested it.
+// that ingested it; for the same reason Late only lowers RangeStart to its
+// Floor.
 func (f Filter) Match(e *Event) bool {
 	if f.TenantID != "" && e.TenantID != "" && f.TenantID != e.TenantID {
 		return false
@@ -85,7 +111,8 @@ func (f Filter) Match(e *Event) bool {
 			return false
 		}
 	}
-	if f.RangeStart != nil && e.OccurredAt.Before(*f.RangeStart) {
+	if f.RangeStart != nil && e.OccurredAt.Before(*f.RangeStart) &&
+		(f.Late == nil || e.OccurredAt.Before(f.Late.Floor)) {
 		return false
 	}
 	if f.RangeEnd != nil && e.OccurredAt.After(*f.RangeEnd) {

@@ -128,6 +128,16 @@ type ExportStore interface {
 	// ExportsDue lists exports of every tenant that the sweeper must look at
 	// (see DueQuery).
 	ExportsDue(ctx context.Context, q DueQuery) ([]Export, error)
+	// LatestScheduleRun returns the run of the schedule with the highest
+	// chain sequence number; ErrNotFound when none was chained yet.
+	LatestScheduleRun(ctx context.Context, tenantID, scheduleID string) (Export, error)
+	// FrozenManifest returns the signed manifest frozen on the export
+	// (FreezeManifest), nil when none is; ErrNotFound without the export.
+	FrozenManifest(ctx context.Context, tenantID, id string) ([]byte, error)
+	// FreezeManifest stores manifest on the export unless one is stored
+	// already, and returns the one stored: the first freeze wins, so
+	// concurrent builders all serve one form.
+	FreezeManifest(ctx context.Context, tenantID, id string, manifest []byte) ([]byte, error)
 	// ObjectKeysExist reports which of keys are owned by some export record
 	// that is not expired (used to find orphaned objects).
 	ObjectKeysExist(ctx context.Context, keys []string) (map[string]bool, error)

@@ -188,6 +188,9 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 		// same events, the same bytes, however much was ingested since.
 		p.Filter.AsOf = &e.AsOf.Snapshot
 	}
+	// A scheduled run after the first also carries the late arrivals its
+	// predecessor's snapshot did not see (audit.LateRule).
+	p.Filter.Late = e.Chain.Late()
 	loc, err := LoadLocation(p.Timezone)
 	if err != nil {
 		return err

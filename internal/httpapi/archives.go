@@ -25,6 +25,8 @@ import (
 type ArchiveStore interface {
 	ListExports(ctx context.Context, f audit.ExportListFilter) ([]audit.Export, error)
 	DeleteExport(ctx context.Context, tenantID, id string) error
+	// The manifests of scheduled runs are frozen on their records.
+	manifest.IssueStore
 }
 
 // ObjectDeleter removes stored files (DELETE /exports/{id}).
@@ -359,11 +361,10 @@ func (s *Server) deleteExport(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// getManifest is GET /exports/{id}/manifest. The manifest is signed on
-// request: every field comes from the completed, immutable record and
-// Ed25519 signatures are deterministic, so the same export always yields
-// the same bytes under the same key and version — nothing to store, and a
-// rotated key signs old exports too.
+// getManifest is GET /exports/{id}/manifest. A scheduled run's manifest
+// is frozen the first time it is served and links to its predecessor's
+// (manifest.Issuer); any other is signed on request, the same bytes each
+// time under the same key and version.
 func (s *Server) getManifest(c echo.Context) error {
 	// Which export comes first: a missing or unfinished one is that,
 	// whatever this deployment's signing setup.
@@ -375,12 +376,13 @@ func (s *Server) getManifest(c echo.Context) error {
 		return audit.Errorf(audit.ENOTIMPLEMENTED,
 			"export manifests are not signed by this deployment: set SIGNING_KEY to an Ed25519 key (`sentinelctl signing-key` makes one)")
 	}
-	m, err := manifest.New(e, s.cfg.Version)
+	is := manifest.Issuer{Store: s.cfg.Archives, Signer: s.cfg.Signer, Version: s.cfg.Version}
+	m, err := is.Issue(c.Request().Context(), e)
+	if audit.ErrorCode(err) == audit.ECONFLICT {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("httpapi: manifest of %s: %w", e.ID, err)
-	}
-	if m, err = s.cfg.Signer.Sign(m); err != nil {
-		return fmt.Errorf("httpapi: sign manifest of %s: %w", e.ID, err)
 	}
 	c.Response().Header().Set(echo.HeaderContentDisposition,
 		fmt.Sprintf(`attachment; filename="%s.manifest.json"`, Filename(e)))

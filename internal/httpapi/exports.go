@@ -306,9 +306,16 @@ func Filename(e audit.Export) string {
 	if e.CompletedAt != nil {
 		at = *e.CompletedAt
 	}
-	short := e.ID
+	return FilenameOf(e.TenantID, e.ID, at, e.Params)
+}
+
+// FilenameOf is Filename from the parts a manifest states too (tenant,
+// export id, completion time, parameters): `sentinelctl verify --chain`
+// finds a run's file beside its manifest by it.
+func FilenameOf(tenantID, exportID string, at time.Time, p audit.ExportParams) string {
+	short := exportID
 	if len(short) > 8 {
 		short = short[len(short)-8:]
 	}
-	return fmt.Sprintf("audit-events_%s_%s_%s.%s", e.TenantID, at.UTC().Format("20060102T150405Z"), short, export.Extension(e.Params))
+	return fmt.Sprintf("audit-events_%s_%s_%s.%s", tenantID, at.UTC().Format("20060102T150405Z"), short, export.Extension(p))
 }

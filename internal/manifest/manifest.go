@@ -57,7 +57,11 @@ type Manifest struct {
 	// for exports made before it was recorded, so that their manifests'
 	// signed bytes are what they always were.
 	RequestedBy *audit.Requester `json:"requested_by,omitempty"`
-	KeyID       string           `json:"key_id"`
+	// Chain places a scheduled run in its schedule's chain of archives
+	// (chain.go). Absent for other exports, whose signed bytes are what
+	// they always were.
+	Chain *Chain `json:"chain,omitempty"`
+	KeyID string `json:"key_id"`
 	// Signature is the standard base64 Ed25519 signature of
 	// CanonicalBytes.
 	Signature string `json:"signature,omitempty"`
@@ -106,6 +110,11 @@ func (m Manifest) normalized() Manifest {
 		return &u
 	}
 	m.RangeStart, m.RangeEnd, m.AsOf = utc(m.RangeStart), utc(m.RangeEnd), utc(m.AsOf)
+	if m.Chain != nil {
+		c := *m.Chain
+		c.WindowStart, c.WindowEnd, c.LateFloor = *utc(&c.WindowStart), *utc(&c.WindowEnd), *utc(&c.LateFloor)
+		m.Chain = &c
+	}
 	m.CreatedAt = m.CreatedAt.UTC().Truncate(audit.TimePrecision)
 	m.CompletedAt = m.CompletedAt.UTC().Truncate(audit.TimePrecision)
 	return m

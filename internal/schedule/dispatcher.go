@@ -19,6 +19,7 @@ type DispatchStore interface {
 	MarkScheduleFired(ctx context.Context, tenantID, id string, prev *time.Time, occurrence time.Time) (bool, error)
 	CreateExport(ctx context.Context, e audit.Export) error
 	snapshotter
+	chainStore
 }
 
 // Queue hands an export to the workers; enqueueing an export twice is
@@ -38,6 +39,11 @@ type Queue interface {
 // is never lost nor doubled. The export is enqueued by whoever inserted it;
 // if that process died first, the sweeper re-enqueues queued exports whose
 // task went missing.
+//
+// Each run is also the next link of its schedule's chain (chain.go): its
+// number is unique per schedule too, so of two dispatchers firing different
+// occurrences at once one run gets the number and the other conflicts; the
+// next run's window starts where the winner's ended, so nothing is lost.
 type Dispatcher struct {
 	Store  DispatchStore
 	Queue  Queue
@@ -98,12 +104,24 @@ func (d *Dispatcher) fire(ctx context.Context, s audit.Schedule, occ, now time.T
 	case err != nil:
 		return false, fmt.Errorf("schedule: schedule %s: %w", s.ID, err)
 	default:
+		if err := link(ctx, d.Store, &e); errors.Is(err, errEmptyWindow) {
+			// Nothing of its own to export: the next run with a window
+			// carries whatever arrives late meanwhile.
+			log.InfoContext(ctx, "scheduled run skipped: its window ends before the previous run's",
+				"window_end", e.Params.Filter.RangeEnd)
+			break
+		} else if err != nil {
+			return false, err
+		}
 		if err := takeSnapshot(ctx, d.Store, &e, now); err != nil {
 			return false, err
 		}
 		err = d.Store.CreateExport(ctx, e)
 		switch {
 		case errors.Is(err, audit.ErrConflict):
+			// Another dispatcher fired this occurrence, or another one of
+			// this schedule under the same chain number: either way the
+			// chain has that run, and the next one links to it.
 			log.DebugContext(ctx, "occurrence already fired by another dispatcher")
 		case err != nil:
 			return false, fmt.Errorf("schedule: schedule %s: create export: %w", s.ID, err)

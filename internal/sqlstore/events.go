@@ -255,7 +255,13 @@ func where(f audit.Filter, a *args) (string, error) {
 	for _, k := range keys {
 		list("meta_"+k, f.Metadata[k])
 	}
-	if f.RangeStart != nil {
+	switch {
+	case f.RangeStart != nil && f.Late != nil:
+		// A chained run: its window, or a late arrival since the previous
+		// run's snapshot (audit.LateRule).
+		conds = append(conds, "(occurred_at >= "+a.add(floorMicros(*f.RangeStart))+
+			" OR (occurred_at >= "+a.add(floorMicros(f.Late.Floor))+" AND "+notVisibleIn(f.Late.Since, a)+"))")
+	case f.RangeStart != nil:
 		conds = append(conds, "occurred_at >= "+a.add(floorMicros(*f.RangeStart)))
 	}
 	if f.RangeEnd != nil {
@@ -308,17 +314,31 @@ func (db *DB) StreamEvents(ctx context.Context, f audit.Filter, fn func(*audit.E
 // database/sql does. Both hand over the columns as text, so one decoder
 // serves both.
 func (db *DB) StreamEventRows(ctx context.Context, f audit.Filter, fn func([]audit.EventRow) error) error {
-	q, qargs, err := db.streamQuery(f)
-	if err != nil {
-		return err
+	type query struct {
+		q    string
+		args []any
+	}
+	var queries []query
+	for _, part := range split(f) {
+		q, qargs, err := db.streamQuery(part)
+		if err != nil {
+			return err
+		}
+		queries = append(queries, query{q, qargs})
+	}
+	read := db.scanText
+	if rs, ok := db.d.(RowStreamer); ok {
+		read = func(ctx context.Context, q string, args []any, yield func(cols [][]byte) error) error {
+			return rs.StreamRows(ctx, db.r, q, args, yield)
+		}
 	}
 	next := func(yield func(cols [][]byte) error) error {
-		return db.scanText(ctx, q, qargs, yield)
-	}
-	if rs, ok := db.d.(RowStreamer); ok {
-		next = func(yield func(cols [][]byte) error) error {
-			return rs.StreamRows(ctx, db.r, q, qargs, yield)
+		for _, q := range queries {
+			if err := read(ctx, q.q, q.args, yield); err != nil {
+				return err
+			}
 		}
+		return nil
 	}
 	stop, err := streamBatches(fn, next)
 	if stop != nil {
@@ -362,6 +382,52 @@ func (db *DB) scanText(ctx context.Context, q string, args []any, fn func(cols [
 // CountEvents counts matching events; with limit > 0 the database stops
 // after limit rows, so a cap check never costs more than the cap.
 func (db *DB) CountEvents(ctx context.Context, f audit.Filter, limit int64) (int64, error) {
+	var total int64
+	for _, part := range split(f) {
+		if limit > 0 && total >= limit {
+			break
+		}
+		left := int64(0)
+		if limit > 0 {
+			left = limit - total
+		}
+		n, err := db.countEvents(ctx, part, left)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// split returns the filters whose matches, one after the other, are f's in
+// (occurred_at, id) order. A chained run's filter (f.Late) becomes two: its
+// late arrivals, all before its window start, then its window. where()
+// can say the same as one OR, but PostgreSQL serves that OR either by
+// reading the chain's whole history in time order or by sorting the whole
+// window; apart, the window streams from the time index as any export does,
+// and the late arrivals (what was ingested since the previous run's
+// snapshot) come from the ingest index.
+func split(f audit.Filter) []audit.Filter {
+	if f.Late == nil || f.RangeStart == nil || f.After != nil {
+		return []audit.Filter{f}
+	}
+	window := f
+	window.Late = nil
+	floor, end := f.Late.Floor, f.RangeStart.Add(-audit.TimePrecision)
+	if f.RangeEnd != nil && f.RangeEnd.Before(end) {
+		end = *f.RangeEnd
+	}
+	if end.Before(floor) {
+		return []audit.Filter{window}
+	}
+	late := f
+	since := f.Late.Since
+	late.Late, late.RangeStart, late.RangeEnd, late.After = nil, &floor, &end, &since
+	return []audit.Filter{late, window}
+}
+
+func (db *DB) countEvents(ctx context.Context, f audit.Filter, limit int64) (int64, error) {
 	a := db.args()
 	w, err := where(f, a)
 	if err != nil {

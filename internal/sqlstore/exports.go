@@ -15,7 +15,8 @@ import (
 const exportColumns = `id, tenant_id, params, request_hash, status, rows_written, rows_total, size_bytes, sha256,
 	object_key, content_type, first_event_id, last_event_id, error_code, error_message, attempts,
 	schedule_id, occurrence, webhook_url, retention_days, created_at, started_at, completed_at, expires_at, heartbeat_at,
-	producer_version, as_of_at, as_of_position, as_of_snapshot, requester_key_id, requester_key_name`
+	producer_version, as_of_at, as_of_position, as_of_snapshot, requester_key_id, requester_key_name,
+	chain_seq, chain_prev_export_id, chain_start, chain_prev_snapshot`
 
 // active is the SQL list of states that the one-per-request unique index
 // covers.
@@ -119,13 +120,21 @@ func (db *DB) insertExport(ctx context.Context, e audit.Export, onConflict strin
 	if e.AsOf != nil {
 		asOfAt, asOfPos, asOfSnap = micros(e.AsOf.At), e.AsOf.Snapshot.Position(), e.AsOf.Snapshot.String()
 	}
+	var chainSeq, chainPrev, chainStart, chainPrevSnap any
+	if c := e.Chain; c != nil {
+		chainSeq, chainPrev, chainStart = c.Seq, nullString(c.PrevExportID), micros(c.Start)
+		if c.PrevSnapshot != nil {
+			chainPrevSnap = c.PrevSnapshot.String()
+		}
+	}
 	res, err := db.w.ExecContext(ctx, `INSERT INTO exports (`+exportColumns+`, file_type)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`+onConflict,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)`+onConflict,
 		e.ID, e.TenantID, string(params), e.RequestHash, string(e.Status), e.RowsWritten, e.RowsTotal, e.SizeBytes, e.SHA256,
 		nullString(e.ObjectKey), e.ContentType, e.FirstEventID, e.LastEventID, e.ErrorCode, e.ErrorMessage, e.Attempts,
 		nullString(e.ScheduleID), nullMicros(e.Occurrence), e.WebhookURL, e.RetentionDays, micros(e.CreatedAt),
 		nullMicros(e.StartedAt), nullMicros(e.CompletedAt), nullMicros(e.ExpiresAt), nullMicros(e.HeartbeatAt),
-		e.ProducerVersion, asOfAt, asOfPos, asOfSnap, e.RequesterKeyID, e.RequesterKeyName, string(e.Params.FileType))
+		e.ProducerVersion, asOfAt, asOfPos, asOfSnap, e.RequesterKeyID, e.RequesterKeyName,
+		chainSeq, chainPrev, chainStart, chainPrevSnap, string(e.Params.FileType))
 	if err != nil {
 		return 0, err
 	}
@@ -147,6 +156,11 @@ func normalExport(e audit.Export) audit.Export {
 	e.HeartbeatAt = tr(e.HeartbeatAt)
 	if e.AsOf != nil {
 		e.AsOf = &audit.AsOf{At: fromMicros(micros(e.AsOf.At)), Snapshot: e.AsOf.Snapshot}
+	}
+	if e.Chain != nil {
+		c := *e.Chain
+		c.Start = fromMicros(micros(c.Start))
+		e.Chain = &c
 	}
 	e.Params.Filter.TenantID = e.TenantID
 	if b, err := json.Marshal(e.Params); err == nil {
@@ -416,13 +430,26 @@ func scanExport(s scanner) (audit.Export, error) {
 		heartbeat, asOfAt, asOfPos          sql.NullInt64
 		asOfSnap                            sql.NullString
 		created                             int64
+		chainSeq, chainStart                sql.NullInt64
+		chainPrev, chainPrevSnap            sql.NullString
 	)
 	err := s.Scan(&e.ID, &e.TenantID, &params, &e.RequestHash, &status, &e.RowsWritten, &e.RowsTotal, &e.SizeBytes, &e.SHA256,
 		&objectKey, &e.ContentType, &e.FirstEventID, &e.LastEventID, &e.ErrorCode, &e.ErrorMessage, &e.Attempts,
 		&scheduleID, &occurrence, &e.WebhookURL, &e.RetentionDays, &created, &started, &completed, &exp, &heartbeat,
-		&e.ProducerVersion, &asOfAt, &asOfPos, &asOfSnap, &e.RequesterKeyID, &e.RequesterKeyName)
+		&e.ProducerVersion, &asOfAt, &asOfPos, &asOfSnap, &e.RequesterKeyID, &e.RequesterKeyName,
+		&chainSeq, &chainPrev, &chainStart, &chainPrevSnap)
 	if err != nil {
 		return audit.Export{}, err
+	}
+	if chainSeq.Valid {
+		e.Chain = &audit.ChainLink{Seq: chainSeq.Int64, PrevExportID: chainPrev.String, Start: fromMicros(chainStart.Int64)}
+		if chainPrevSnap.Valid {
+			snap, err := audit.ParseSnapshot(chainPrevSnap.String)
+			if err != nil {
+				return audit.Export{}, fmt.Errorf("decode previous run's snapshot of export %s: %w", e.ID, err)
+			}
+			e.Chain.PrevSnapshot = &snap
+		}
 	}
 	if asOfSnap.Valid {
 		snap, err := audit.ParseSnapshot(asOfSnap.String)
