@@ -148,7 +148,7 @@ func testVerifyChain(t *testing.T, o apptest.Options) {
 
 	// A clean chain, from the directory and from the API.
 	pub := testPublicKey()
-	out := mustCLI(t, nil, "verify", "--chain", dir, "--public-key", pub)
+	out := mustCLI(t, nil, "verify", "--chain", "--json=false", dir, "--public-key", pub)
 	if !strings.Contains(out, "VERIFIED: 4 runs") || strings.Count(out, " OK ") != 4 {
 		t.Fatalf("verify --chain of a clean archive:\n%s", out)
 	}
@@ -157,7 +157,7 @@ func testVerifyChain(t *testing.T, o apptest.Options) {
 		!jr.OK || len(jr.Runs) != 4 || jr.Runs[3].File == "" {
 		t.Fatalf("verify --chain --json: %+v, %v", jr, err)
 	}
-	out = mustCLI(t, vars, "verify", "--chain", "--schedule", s.ID)
+	out = mustCLI(t, vars, "verify", "--chain", "--json=false", "--schedule", s.ID)
 	if !strings.Contains(out, "VERIFIED: 4 runs") {
 		t.Fatalf("verify --chain --schedule:\n%s", out)
 	}
@@ -226,7 +226,7 @@ func testVerifyChain(t *testing.T, o apptest.Options) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := copyDir()
 			tc.fault(d)
-			code, out, stderr := cli(t, nil, "verify", "--chain", d, "--public-key", pub)
+			code, out, stderr := cli(t, nil, "verify", "--chain", "--json=false", d, "--public-key", pub)
 			if code == 0 || !strings.Contains(stderr, "chain verification FAILED") || !strings.Contains(out, "FAILED") {
 				t.Fatalf("exit %d\n%s%s", code, out, stderr)
 			}
