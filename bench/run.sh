@@ -26,6 +26,8 @@
 #                       dropped); default: a throwaway cluster like scripts/test.sh
 #   BENCH_RUNS          repetitions of (a) and (b) (default 3; the median counts)
 #   BENCH_SKIP_1M=1     skip step 5
+#   BENCH_ONLY_PDF=1    seed only tenant big and measure only the 5,000-event
+#                       PDF exports (a quick run of those figures)
 #   BENCH_ONLY_CONCURRENT=1  seed only tenant big and measure only the
 #                       concurrent exports (a quick run of that one figure)
 #   BENCH_KEEP=1        keep the temp dir (logs, files) and print where it is
@@ -349,8 +351,21 @@ concurrent_rss() {
 	done
 }
 
-if [ "${BENCH_ONLY_CONCURRENT:-}" = 1 ]; then
-	say "BENCH_ONLY_CONCURRENT=1: seeding tenant big (600,000 events) only"
+# pdf_runs: RUNS 5,000-event PDF exports of tenant big, each a different
+# range, each on a fresh worker (so its VmHWM is that export's peak RSS).
+pdf_runs() {
+	say "5,000-event PDF exports (tenant big, a different range each)"
+	mapfile -t PDFS < <("$BIN/exportbench" windows -dsn "$DB" -tenant big -rows 5000 -count "$RUNS" -file-type pdf)
+	[ ${#PDFS[@]} = "$RUNS" ] || die "could not pick $RUNS windows of 5,000 events"
+	for w in "${PDFS[@]}"; do
+		start_worker
+		export_run pdf-5k "$KEY_BIG" "${w#*$'\t'}" "${w%%$'\t'*}"
+		rss pdf-5k
+	done
+}
+
+if [ "${BENCH_ONLY_CONCURRENT:-}" = 1 ] || [ "${BENCH_ONLY_PDF:-}" = 1 ]; then
+	say "BENCH_ONLY_CONCURRENT or BENCH_ONLY_PDF: seeding tenant big (600,000 events) only"
 	seed big 600000 1
 	psql "$DB" -qAtc 'VACUUM ANALYZE events' >/dev/null
 	settle
@@ -427,6 +442,14 @@ export_cpu() {
 	cat "$TMP/cpu.json" >>"$RESULTS"
 	say "  $(cat "$TMP/cpu.json")"
 }
+
+if [ "${BENCH_ONLY_PDF:-}" = 1 ]; then
+	pdf_runs
+	stop_pid "$WORKER_PID"
+	WORKER_PID=""
+	grep '"pdf-5k"' "$RESULTS" >&2
+	exit 0
+fi
 
 if [ "${BENCH_ONLY_CONCURRENT:-}" = 1 ]; then
 	say "warm-up: one unmeasured 600,000-event export"
@@ -515,14 +538,7 @@ echo "$line" | sed 's/^{/{"kind":"latency",/' >>"$RESULTS"
 say "  $line"
 rss csv-1k-series
 
-say "5,000-event PDF exports (tenant big, a different range each)"
-mapfile -t PDFS < <("$BIN/exportbench" windows -dsn "$DB" -tenant big -rows 5000 -count "$RUNS" -file-type pdf)
-[ ${#PDFS[@]} = "$RUNS" ] || die "could not pick $RUNS windows of 5,000 events"
-for w in "${PDFS[@]}"; do
-	start_worker
-	export_run pdf-5k "$KEY_BIG" "${w#*$'\t'}" "${w%%$'\t'*}"
-	rss pdf-5k
-done
+pdf_runs
 
 if [ "${BENCH_SKIP_1M:-}" != 1 ]; then
 	say "seeding tenant huge with 1,000,000 events (the table then holds 2,000,000)"
