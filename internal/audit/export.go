@@ -139,6 +139,11 @@ type Export struct {
 	// it: the downloads are audited separately (package selfaudit).
 	RequesterKeyID   string
 	RequesterKeyName string
+	// MinRetentionDays is the minimum retention its schedule asked for:
+	// the archive cannot be deleted for that many days after completion
+	// (RetentionPolicy.LockedUntil). 0 for on-demand exports, which take
+	// the tenant's.
+	MinRetentionDays int
 }
 
 // ExportResult is what a finished run records.

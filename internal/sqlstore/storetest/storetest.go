@@ -75,6 +75,7 @@ func Run(t *testing.T, open Open) {
 	runWebhookSecrets(t, open)
 	runSealedSecrets(t, open)
 	runSnapshots(t, open)
+	runRetention(t, open)
 }
 
 func requireCode(t *testing.T, err error, target error) {
