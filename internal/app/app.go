@@ -200,7 +200,7 @@ func newWorker(cfg config.Config, logger *slog.Logger, deps *Deps, m *processMet
 	exportDone = auditExportDone(deps.Store, audit.rec, logger, exportDone)
 	sweeper := &export.Sweeper{
 		Store: deps.Store, Bucket: deps.Bucket, Queue: queue, Logger: logger.With("component", "sweeper"), Now: time.Now,
-		OnFailed: exportDone, Metrics: m.Export,
+		OnFailed: exportDone, Metrics: m.Export, Retention: deps.Store, Audit: audit.rec,
 	}
 	srv := jobs.NewServer(jobs.ServerConfig{
 		Redis: deps.Redis, Concurrency: cfg.WorkerConcurrency, Runner: runner, Failer: deps.Store,
