@@ -73,7 +73,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		ExportWait: cfg.ExportWait, MaxWait: config.MaxExportWait, OpenAPI: api.OpenAPI,
 		Archives: deps.Store, Objects: deps.Bucket, Signer: signer, PublicKeys: retired, Version: version.Get(),
 		Schedules: scheduleService(cfg, logger, deps, a.queue), Webhooks: deps.Store,
-		Feed: deps.Store, SelfAudit: a.audit, Registry: a.Metrics.Registry,
+		Feed: deps.Store, SelfAudit: a.audit, Retention: deps.Store, Registry: a.Metrics.Registry,
 	})
 	a.http = &http.Server{
 		Handler:           withConsole(h, logger, deps, svc),
