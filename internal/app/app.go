@@ -180,7 +180,7 @@ func newWorker(cfg config.Config, logger *slog.Logger, deps *Deps, m *processMet
 	runner := &export.Runner{
 		Store: deps.Store, Bucket: deps.Bucket, Renderers: formats.Registry(cfg.PDFMaxEvents), Logger: logger,
 		Now: time.Now, Retention: cfg.ExportRetention, PDFMaxEvents: int64(cfg.PDFMaxEvents),
-		Live: deps.LivePublisher(cfg, logger), Version: version.Get(), Metrics: m.Export,
+		Live: deps.LivePublisher(cfg, logger), Version: version.Get(), Metrics: m.Export, Policies: deps.Store,
 		ScheduleName: func(ctx context.Context, tenantID, id string) (string, error) {
 			sc, err := deps.Store.GetSchedule(ctx, tenantID, id)
 			return sc.Name, err

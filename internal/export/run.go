@@ -32,6 +32,11 @@ type RunStore interface {
 	SetRowsTotal(ctx context.Context, tenantID, id string, attempt int, rowsTotal int64) error
 }
 
+// PolicyReader reads a tenant's retention policy.
+type PolicyReader interface {
+	GetRetention(ctx context.Context, tenantID string) (audit.RetentionPolicy, error)
+}
+
 // Bucket is where files go.
 type Bucket interface {
 	objstore.Writer
@@ -78,6 +83,9 @@ type Runner struct {
 	// the title block of its PDF. A failure only leaves the name out: the
 	// file is the same otherwise, and the schedule may have been deleted.
 	ScheduleName func(ctx context.Context, tenantID, scheduleID string) (string, error)
+	// Policies, when set, reads the tenant's archive minimum retention: a
+	// completed export never expires before it ends.
+	Policies PolicyReader
 }
 
 // ObjectKey is where an export's file lives. The tenant is part of the key
@@ -215,7 +223,20 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	if e.RetentionDays > 0 {
 		retention = time.Duration(e.RetentionDays) * 24 * time.Hour
 	}
-	if err := r.Store.CompleteExport(ctx, tenantID, id, res, at, at.Add(retention)); err != nil {
+	expires := at.Add(retention)
+	if r.Policies != nil {
+		// The expiry sweep must not delete what DELETE would refuse.
+		p, err := r.Policies.GetRetention(ctx, tenantID)
+		if err != nil {
+			return fmt.Errorf("export: retention policy: %w", err)
+		}
+		done := e
+		done.CompletedAt = &at
+		if until, ok := p.LockedUntil(done); ok && until.After(expires) {
+			expires = until
+		}
+	}
+	if err := r.Store.CompleteExport(ctx, tenantID, id, res, at, expires); err != nil {
 		return fmt.Errorf("export: complete: %w", err)
 	}
 	took := r.Now().Sub(started)
