@@ -299,10 +299,32 @@ func (r *Runner) abortLeftovers(ctx context.Context, log *slog.Logger, key strin
 	}
 }
 
+// lockUntil is the retain-until date storage should keep e's file to
+// (S3 Object Lock): the end of its minimum retention counted from now,
+// which is never after the end the service counts from completion, so
+// storage never refuses a deletion the API allows. Zero: none.
+func (r *Runner) lockUntil(ctx context.Context, e audit.Export) (time.Time, error) {
+	if r.Policies == nil {
+		return time.Time{}, nil
+	}
+	p, err := r.Policies.GetRetention(ctx, e.TenantID)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("export: retention policy: %w", err)
+	}
+	now := r.Now().UTC()
+	e.CompletedAt = &now
+	until, _ := p.LockedUntil(e)
+	return until, nil
+}
+
 // render streams events → renderer → pipe → upload, hashing and counting
 // the bytes on their way to storage.
 func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParams, loc *time.Location,
 	total int64, key string, log *slog.Logger, rows *atomic.Int64) (audit.ExportResult, error) {
+	until, err := r.lockUntil(ctx, e)
+	if err != nil {
+		return audit.ExportResult{}, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -314,7 +336,13 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 	upDone := make(chan upResult, 1)
 	contentType := ContentTypeOf(p)
 	go func() {
-		info, err := r.Bucket.Upload(ctx, key, pr, contentType)
+		var info objstore.ObjectInfo
+		var err error
+		if rw, ok := r.Bucket.(objstore.RetainingWriter); ok && !until.IsZero() {
+			info, err = rw.UploadRetained(ctx, key, pr, contentType, until)
+		} else {
+			info, err = r.Bucket.Upload(ctx, key, pr, contentType)
+		}
 		// Unblock the writer whatever happened to the upload.
 		pr.CloseWithError(fmt.Errorf("upload ended: %w", errOrEOF(err)))
 		upDone <- upResult{info, err}
