@@ -57,6 +57,7 @@ func TestDefaults(t *testing.T) {
 		ExportWait:               20 * time.Second,
 		ExportReuseWindow:        10 * time.Minute,
 		ExportLive:               true,
+		S3ObjectLockMode:         "governance",
 		ExportRetention:          168 * time.Hour,
 		PDFMaxEvents:             5000,
 		WorkerConcurrency:        4,

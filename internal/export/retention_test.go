@@ -219,7 +219,34 @@ func testRetentionPurge(t *testing.T, db *sqlstore.DB, be backend) {
 	if want := 1000 + ancient.Load() + late.Load(); purged != want {
 		t.Fatalf("purge events count %d purged events, want %d", purged, want)
 	}
+
+	// 4. A hold on part of the export's range keeps its archive past its
+	// expiry (seven days); released, the next sweep expires it.
+	hold := audit.LegalHold{ID: "h1", TenantID: "acme", Name: "case", CreatedAt: clk.Now(),
+		RangeStart: ptrTime(t0.Add(-42 * day)), RangeEnd: ptrTime(t0.Add(-41 * day))}
+	if err := db.CreateHold(ctx, hold); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(t0.Add(10 * day))
+	if err := sw.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := db.GetExport(ctx, "acme", "x1"); e.Status != audit.StatusCompleted {
+		t.Fatalf("a held archive was expired: %s", e.Status)
+	}
+	if _, err := db.ReleaseHold(ctx, "acme", "h1", clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(clk.Now().Add(time.Second))
+	if err := sw.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := db.GetExport(ctx, "acme", "x1"); e.Status != audit.StatusExpired {
+		t.Fatalf("after the hold's release the archive is %s, want expired", e.Status)
+	}
 }
+
+func ptrTime(t time.Time) *time.Time { return &t }
 
 // purgedCount adds up the counts of acme's purge events.
 func purgedCount(t *testing.T, db *sqlstore.DB) int64 {

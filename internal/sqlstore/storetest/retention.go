@@ -184,6 +184,27 @@ func runRetention(t *testing.T, open Open) {
 		}
 	})
 
+	t.Run("ScheduleMinRetention", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, open)
+		sc := newSchedule("t1", "s1", base)
+		sc.MinRetentionDays = 90
+		if err := b.store.CreateSchedule(b.ctx, sc); err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.store.GetSchedule(b.ctx, "t1", "s1")
+		if err != nil || got.MinRetentionDays != 90 {
+			t.Fatalf("GetSchedule = %d, %v; want min retention 90", got.MinRetentionDays, err)
+		}
+		got.MinRetentionDays, got.UpdatedAt = 0, base.Add(time.Hour)
+		if err := b.store.UpdateSchedule(b.ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.store.GetSchedule(b.ctx, "t1", "s1"); got.MinRetentionDays != 0 {
+			t.Fatalf("after update: min retention %d, want 0", got.MinRetentionDays)
+		}
+	})
+
 	t.Run("HeldExportsDoNotExpire", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, open)
