@@ -1,4 +1,4 @@
--- 0007: retention and legal holds (issue 15 §3).
+-- 0008: retention and legal holds (issue 15 §3). (0007 is main's chains.)
 --
 -- A tenant's policy: event_days purges events older than that many days
 -- (0 keeps them forever, the default for a tenant without a row);
