@@ -73,7 +73,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		ExportWait: cfg.ExportWait, MaxWait: config.MaxExportWait, OpenAPI: api.OpenAPI,
 		Archives: deps.Store, Objects: deps.Bucket, Signer: signer, PublicKeys: retired, Version: version.Get(),
 		Schedules: scheduleService(cfg, logger, deps, a.queue), Webhooks: deps.Store,
-		Feed: deps.Store, SelfAudit: a.audit, Registry: a.Metrics.Registry, Tracer: deps.Tracer,
+		Feed: deps.Store, SelfAudit: a.audit, Retention: deps.Store, Registry: a.Metrics.Registry, Tracer: deps.Tracer,
 	})
 	a.http = &http.Server{
 		Handler:           withConsole(h, logger, deps, svc),
@@ -181,7 +181,7 @@ func newWorker(cfg config.Config, logger *slog.Logger, deps *Deps, m *processMet
 		Tracer: deps.Tracer,
 		Store:  deps.Store, Bucket: deps.Bucket, Renderers: formats.Registry(cfg.PDFMaxEvents), Logger: logger,
 		Now: time.Now, Retention: cfg.ExportRetention, PDFMaxEvents: int64(cfg.PDFMaxEvents),
-		Live: deps.LivePublisher(cfg, logger), Version: version.Get(), Metrics: m.Export,
+		Live: deps.LivePublisher(cfg, logger), Version: version.Get(), Metrics: m.Export, Policies: deps.Store,
 		ScheduleName: func(ctx context.Context, tenantID, id string) (string, error) {
 			sc, err := deps.Store.GetSchedule(ctx, tenantID, id)
 			return sc.Name, err
@@ -201,7 +201,7 @@ func newWorker(cfg config.Config, logger *slog.Logger, deps *Deps, m *processMet
 	exportDone = auditExportDone(deps.Store, audit.rec, logger, exportDone)
 	sweeper := &export.Sweeper{
 		Store: deps.Store, Bucket: deps.Bucket, Queue: queue, Logger: logger.With("component", "sweeper"), Now: time.Now,
-		OnFailed: exportDone, Metrics: m.Export,
+		OnFailed: exportDone, Metrics: m.Export, Retention: deps.Store, Audit: audit.rec,
 	}
 	srv := jobs.NewServer(jobs.ServerConfig{
 		Redis: deps.Redis, Concurrency: cfg.WorkerConcurrency, Runner: runner, Failer: deps.Store,

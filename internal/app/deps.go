@@ -66,10 +66,29 @@ func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sq
 func OpenBucket(ctx context.Context, cfg config.Config, logger *slog.Logger) (objstore.Bucket, error) {
 	switch cfg.StorageKind {
 	case config.StorageS3:
-		return s3store.New(ctx, s3store.Config{
+		b, err := s3store.New(ctx, s3store.Config{
 			Bucket: cfg.Bucket, Prefix: cfg.Prefix, ForcePathStyle: cfg.S3ForcePathStyle, Endpoint: cfg.S3Endpoint,
-			SignPayload: cfg.S3SignPayload, Logger: logger,
+			SignPayload: cfg.S3SignPayload, ObjectLockMode: cfg.S3ObjectLockMode, Logger: logger,
 		})
+		if err != nil {
+			return nil, err
+		}
+		// Object Lock is the bucket's to enable (only at its creation, on
+		// AWS); without it archives are written without retention and the
+		// minimum retention and holds are the service's alone. Neither
+		// answer stops the start.
+		switch locked, err := b.DetectObjectLock(ctx); {
+		case err != nil:
+			logger.WarnContext(ctx, "could not read the bucket's Object Lock configuration; archives are written without retention",
+				"bucket", cfg.Bucket, "err", err)
+		case locked:
+			logger.InfoContext(ctx, "bucket has Object Lock: archives are written with a retain-until date (their minimum retention)",
+				"bucket", cfg.Bucket, "mode", cfg.S3ObjectLockMode)
+		case cfg.S3ObjectLockMode != "off":
+			logger.InfoContext(ctx, "bucket has no Object Lock: archives are written without retention; minimum retention and holds are enforced by the service only",
+				"bucket", cfg.Bucket)
+		}
+		return b, nil
 	case config.StorageFile:
 		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("app: create storage directory: %w", err)

@@ -25,6 +25,9 @@ const EnvHelp = `Configuration comes from the environment (an empty value counts
   S3_FORCE_PATH_STYLE  path-style S3 URLs, for MinIO/versitygw (default false)
   S3_SIGN_PAYLOAD      also sign each upload body's SHA-256, for plain http:// on an
                        untrusted network (default false)
+  S3_OBJECT_LOCK_MODE  governance | compliance | off: the Object Lock mode archives
+                       are written with when the bucket has Object Lock (default
+                       governance; worker)
   EXPORT_WAIT          how long an export request waits before answering 202
                        (default 20s; api only)
   EXPORT_REUSE_WINDOW  how long a finished export answers identical requests

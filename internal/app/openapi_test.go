@@ -848,6 +848,7 @@ func contractMain(t *testing.T, c *contract) {
 	}
 
 	contractScopes(t, c)
+	contractRetention(t, c)
 }
 
 // contractLocal covers what needs local storage, no signing key, or an

@@ -24,6 +24,14 @@ const SelfAuditSource = "audit_sentinel"
 // exports (requested, downloaded, link issued, completed, failed, deleted).
 const SelfAuditExportType = "export"
 
+// SelfAuditRetentionType and SelfAuditHoldType are the event_types of the
+// self-audit events about retention (changed, purged) and legal holds
+// (created, released).
+const (
+	SelfAuditRetentionType = "retention"
+	SelfAuditHoldType      = "legal_hold"
+)
+
 // MetadataKeys are the filterable metadata keys, in the order of the
 // reference document. The order is also the CSV column order. Other keys are
 // stored and exported but cannot be filtered on.

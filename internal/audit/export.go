@@ -142,6 +142,11 @@ type Export struct {
 	// Chain places a scheduled run in its schedule's chain of archives;
 	// nil for on-demand exports and for runs fired before chains existed.
 	Chain *ChainLink
+	// MinRetentionDays is the minimum retention its schedule asked for:
+	// the archive cannot be deleted for that many days after completion
+	// (RetentionPolicy.LockedUntil). 0 for on-demand exports, which take
+	// the tenant's.
+	MinRetentionDays int
 }
 
 // ChainLink is a scheduled run's place in its schedule's chain. Runs are

@@ -20,8 +20,12 @@ type Schedule struct {
 	// occurrence.
 	Params        ExportParams `json:"params"`
 	RetentionDays int          `json:"retention_days"`
-	Enabled       bool         `json:"enabled"`
-	WebhookURL    string       `json:"webhook_url,omitempty"`
+	// MinRetentionDays keeps every archive the schedule makes from being
+	// deleted for that many days after completion (0: the tenant's
+	// minimum only).
+	MinRetentionDays int    `json:"min_retention_days,omitempty"`
+	Enabled          bool   `json:"enabled"`
+	WebhookURL       string `json:"webhook_url,omitempty"`
 	// WebhookSecret signs webhook deliveries. It is shown once, when the
 	// schedule is created, and never serialized.
 	WebhookSecret string    `json:"-"`

@@ -162,6 +162,7 @@ type Store interface {
 	ExportStore
 	ScheduleStore
 	WebhookStore
+	RetentionStore
 	Ping(ctx context.Context) error
 	Close() error
 }

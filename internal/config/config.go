@@ -18,6 +18,7 @@
 //	                      file://./RELATIVE/DIR
 //	S3_FORCE_PATH_STYLE   bool                                     default false
 //	S3_SIGN_PAYLOAD       bool (sign upload bodies over http://)   default false
+//	S3_OBJECT_LOCK_MODE   governance | compliance | off            default governance
 //	EXPORT_WAIT           duration, 0s..2m                         default 20s
 //	EXPORT_REUSE_WINDOW   duration, 0s..30d (0 = never reuse)      default 10m
 //	EXPORT_LIVE           bool (stream CSVs while they render)     default true
@@ -138,6 +139,10 @@ type Config struct {
 	// plain http:// instead of a signed CRC32C (S3_SIGN_PAYLOAD); see
 	// objstore/s3.Config.SignPayload.
 	S3SignPayload bool
+	// S3ObjectLockMode is the Object Lock mode archives are written with
+	// when the bucket has Object Lock enabled: governance, compliance, or
+	// off (S3_OBJECT_LOCK_MODE, default governance).
+	S3ObjectLockMode string
 	// ExportLive relays a CSV's bytes through Redis while it renders, so a
 	// waiting GET streams it as it renders instead of after it is stored
 	// (EXPORT_LIVE, default true; package live).
@@ -227,6 +232,7 @@ func Default() Config {
 		ExportWait:        20 * time.Second,
 		ExportReuseWindow: 10 * time.Minute,
 		ExportLive:        true,
+		S3ObjectLockMode:  "governance",
 		ExportRetention:   7 * 24 * time.Hour,
 		PDFMaxEvents:      5000,
 		// With four exports per worker, twenty keeps one tenant's burst
@@ -343,6 +349,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	boolVar("S3_FORCE_PATH_STYLE", &c.S3ForcePathStyle)
 	boolVar("S3_SIGN_PAYLOAD", &c.S3SignPayload)
 	boolVar("EXPORT_LIVE", &c.ExportLive)
+	if v, ok := get("S3_OBJECT_LOCK_MODE"); ok {
+		switch m := strings.ToLower(v); m {
+		case "governance", "compliance", "off":
+			c.S3ObjectLockMode = m
+		default:
+			bad("S3_OBJECT_LOCK_MODE", v, "governance, compliance or off", errors.New("not an Object Lock mode"))
+		}
+	}
 	c.S3Endpoint = getenv("AWS_ENDPOINT_URL_S3")
 	if c.S3Endpoint == "" {
 		c.S3Endpoint = getenv("AWS_ENDPOINT_URL")
@@ -554,6 +568,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("storage_url", c.StorageURL),
 		slog.Bool("s3_force_path_style", c.S3ForcePathStyle),
 		slog.Bool("s3_sign_payload", c.S3SignPayload),
+		slog.String("s3_object_lock_mode", c.S3ObjectLockMode),
 		slog.Bool("export_live", c.ExportLive),
 		slog.String("s3_endpoint", c.S3Endpoint),
 		slog.String("export_wait", FormatDuration(c.ExportWait)),

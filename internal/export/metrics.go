@@ -66,7 +66,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"outcome"}),
 		swept: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "sentinel_sweeper_actions_total",
-			Help: "Things the sweeper did, by kind (expired, requeued, failed_silent, aborted_upload, deleted_orphan).",
+			Help: "Things the sweeper did, by kind (expired, requeued, failed_silent, aborted_upload, deleted_orphan, purged_event, held_back: an expiry a legal hold stopped).",
 		}, []string{"kind"}),
 	}
 }
@@ -78,6 +78,8 @@ const (
 	sweptFailedSilent  = "failed_silent"
 	sweptAbortedUpload = "aborted_upload"
 	sweptDeletedOrphan = "deleted_orphan"
+	sweptPurgedEvent   = "purged_event"
+	sweptHeldBack      = "held_back"
 )
 
 func (m *Metrics) exportRequested(fileType string, created bool) {
@@ -114,6 +116,12 @@ func (m *Metrics) exportCompleted(fileType string, d time.Duration, rows, bytes 
 func (m *Metrics) sweptOne(kind string) {
 	if m != nil {
 		m.swept.WithLabelValues(kind).Inc()
+	}
+}
+
+func (m *Metrics) sweptMany(kind string, n int64) {
+	if m != nil && n > 0 {
+		m.swept.WithLabelValues(kind).Add(float64(n))
 	}
 }
 

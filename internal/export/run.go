@@ -36,6 +36,11 @@ type RunStore interface {
 	SetRowsTotal(ctx context.Context, tenantID, id string, attempt int, rowsTotal int64) error
 }
 
+// PolicyReader reads a tenant's retention policy.
+type PolicyReader interface {
+	GetRetention(ctx context.Context, tenantID string) (audit.RetentionPolicy, error)
+}
+
 // Bucket is where files go.
 type Bucket interface {
 	objstore.Writer
@@ -85,6 +90,9 @@ type Runner struct {
 	// Tracer traces the database stream and the upload of each run, as
 	// children of the task's span; nil traces nothing.
 	Tracer trace.TracerProvider
+	// Policies, when set, reads the tenant's archive minimum retention: a
+	// completed export never expires before it ends.
+	Policies PolicyReader
 }
 
 // tracerName names the spans this package starts.
@@ -242,7 +250,20 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	if e.RetentionDays > 0 {
 		retention = time.Duration(e.RetentionDays) * 24 * time.Hour
 	}
-	if err := r.Store.CompleteExport(ctx, tenantID, id, res, at, at.Add(retention)); err != nil {
+	expires := at.Add(retention)
+	if r.Policies != nil {
+		// The expiry sweep must not delete what DELETE would refuse.
+		p, err := r.Policies.GetRetention(ctx, tenantID)
+		if err != nil {
+			return fmt.Errorf("export: retention policy: %w", err)
+		}
+		done := e
+		done.CompletedAt = &at
+		if until, ok := p.LockedUntil(done); ok && until.After(expires) {
+			expires = until
+		}
+	}
+	if err := r.Store.CompleteExport(ctx, tenantID, id, res, at, expires); err != nil {
 		return fmt.Errorf("export: complete: %w", err)
 	}
 	took := r.Now().Sub(started)
@@ -305,10 +326,32 @@ func (r *Runner) abortLeftovers(ctx context.Context, log *slog.Logger, key strin
 	}
 }
 
+// lockUntil is the retain-until date storage should keep e's file to
+// (S3 Object Lock): the end of its minimum retention counted from now,
+// which is never after the end the service counts from completion, so
+// storage never refuses a deletion the API allows. Zero: none.
+func (r *Runner) lockUntil(ctx context.Context, e audit.Export) (time.Time, error) {
+	if r.Policies == nil {
+		return time.Time{}, nil
+	}
+	p, err := r.Policies.GetRetention(ctx, e.TenantID)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("export: retention policy: %w", err)
+	}
+	now := r.Now().UTC()
+	e.CompletedAt = &now
+	until, _ := p.LockedUntil(e)
+	return until, nil
+}
+
 // render streams events → renderer → pipe → upload, hashing and counting
 // the bytes on their way to storage.
 func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParams, loc *time.Location,
 	total int64, key string, log *slog.Logger, rows *atomic.Int64) (audit.ExportResult, error) {
+	until, err := r.lockUntil(ctx, e)
+	if err != nil {
+		return audit.ExportResult{}, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -322,7 +365,13 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 	go func() {
 		ctx, span, end := r.startSpan(ctx, "upload", attribute.String("object.key", key),
 			attribute.String("content_type", contentType))
-		info, err := r.Bucket.Upload(ctx, key, pr, contentType)
+		var info objstore.ObjectInfo
+		var err error
+		if rw, ok := r.Bucket.(objstore.RetainingWriter); ok && !until.IsZero() {
+			info, err = rw.UploadRetained(ctx, key, pr, contentType, until)
+		} else {
+			info, err = r.Bucket.Upload(ctx, key, pr, contentType)
+		}
 		// Unblock the writer whatever happened to the upload.
 		pr.CloseWithError(fmt.Errorf("upload ended: %w", errOrEOF(err)))
 		span.SetAttributes(attribute.Int64("object.size", info.Size))

@@ -29,9 +29,10 @@ type SweepBucket interface {
 }
 
 // Sweeper is the periodic maintenance: it expires exports past their
-// retention (object first, then record), re-enqueues exports whose task was
-// lost, aborts uploads abandoned by crashed writers and deletes objects
-// that no export owns.
+// retention (object first, then record) unless a legal hold covers them,
+// re-enqueues exports whose task was lost, aborts uploads abandoned by
+// crashed writers, deletes objects that no export owns and purges events
+// past their tenant's retention.
 type Sweeper struct {
 	Store  SweepStore
 	Bucket SweepBucket
@@ -67,10 +68,24 @@ type Sweeper struct {
 	Metrics *Metrics
 	// BatchSize bounds one pass (default 500).
 	BatchSize int
+	// Retention, when set, purges events past their tenant's retention
+	// and re-checks legal holds before an archive expires (retention.go).
+	Retention RetentionStore
+	// Audit records each purge into the tenant's stream; nil: none.
+	Audit Recorder
+	// PurgeEvery spaces the purge passes (default DefaultPurgeEvery).
+	PurgeEvery time.Duration
+	// PurgeBatch is how many events one purge transaction deletes at most
+	// (default DefaultPurgeBatch); PurgeBatches bounds the transactions of
+	// one tenant per pass (default DefaultPurgeBatches), so a large backlog
+	// drains over several passes instead of holding one.
+	PurgeBatch   int
+	PurgeBatches int
 
 	mu           sync.Mutex
 	lastOrphanAt time.Time
 	lastUploadAt time.Time
+	lastPurgeAt  time.Time
 }
 
 // DefaultStaleQueued and SweepEvery bound how long a queued export whose
@@ -99,6 +114,7 @@ func (s *Sweeper) Sweep(ctx context.Context) (err error) {
 		batch = 500
 	}
 	var errs []error
+	holds := s.holdsOf()
 	due, err := s.Store.ExportsDue(ctx, audit.DueQuery{
 		Now: now, QueuedBefore: now.Add(-staleQ), SilentBefore: now.Add(-orDefault(s.SilentRunning, 15*time.Minute)), Limit: batch,
 	})
@@ -109,6 +125,16 @@ func (s *Sweeper) Sweep(ctx context.Context) (err error) {
 		log := s.Logger.With("export_id", e.ID, "tenant", e.TenantID)
 		switch e.Status {
 		case audit.StatusCompleted:
+			// The query leaves held archives out; a hold placed since
+			// is caught here.
+			if h, held, err := holds(ctx, e); err != nil {
+				errs = append(errs, err)
+				continue
+			} else if held {
+				s.Metrics.sweptOne(sweptHeldBack)
+				log.InfoContext(ctx, "export not expired: under legal hold", "hold_id", h.ID)
+				continue
+			}
 			if e.ObjectKey != "" {
 				if err := s.Bucket.Delete(ctx, e.ObjectKey); err != nil && !errors.Is(err, audit.ErrNotFound) {
 					errs = append(errs, fmt.Errorf("sweeper: delete %s: %w", e.ObjectKey, err))
@@ -146,6 +172,11 @@ func (s *Sweeper) Sweep(ctx context.Context) (err error) {
 	}
 	if s.due(&s.lastUploadAt, now, orDefault(s.UploadScanEvery, 10*time.Minute)) {
 		if err := s.abortAbandoned(ctx, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.Retention != nil && s.due(&s.lastPurgeAt, now, orDefault(s.PurgeEvery, DefaultPurgeEvery)) {
+		if err := s.purge(ctx, now); err != nil {
 			errs = append(errs, err)
 		}
 	}

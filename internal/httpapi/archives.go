@@ -348,6 +348,9 @@ func (s *Server) deleteExport(c echo.Context) error {
 		return &audit.Error{Code: audit.ECONFLICT, Details: statusView(e),
 			Message: fmt.Sprintf("export %s is %s; it can be deleted once it has finished", e.ID, e.Status)}
 	}
+	if err := s.deletionRefused(ctx, e); err != nil {
+		return err
+	}
 	if e.ObjectKey != "" {
 		if err := s.cfg.Objects.Delete(ctx, e.ObjectKey); err != nil && !errors.Is(err, audit.ErrNotFound) {
 			return fmt.Errorf("httpapi: delete object %s: %w", e.ObjectKey, err)

@@ -69,14 +69,17 @@ type ScheduleView struct {
 	Window        audit.Window    `json:"window"`
 	Filters       ScheduleFilters `json:"filters"`
 	RetentionDays int             `json:"retention_days"`
-	Enabled       bool            `json:"enabled"`
-	WebhookURL    string          `json:"webhook_url,omitempty"`
-	WebhookSecret string          `json:"webhook_secret,omitempty"`
-	CreatedAt     time.Time       `json:"created_at"`
-	UpdatedAt     time.Time       `json:"updated_at"`
-	LastFiredAt   *time.Time      `json:"last_fired_at,omitempty"`
-	NextRunAt     *time.Time      `json:"next_run_at,omitempty"`
-	URL           string          `json:"url"`
+	// MinRetentionDays: the schedule's archives cannot be deleted for
+	// this many days after completion (0: the tenant's minimum only).
+	MinRetentionDays int        `json:"min_retention_days"`
+	Enabled          bool       `json:"enabled"`
+	WebhookURL       string     `json:"webhook_url,omitempty"`
+	WebhookSecret    string     `json:"webhook_secret,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+	LastFiredAt      *time.Time `json:"last_fired_at,omitempty"`
+	NextRunAt        *time.Time `json:"next_run_at,omitempty"`
+	URL              string     `json:"url"`
 }
 
 // paperView is the page size a PDF's params print on, spelled out (the
@@ -104,7 +107,7 @@ func (s *Server) scheduleView(sc audit.Schedule) ScheduleView {
 			Paper: paperView(p),
 			BOM:   p.BOM, Delimiter: p.Delimiter, Columns: p.Columns, Compression: string(p.Compression),
 		},
-		RetentionDays: sc.RetentionDays, Enabled: sc.Enabled, WebhookURL: sc.WebhookURL,
+		RetentionDays: sc.RetentionDays, MinRetentionDays: sc.MinRetentionDays, Enabled: sc.Enabled, WebhookURL: sc.WebhookURL,
 		CreatedAt: sc.CreatedAt, UpdatedAt: sc.UpdatedAt, LastFiredAt: sc.LastFiredAt, URL: scheduleURL(sc.ID),
 	}
 	if sc.Enabled {
@@ -124,14 +127,15 @@ func (s *Server) scheduleView(sc audit.Schedule) ScheduleView {
 // default on creation, unchanged on update. Window and filters.metadata are
 // replaced whole when given; the other filters field by field.
 type scheduleBody struct {
-	Name          *string          `json:"name"`
-	Cron          *string          `json:"cron"`
-	Timezone      *string          `json:"timezone"`
-	Window        *windowBody      `json:"window"`
-	Filters       *filtersBody     `json:"filters"`
-	RetentionDays *int             `json:"retention_days"`
-	Enabled       *bool            `json:"enabled"`
-	WebhookURL    *json.RawMessage `json:"webhook_url"` // a string, or null to remove
+	Name             *string          `json:"name"`
+	Cron             *string          `json:"cron"`
+	Timezone         *string          `json:"timezone"`
+	Window           *windowBody      `json:"window"`
+	Filters          *filtersBody     `json:"filters"`
+	RetentionDays    *int             `json:"retention_days"`
+	MinRetentionDays *int             `json:"min_retention_days"`
+	Enabled          *bool            `json:"enabled"`
+	WebhookURL       *json.RawMessage `json:"webhook_url"` // a string, or null to remove
 }
 
 type windowBody struct {
@@ -157,7 +161,7 @@ type filtersBody struct {
 
 // Fields a body may hold, by object, for the message that answers a typo.
 var (
-	scheduleFields = []string{"cron", "enabled", "filters", "name", "retention_days", "timezone", "webhook_url", "window"}
+	scheduleFields = []string{"cron", "enabled", "filters", "min_retention_days", "name", "retention_days", "timezone", "webhook_url", "window"}
 	windowFields   = []string{"hours", "kind"}
 	filtersFields  = []string{"auditee_id", "bom", "columns", "compression", "delimiter", "event_type", "file_type", "locale",
 		"metadata", "paper", "sub_type", "system_source", "timezone"}
@@ -307,6 +311,9 @@ func (b scheduleBody) apply(sc *audit.Schedule) error {
 	}
 	if b.RetentionDays != nil {
 		sc.RetentionDays = *b.RetentionDays
+	}
+	if b.MinRetentionDays != nil {
+		sc.MinRetentionDays = *b.MinRetentionDays
 	}
 	if b.Enabled != nil {
 		sc.Enabled = *b.Enabled

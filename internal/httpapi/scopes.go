@@ -43,6 +43,12 @@ var routeScopes = map[string]audit.Scope{
 	"GET " + Prefix + "/api-keys":         audit.ScopeAdmin,
 	"POST " + Prefix + "/api-keys":        audit.ScopeAdmin,
 	"DELETE " + Prefix + "/api-keys/{id}": audit.ScopeAdmin,
+	"GET " + Prefix + "/retention":        audit.ScopeAdmin,
+	"PUT " + Prefix + "/retention":        audit.ScopeAdmin,
+	// Listing holds too: that a legal matter exists is itself sensitive.
+	"GET " + Prefix + "/legal-holds":         audit.ScopeAdmin,
+	"POST " + Prefix + "/legal-holds":        audit.ScopeAdmin,
+	"DELETE " + Prefix + "/legal-holds/{id}": audit.ScopeAdmin,
 }
 
 // publicRoutes are the routes under Prefix that need no key at all, each

@@ -41,6 +41,10 @@ var auditedRoutes = map[string]audited{
 	"POST " + Prefix + "/webhook-secret":  {"webhook_secret", "rotated", []int{201}, ""},
 	"POST " + Prefix + "/api-keys":        {"api_key", "created", []int{201}, "location"},
 	"DELETE " + Prefix + "/api-keys/{id}": {"api_key", "revoked", []int{204}, "id"},
+
+	"PUT " + Prefix + "/retention":           {audit.SelfAuditRetentionType, "changed", []int{200}, ""},
+	"POST " + Prefix + "/legal-holds":        {audit.SelfAuditHoldType, "created", []int{201}, "location"},
+	"DELETE " + Prefix + "/legal-holds/{id}": {audit.SelfAuditHoldType, "released", []int{200}, "id"},
 }
 
 const ctxKeyAuditMeta = "sentinel.audit_meta"

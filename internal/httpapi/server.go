@@ -84,6 +84,9 @@ type Config struct {
 	Webhooks WebhookStore
 	// Feed serves GET /events, the incremental feed (feed.go).
 	Feed FeedStore
+	// Retention keeps retention policies and legal holds; nil answers
+	// those routes 501 and lets archives be deleted at any time.
+	Retention RetentionStore
 	// SelfAudit records the service's own use into tenants' streams; nil
 	// records nothing.
 	SelfAudit *selfaudit.Recorder
@@ -168,6 +171,11 @@ func New(cfg Config) *Server {
 	v.GET("/api-keys", s.listKeys)
 	v.POST("/api-keys", s.createKey)
 	v.DELETE("/api-keys/:id", s.revokeKey)
+	v.GET("/retention", s.getRetention)
+	v.PUT("/retention", s.putRetention)
+	v.GET("/legal-holds", s.listHolds)
+	v.POST("/legal-holds", s.createHold)
+	v.DELETE("/legal-holds/:id", s.releaseHold)
 	s.methods = newMethodIndex(e.Routes())
 	return s
 }

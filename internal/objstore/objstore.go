@@ -27,6 +27,14 @@ type Writer interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// RetainingWriter writes an object that storage keeps from deletion until
+// a date (S3 Object Lock). Storage that cannot, or a bucket without Object
+// Lock, writes it as Upload does: the retention is then the service's
+// alone (DELETE refuses, the sweeper waits).
+type RetainingWriter interface {
+	UploadRetained(ctx context.Context, key string, r io.Reader, contentType string, until time.Time) (ObjectInfo, error)
+}
+
 // Reader reads objects. Missing objects are audit.ErrNotFound.
 type Reader interface {
 	Stat(ctx context.Context, key string) (ObjectInfo, error)

@@ -193,5 +193,8 @@ func NewExport(s audit.Schedule, occ, now time.Time) (audit.Export, error) {
 		Occurrence:    &occ,
 		WebhookURL:    s.WebhookURL,
 		RetentionDays: s.RetentionDays,
+		// Kept on the export: deleting or changing the schedule later
+		// does not shorten what its archives promised.
+		MinRetentionDays: s.MinRetentionDays,
 	}, nil
 }

@@ -60,6 +60,10 @@ func Validate(s audit.Schedule) error {
 		return audit.Invalid("retention_days", "retention_days must be between 1 and %d, got %d",
 			MaxRetentionDays, s.RetentionDays)
 	}
+	if s.MinRetentionDays < 0 || s.MinRetentionDays > audit.MaxRetentionDays {
+		return audit.Invalid("min_retention_days", "min_retention_days must be from 0 to %d, got %d",
+			audit.MaxRetentionDays, s.MinRetentionDays)
+	}
 	if s.WebhookURL != "" {
 		if _, err := webhook.ParseURL(s.WebhookURL); err != nil {
 			return err

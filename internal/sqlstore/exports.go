@@ -15,7 +15,7 @@ import (
 const exportColumns = `id, tenant_id, params, request_hash, status, rows_written, rows_total, size_bytes, sha256,
 	object_key, content_type, first_event_id, last_event_id, error_code, error_message, attempts,
 	schedule_id, occurrence, webhook_url, retention_days, created_at, started_at, completed_at, expires_at, heartbeat_at,
-	producer_version, as_of_at, as_of_position, as_of_snapshot, requester_key_id, requester_key_name,
+	producer_version, as_of_at, as_of_position, as_of_snapshot, requester_key_id, requester_key_name, min_retention_days,
 	chain_seq, chain_prev_export_id, chain_start, chain_prev_snapshot`
 
 // active is the SQL list of states that the one-per-request unique index
@@ -127,18 +127,39 @@ func (db *DB) insertExport(ctx context.Context, e audit.Export, onConflict strin
 			chainPrevSnap = c.PrevSnapshot.String()
 		}
 	}
-	res, err := db.w.ExecContext(ctx, `INSERT INTO exports (`+exportColumns+`, file_type)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)`+onConflict,
-		e.ID, e.TenantID, string(params), e.RequestHash, string(e.Status), e.RowsWritten, e.RowsTotal, e.SizeBytes, e.SHA256,
-		nullString(e.ObjectKey), e.ContentType, e.FirstEventID, e.LastEventID, e.ErrorCode, e.ErrorMessage, e.Attempts,
-		nullString(e.ScheduleID), nullMicros(e.Occurrence), e.WebhookURL, e.RetentionDays, micros(e.CreatedAt),
-		nullMicros(e.StartedAt), nullMicros(e.CompletedAt), nullMicros(e.ExpiresAt), nullMicros(e.HeartbeatAt),
-		e.ProducerVersion, asOfAt, asOfPos, asOfSnap, e.RequesterKeyID, e.RequesterKeyName,
-		chainSeq, chainPrev, chainStart, chainPrevSnap, string(e.Params.FileType))
-	if err != nil {
-		return 0, err
+	f := e.Params.Filter
+	var n int64
+	// The shared retention lock orders this insert with purge batches: a
+	// batch that starts after it commits sees the export and spares the
+	// events it reads (PurgeEvents).
+	err = db.withTx(ctx, "insert export", func(tx *sql.Tx) error {
+		if err := db.lockTenant(ctx, tx, e.TenantID, false); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO exports (`+exportColumns+`, file_type, range_start, range_end)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39)`+onConflict,
+			e.ID, e.TenantID, string(params), e.RequestHash, string(e.Status), e.RowsWritten, e.RowsTotal, e.SizeBytes, e.SHA256,
+			nullString(e.ObjectKey), e.ContentType, e.FirstEventID, e.LastEventID, e.ErrorCode, e.ErrorMessage, e.Attempts,
+			nullString(e.ScheduleID), nullMicros(e.Occurrence), e.WebhookURL, e.RetentionDays, micros(e.CreatedAt),
+			nullMicros(e.StartedAt), nullMicros(e.CompletedAt), nullMicros(e.ExpiresAt), nullMicros(e.HeartbeatAt),
+			e.ProducerVersion, asOfAt, asOfPos, asOfSnap, e.RequesterKeyID, e.RequesterKeyName, e.MinRetentionDays,
+			chainSeq, chainPrev, chainStart, chainPrevSnap, string(e.Params.FileType), rangeMicros(f.RangeStart), rangeMicros(f.RangeEnd))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// rangeMicros is the stored form of a bound of an export's range, floored
+// as filters are canonicalised.
+func rangeMicros(t *time.Time) any {
+	if t == nil {
+		return nil
 	}
-	return res.RowsAffected()
+	return floorMicros(*t)
 }
 
 // normalExport returns e as reading it back would: times in UTC at the
@@ -346,8 +367,16 @@ func (db *DB) ListExports(ctx context.Context, f audit.ExportListFilter) ([]audi
 	return queryAll(ctx, db, "list exports", q, scanExport, a.vals...)
 }
 
+// heldExport is true for an export row of the outer query that an active
+// legal hold covers: the hold's range meets the export's (both inclusive,
+// NULL unbounded). The expiry sweep leaves such exports out, so that held
+// archives neither expire nor crowd out the ones that may.
+const heldExport = `EXISTS (SELECT 1 FROM legal_holds h WHERE h.tenant_id = exports.tenant_id AND h.released_at IS NULL
+		AND (h.range_end IS NULL OR exports.range_start IS NULL OR exports.range_start <= h.range_end)
+		AND (h.range_start IS NULL OR exports.range_end IS NULL OR exports.range_end >= h.range_start))`
+
 // ExportsDue lists, across tenants, completed exports whose expiry is at or
-// before q.Now, queued exports created before q.QueuedBefore and running
+// before q.Now and that no legal hold covers, queued exports created before q.QueuedBefore and running
 // exports whose last heartbeat is before q.SilentBefore, oldest first.
 func (db *DB) ExportsDue(ctx context.Context, q audit.DueQuery) ([]audit.Export, error) {
 	limit := q.Limit
@@ -357,7 +386,7 @@ func (db *DB) ExportsDue(ctx context.Context, q audit.DueQuery) ([]audit.Export,
 	// Two index range scans, one per branch, rather than one OR that
 	// neither index serves.
 	sqlQ := `SELECT ` + exportColumns + ` FROM (
-		SELECT ` + exportColumns + ` FROM exports WHERE status = 'completed' AND expires_at <= $1
+		SELECT ` + exportColumns + ` FROM exports WHERE status = 'completed' AND expires_at <= $1 AND NOT ` + heldExport + `
 		UNION ALL
 		SELECT ` + exportColumns + ` FROM exports WHERE status = 'queued' AND created_at < $2
 		UNION ALL
@@ -436,7 +465,7 @@ func scanExport(s scanner) (audit.Export, error) {
 	err := s.Scan(&e.ID, &e.TenantID, &params, &e.RequestHash, &status, &e.RowsWritten, &e.RowsTotal, &e.SizeBytes, &e.SHA256,
 		&objectKey, &e.ContentType, &e.FirstEventID, &e.LastEventID, &e.ErrorCode, &e.ErrorMessage, &e.Attempts,
 		&scheduleID, &occurrence, &e.WebhookURL, &e.RetentionDays, &created, &started, &completed, &exp, &heartbeat,
-		&e.ProducerVersion, &asOfAt, &asOfPos, &asOfSnap, &e.RequesterKeyID, &e.RequesterKeyName,
+		&e.ProducerVersion, &asOfAt, &asOfPos, &asOfSnap, &e.RequesterKeyID, &e.RequesterKeyName, &e.MinRetentionDays,
 		&chainSeq, &chainPrev, &chainStart, &chainPrevSnap)
 	if err != nil {
 		return audit.Export{}, err

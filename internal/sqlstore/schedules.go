@@ -13,7 +13,7 @@ import (
 )
 
 const scheduleColumns = `id, tenant_id, name, cron, timezone, window_kind, window_hours, params, retention_days,
-	enabled, webhook_url, webhook_secret, created_at, updated_at, last_fired_at`
+	enabled, webhook_url, webhook_secret, created_at, updated_at, last_fired_at, min_retention_days`
 
 // CreateSchedule inserts s; a duplicate id matches audit.ErrConflict.
 func (db *DB) CreateSchedule(ctx context.Context, s audit.Schedule) error {
@@ -29,9 +29,9 @@ func (db *DB) CreateSchedule(ctx context.Context, s audit.Schedule) error {
 		return err
 	}
 	_, err = db.w.ExecContext(ctx, `INSERT INTO schedules (`+scheduleColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		s.ID, s.TenantID, s.Name, s.Cron, s.Timezone, string(s.Window.Kind), s.Window.Hours, params, s.RetentionDays,
-		s.Enabled, s.WebhookURL, secret, micros(s.CreatedAt), micros(s.UpdatedAt), nullMicros(s.LastFiredAt))
+		s.Enabled, s.WebhookURL, secret, micros(s.CreatedAt), micros(s.UpdatedAt), nullMicros(s.LastFiredAt), s.MinRetentionDays)
 	return db.wrap("create schedule", err)
 }
 
@@ -93,10 +93,10 @@ func (db *DB) UpdateSchedule(ctx context.Context, s audit.Schedule) error {
 	}
 	res, err := db.w.ExecContext(ctx, `UPDATE schedules SET name = $3, cron = $4, timezone = $5, window_kind = $6,
 		window_hours = $7, params = $8, retention_days = $9, enabled = $10, webhook_url = $11, webhook_secret = $12,
-		updated_at = $13
+		updated_at = $13, min_retention_days = $14
 		WHERE tenant_id = $1 AND id = $2`,
 		s.TenantID, s.ID, s.Name, s.Cron, s.Timezone, string(s.Window.Kind), s.Window.Hours, params, s.RetentionDays,
-		s.Enabled, s.WebhookURL, secret, micros(s.UpdatedAt))
+		s.Enabled, s.WebhookURL, secret, micros(s.UpdatedAt), s.MinRetentionDays)
 	if err != nil {
 		return db.wrap("update schedule", err)
 	}
@@ -169,7 +169,7 @@ func (db *DB) scanSchedule(sc scanner) (audit.Schedule, error) {
 		lastFired        sql.NullInt64
 	)
 	err := sc.Scan(&s.ID, &s.TenantID, &s.Name, &s.Cron, &s.Timezone, &kind, &s.Window.Hours, &params, &s.RetentionDays,
-		&s.Enabled, &s.WebhookURL, &s.WebhookSecret, &created, &updated, &lastFired)
+		&s.Enabled, &s.WebhookURL, &s.WebhookSecret, &created, &updated, &lastFired, &s.MinRetentionDays)
 	if err != nil {
 		return audit.Schedule{}, err
 	}

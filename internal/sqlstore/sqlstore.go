@@ -49,6 +49,12 @@ type Dialect interface {
 	// SQLite binds fast only when they are bare ?s. A built query therefore
 	// uses each placeholder once, in order, and holds no literal $N.
 	Placeholder(n int) string
+	// TenantLock is a statement, with the tenant id as $1, that takes a
+	// transaction-scoped lock on the tenant's retention: exclusive for a
+	// purge batch, shared for what a purge must not overtake (creating an
+	// export or a legal hold). "" when write transactions already
+	// serialise (SQLite).
+	TenantLock(exclusive bool) string
 	// Snapshotter numbers ingest transactions and takes snapshots of them
 	// (snapshot.go).
 	Snapshotter

@@ -80,7 +80,13 @@ type Config struct {
 	// plain HTTP across a network you do not trust. Over https:// TLS
 	// protects the body and it changes nothing.
 	SignPayload bool
-	Logger      *slog.Logger
+	// ObjectLockMode is how objects written with a retain-until date are
+	// locked when the bucket has Object Lock enabled (DetectObjectLock):
+	// "governance" (the default; an account with
+	// s3:BypassGovernanceRetention may still delete them), "compliance"
+	// (nobody may, the root account included, until the date) or "off".
+	ObjectLockMode string
+	Logger         *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -108,6 +114,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("s3: part size %d is below S3's minimum of %d", c.PartSize, MinPartSize)
 	case c.Concurrency < 0:
 		return fmt.Errorf("s3: negative concurrency %d", c.Concurrency)
+	case c.ObjectLockMode != "" && c.ObjectLockMode != "governance" && c.ObjectLockMode != "compliance" && c.ObjectLockMode != "off":
+		return fmt.Errorf("s3: object lock mode %q is not governance, compliance or off", c.ObjectLockMode)
 	case c.MaxBufferedParts < 0:
 		return fmt.Errorf("s3: negative MaxBufferedParts %d", c.MaxBufferedParts)
 	}
@@ -130,6 +138,40 @@ type Bucket struct {
 	// without echoing its checksum: it does not verify checksums, so
 	// bodies must be covered by the signature (or TLS) instead.
 	noChecksums atomic.Bool
+	// lockMode is what objects with a retain-until date are written with:
+	// "" until DetectObjectLock found the bucket's Object Lock enabled.
+	lockMode     types.ObjectLockMode
+	wantLockMode string
+}
+
+var _ objstore.RetainingWriter = (*Bucket)(nil)
+
+// DetectObjectLock asks the bucket whether Object Lock is enabled
+// (GetObjectLockConfiguration) and, when it is and the mode is not off,
+// writes objects given a retain-until date under that lock from then on.
+// Call it once at start-up, before uploads. Without a lock (or when the
+// server cannot tell) objects are written without retention: the error
+// says why, for the log, and is nothing to stop for.
+func (b *Bucket) DetectObjectLock(ctx context.Context) (enabled bool, err error) {
+	if b.wantLockMode == "off" {
+		return false, nil
+	}
+	out, err := b.client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: &b.bucket})
+	if err != nil {
+		var ae smithy.APIError
+		if errors.As(err, &ae) && ae.ErrorCode() == "ObjectLockConfigurationNotFoundError" {
+			return false, nil
+		}
+		return false, fmt.Errorf("s3: get object lock configuration of %s: %w", b.bucket, err)
+	}
+	if out.ObjectLockConfiguration == nil || out.ObjectLockConfiguration.ObjectLockEnabled != types.ObjectLockEnabledEnabled {
+		return false, nil
+	}
+	b.lockMode = types.ObjectLockModeGovernance
+	if b.wantLockMode == "compliance" {
+		b.lockMode = types.ObjectLockModeCompliance
+	}
+	return true, nil
 }
 
 var (
@@ -178,15 +220,16 @@ func New(ctx context.Context, cfg Config) (*Bucket, error) {
 		prefix += "/"
 	}
 	return &Bucket{
-		client:      client,
-		presign:     s3.NewPresignClient(client),
-		bucket:      cfg.Bucket,
-		prefix:      prefix,
-		partSize:    cfg.PartSize,
-		concurrency: cfg.Concurrency,
-		signPayload: cfg.SignPayload,
-		logger:      cfg.Logger,
-		parts:       newPartPool(cfg.PartSize, cfg.MaxBufferedParts),
+		client:       client,
+		presign:      s3.NewPresignClient(client),
+		bucket:       cfg.Bucket,
+		prefix:       prefix,
+		partSize:     cfg.PartSize,
+		concurrency:  cfg.Concurrency,
+		signPayload:  cfg.SignPayload,
+		wantLockMode: cfg.ObjectLockMode,
+		logger:       cfg.Logger,
+		parts:        newPartPool(cfg.PartSize, cfg.MaxBufferedParts),
 	}, nil
 }
 

@@ -114,6 +114,27 @@ func (b *Bucket) sendChecked(ctx context.Context, sum string, send func(...func(
 // the length and however many uploads run. A failed or cancelled multipart
 // upload is aborted before Upload returns.
 func (b *Bucket) Upload(ctx context.Context, key string, r io.Reader, contentType string) (objstore.ObjectInfo, error) {
+	return b.upload(ctx, key, r, contentType, time.Time{})
+}
+
+// UploadRetained implements objstore.RetainingWriter: Upload, with the
+// object locked until until in the bucket's Object Lock mode when
+// DetectObjectLock found the lock enabled (otherwise as Upload).
+func (b *Bucket) UploadRetained(ctx context.Context, key string, r io.Reader, contentType string, until time.Time) (objstore.ObjectInfo, error) {
+	return b.upload(ctx, key, r, contentType, until)
+}
+
+// lock is the retention of an object to keep until until: none when the
+// bucket has no lock or until is zero.
+func (b *Bucket) lock(until time.Time) (types.ObjectLockMode, *time.Time) {
+	if b.lockMode == "" || until.IsZero() {
+		return "", nil
+	}
+	u := until.UTC()
+	return b.lockMode, &u
+}
+
+func (b *Bucket) upload(ctx context.Context, key string, r io.Reader, contentType string, until time.Time) (objstore.ObjectInfo, error) {
 	if err := objstore.ValidateKey(key); err != nil {
 		return objstore.ObjectInfo{}, err
 	}
@@ -124,7 +145,7 @@ func (b *Bucket) Upload(ctx context.Context, key string, r io.Reader, contentTyp
 	n, err := io.ReadFull(r, buf)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		defer b.parts.put(buf)
-		return b.put(ctx, key, buf[:n], contentType)
+		return b.put(ctx, key, buf[:n], contentType, until)
 	}
 	if err != nil {
 		b.parts.put(buf)
@@ -134,10 +155,10 @@ func (b *Bucket) Upload(ctx context.Context, key string, r io.Reader, contentTyp
 		b.parts.put(buf)
 		return objstore.ObjectInfo{}, fmt.Errorf("s3: upload %s: %w", key, err)
 	}
-	return b.multipart(ctx, key, buf, r, contentType)
+	return b.multipart(ctx, key, buf, r, contentType, until)
 }
 
-func (b *Bucket) put(ctx context.Context, key string, data []byte, contentType string) (objstore.ObjectInfo, error) {
+func (b *Bucket) put(ctx context.Context, key string, data []byte, contentType string, until time.Time) (objstore.ObjectInfo, error) {
 	sum := checksumCRC32C(data)
 	err := b.sendChecked(ctx, sum, func(opts ...func(*s3.Options)) (*string, error) {
 		in := &s3.PutObjectInput{
@@ -147,6 +168,7 @@ func (b *Bucket) put(ctx context.Context, key string, data []byte, contentType s
 			ContentLength:  aws.Int64(int64(len(data))),
 			ChecksumCRC32C: &sum,
 		}
+		in.ObjectLockMode, in.ObjectLockRetainUntilDate = b.lock(until)
 		if contentType != "" {
 			in.ContentType = &contentType
 		}
@@ -175,7 +197,7 @@ func (b *Bucket) stored(ctx context.Context, key string, size int64, contentType
 
 // multipart uploads first (a full part, from the pool, which multipart
 // gives back) and the rest of r.
-func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.Reader, contentType string) (_ objstore.ObjectInfo, err error) {
+func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.Reader, contentType string, until time.Time) (_ objstore.ObjectInfo, err error) {
 	in := &s3.CreateMultipartUploadInput{
 		Bucket: &b.bucket, Key: aws.String(b.path(key)),
 		// Parts carry CRC32C checksums (see above), which S3 wants said up
@@ -186,6 +208,7 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32c,
 		ChecksumType:      types.ChecksumTypeFullObject,
 	}
+	in.ObjectLockMode, in.ObjectLockRetainUntilDate = b.lock(until)
 	if contentType != "" {
 		in.ContentType = &contentType
 	}

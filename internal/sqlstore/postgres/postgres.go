@@ -55,6 +55,20 @@ func (Dialect) MigrationLock() string {
 	return fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey)
 }
 
+// retentionLockClass is the first key of the (int4, int4) advisory locks on
+// tenants' retention; the second is the tenant id's hash. Two tenants that
+// share a hash only wait on each other now and then.
+const retentionLockClass = 7310
+
+// TenantLock implements sqlstore.Dialect: a transaction-scoped advisory
+// lock, shared or exclusive, released at commit or rollback.
+func (Dialect) TenantLock(exclusive bool) string {
+	if exclusive {
+		return fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, hashtext($1))", retentionLockClass)
+	}
+	return fmt.Sprintf("SELECT pg_advisory_xact_lock_shared(%d, hashtext($1))", retentionLockClass)
+}
+
 // IsUniqueViolation implements sqlstore.Dialect (SQLSTATE 23505).
 func (Dialect) IsUniqueViolation(err error) bool {
 	var pe *pgconn.PgError

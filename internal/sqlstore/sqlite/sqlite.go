@@ -144,6 +144,10 @@ func dsn(path string, readOnly bool) string {
 	return path + "?" + q.Encode()
 }
 
+// TenantLock implements sqlstore.Dialect: none is needed, the one write
+// connection runs write transactions one at a time (BEGIN IMMEDIATE).
+func (Dialect) TenantLock(bool) string { return "" }
+
 // Placeholder implements sqlstore.Dialect: a bare ?. Parameters with a name
 // ($N, ?N) cost a linear search each when bound (sqlite3_bind_parameter_name),
 // quadratic in a 20000-parameter INSERT: 95% of a bulk load's time.

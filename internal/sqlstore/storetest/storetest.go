@@ -76,6 +76,7 @@ func Run(t *testing.T, open Open) {
 	runSealedSecrets(t, open)
 	runSnapshots(t, open)
 	runChains(t, open)
+	runRetention(t, open)
 }
 
 func requireCode(t *testing.T, err error, target error) {

@@ -1,0 +1,141 @@
+package export_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/export"
+	s3store "github.com/auditsentinel/sentinel/internal/objstore/s3"
+	"github.com/auditsentinel/sentinel/internal/render/formats"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
+	"github.com/auditsentinel/sentinel/internal/testenv"
+)
+
+// TestObjectLock runs exports into a versitygw bucket created with Object
+// Lock: the file is stored under the configured mode until the end of its
+// minimum retention, and storage itself refuses to delete it. A bucket
+// without the lock takes the same files without retention.
+func TestObjectLock(t *testing.T) {
+	ctx := t.Context()
+	srv := testenv.VersityGW(t)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	client := awss3.New(awss3.Options{
+		BaseEndpoint: aws.String(srv.Endpoint), Region: srv.Region, UsePathStyle: true,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: srv.AccessKey, SecretAccessKey: srv.SecretKey}, nil
+		}),
+	})
+	if _, err := client.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("locked"),
+		ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, testenv.SQLitePath(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.InsertEvents(ctx, "acme", []audit.Event{{ID: "e1", OccurredAt: time.Now().Add(-time.Hour),
+		EventType: "task", SubType: "created", SystemSource: "tests"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutRetention(ctx, audit.RetentionPolicy{TenantID: "acme", ArchiveMinDays: 2, UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		bucket, mode string
+		wantLock     types.ObjectLockMode
+	}{
+		{"locked", "governance", types.ObjectLockModeGovernance},
+		{"locked", "compliance", types.ObjectLockModeCompliance},
+		{"locked", "off", ""},
+		{srv.Bucket, "governance", ""}, // no Object Lock on the bucket
+	} {
+		t.Run(tc.bucket+"/"+tc.mode, func(t *testing.T) {
+			b, err := s3store.New(ctx, s3store.Config{Bucket: tc.bucket, Endpoint: srv.Endpoint, ForcePathStyle: true,
+				ObjectLockMode: tc.mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			locked, err := b.DetectObjectLock(ctx)
+			if err != nil || locked != (tc.wantLock != "") {
+				t.Fatalf("DetectObjectLock = %v, %v; want %v", locked, err, tc.wantLock != "")
+			}
+			id := "x-" + tc.bucket + "-" + tc.mode
+			p := audit.ExportParams{Filter: audit.Filter{TenantID: "acme"}, FileType: audit.FileCSV, Locale: "en", Timezone: "UTC"}
+			if err := db.CreateExport(ctx, audit.Export{ID: id, TenantID: "acme", Params: p, RequestHash: id,
+				Status: audit.StatusQueued, RowsTotal: -1, CreatedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			runner := &export.Runner{Store: db, Bucket: b, Renderers: formats.Registry(100), Logger: slog.New(slog.DiscardHandler),
+				Now: time.Now, Retention: 24 * time.Hour, Policies: db}
+			before := time.Now()
+			if err := runner.Run(ctx, "acme", id); err != nil {
+				t.Fatal(err)
+			}
+			e, err := db.GetExport(ctx, "acme", id)
+			if err != nil || e.Status != audit.StatusCompleted {
+				t.Fatalf("export: %+v, %v", e, err)
+			}
+			// The expiry moved out to the end of the minimum retention.
+			if !e.ExpiresAt.Equal(e.CompletedAt.Add(48 * time.Hour)) {
+				t.Errorf("expires %v, want two days after completion %v", e.ExpiresAt, e.CompletedAt)
+			}
+			ret, err := client.GetObjectRetention(ctx, &awss3.GetObjectRetentionInput{Bucket: aws.String(tc.bucket), Key: aws.String(e.ObjectKey)})
+			if tc.wantLock == "" {
+				if err == nil && ret.Retention != nil && ret.Retention.Mode != "" {
+					t.Fatalf("object written with retention %+v, want none", ret.Retention)
+				}
+				if err := b.Delete(ctx, e.ObjectKey); err != nil {
+					t.Fatalf("delete without a lock: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			until := *ret.Retention.RetainUntilDate
+			if string(ret.Retention.Mode) != string(tc.wantLock) || until.Before(before.Add(48*time.Hour).Add(-time.Second)) ||
+				until.After(e.CompletedAt.Add(48*time.Hour)) {
+				t.Fatalf("retention %s until %v; want %s until two days after the upload, not after the service's %v",
+					ret.Retention.Mode, until, tc.wantLock, e.CompletedAt.Add(48*time.Hour))
+			}
+			// Storage refuses the deletion, whoever asks.
+			if err := b.Delete(ctx, e.ObjectKey); err == nil {
+				t.Fatal("a locked object was deleted")
+			}
+			if _, err := b.Stat(ctx, e.ObjectKey); err != nil {
+				t.Fatalf("the locked object is gone: %v", err)
+			}
+		})
+	}
+
+	// A multipart upload (over one part) is locked too.
+	b, err := s3store.New(ctx, s3store.Config{Bucket: "locked", Endpoint: srv.Endpoint, ForcePathStyle: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := b.DetectObjectLock(ctx); !ok || err != nil {
+		t.Fatalf("DetectObjectLock = %v, %v", ok, err)
+	}
+	until := time.Now().Add(time.Hour).Truncate(time.Second)
+	if _, err := b.UploadRetained(ctx, "big", bytes.NewReader(make([]byte, s3store.MinPartSize+1)), "application/octet-stream", until); err != nil {
+		t.Fatal(err)
+	}
+	ret, err := client.GetObjectRetention(ctx, &awss3.GetObjectRetentionInput{Bucket: aws.String("locked"), Key: aws.String("big")})
+	if err != nil || ret.Retention.Mode != types.ObjectLockRetentionModeGovernance || !ret.Retention.RetainUntilDate.Equal(until) {
+		t.Fatalf("multipart retention: %+v, %v; want governance until %v", ret, err, until)
+	}
+}

@@ -1,0 +1,136 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/selfaudit"
+)
+
+// RetentionStore is what the sweeper needs to apply retention and holds.
+type RetentionStore interface {
+	RetentionPolicies(ctx context.Context) ([]audit.RetentionPolicy, error)
+	PurgeEvents(ctx context.Context, tenantID string, cutoff time.Time, limit int) (audit.PurgeBatch, error)
+	ListHolds(ctx context.Context, tenantID string, withReleased bool) ([]audit.LegalHold, error)
+}
+
+// Recorder records self-audit events (selfaudit.Recorder).
+type Recorder interface {
+	Record(ctx context.Context, ev audit.Event)
+}
+
+// Retention purge defaults. A batch of 1000 rows deletes in milliseconds
+// on either backend, so neither ingest (which never waits for it: it adds
+// rows, a purge removes old ones) nor an export (which reads a snapshot
+// and whose range the purge never enters) notices; 50 batches bound one
+// tenant's share of a pass.
+const (
+	DefaultPurgeEvery   = time.Minute
+	DefaultPurgeBatch   = 1000
+	DefaultPurgeBatches = 50
+)
+
+// holdsOf returns a function telling whether an active legal hold covers
+// archive e, reading each tenant's holds once per pass.
+func (s *Sweeper) holdsOf() func(ctx context.Context, e audit.Export) (audit.LegalHold, bool, error) {
+	byTenant := map[string][]audit.LegalHold{}
+	return func(ctx context.Context, e audit.Export) (audit.LegalHold, bool, error) {
+		if s.Retention == nil {
+			return audit.LegalHold{}, false, nil
+		}
+		hs, ok := byTenant[e.TenantID]
+		if !ok {
+			var err error
+			if hs, err = s.Retention.ListHolds(ctx, e.TenantID, false); err != nil {
+				return audit.LegalHold{}, false, fmt.Errorf("sweeper: legal holds of %s: %w", e.TenantID, err)
+			}
+			byTenant[e.TenantID] = hs
+		}
+		h, held := audit.HoldOn(hs, e)
+		return h, held, nil
+	}
+}
+
+// purge applies every tenant's event retention: bounded batches, each its
+// own short transaction, until a batch comes back short or the tenant's
+// share of the pass is spent. Each tenant's purge is recorded into its
+// stream with its count and range (event_type retention, sub_type purged).
+func (s *Sweeper) purge(ctx context.Context, now time.Time) error {
+	policies, err := s.Retention.RetentionPolicies(ctx)
+	if err != nil {
+		return fmt.Errorf("sweeper: retention policies: %w", err)
+	}
+	limit := s.PurgeBatch
+	if limit <= 0 {
+		limit = DefaultPurgeBatch
+	}
+	batches := s.PurgeBatches
+	if batches <= 0 {
+		batches = DefaultPurgeBatches
+	}
+	var errs []error
+	for _, p := range policies {
+		cutoff, ok := p.EventCutoff(now)
+		if !ok {
+			continue
+		}
+		var total audit.PurgeBatch
+		var heldBack string
+		for range batches {
+			b, err := s.Retention.PurgeEvents(ctx, p.TenantID, cutoff, limit)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("sweeper: purge %s: %w", p.TenantID, err))
+				break
+			}
+			heldBack = b.HeldBack
+			total.Cutoff = b.Cutoff
+			if b.Deleted > 0 {
+				if total.Deleted == 0 || b.Oldest.Before(total.Oldest) {
+					total.Oldest = b.Oldest
+				}
+				if b.Newest.After(total.Newest) {
+					total.Newest = b.Newest
+				}
+				total.Deleted += b.Deleted
+			}
+			if b.Deleted < int64(limit) || ctx.Err() != nil {
+				break
+			}
+		}
+		log := s.Logger.With("tenant", p.TenantID)
+		if heldBack != "" {
+			log.InfoContext(ctx, "retention purge held back", "cutoff", cutoff, "held_at", total.Cutoff, "reason", heldBack)
+		}
+		if total.Deleted == 0 {
+			continue
+		}
+		s.Metrics.sweptMany(sweptPurgedEvent, total.Deleted)
+		log.InfoContext(ctx, "events purged", "count", total.Deleted, "oldest", total.Oldest, "newest", total.Newest,
+			"retention_days", p.EventDays)
+		if s.Audit != nil {
+			s.Audit.Record(ctx, PurgeEvent(p, total, heldBack, now))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// PurgeEvent is the self-audit record of one tenant's purge: how many
+// events, the occurred_at range they spanned and the retention applied.
+func PurgeEvent(p audit.RetentionPolicy, b audit.PurgeBatch, heldBack string, at time.Time) audit.Event {
+	f := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	meta := map[string]string{
+		"count":          strconv.FormatInt(b.Deleted, 10),
+		"oldest":         f(b.Oldest),
+		"newest":         f(b.Newest),
+		"cutoff":         f(b.Cutoff),
+		"retention_days": strconv.Itoa(p.EventDays),
+		"held_back":      heldBack,
+	}
+	desc := fmt.Sprintf("retention purged %d events that occurred from %s to %s (retention %d days)",
+		b.Deleted, f(b.Oldest), f(b.Newest), p.EventDays)
+	return selfaudit.Event(p.TenantID, audit.SelfAuditRetentionType, "purged", f(b.Cutoff), selfaudit.Actor{}, at, desc, meta)
+}
