@@ -434,7 +434,17 @@ func (db *DB) ObjectKeysExist(ctx context.Context, keys []string) (map[string]bo
 
 // queryAll runs q on the read pool and scans every row with scan.
 func queryAll[T any](ctx context.Context, db *DB, op, q string, scan func(scanner) (T, error), vals ...any) ([]T, error) {
-	rows, err := db.r.QueryContext(ctx, q, vals...)
+	return queryAllOn(ctx, db, db.r, op, q, scan, vals...)
+}
+
+// querier is what queryAllOn reads through: the pool, or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// queryAllOn is queryAll through on, e.g. inside a transaction.
+func queryAllOn[T any](ctx context.Context, db *DB, on querier, op, q string, scan func(scanner) (T, error), vals ...any) ([]T, error) {
+	rows, err := on.QueryContext(ctx, q, vals...)
 	if err != nil {
 		return nil, db.wrap(op, err)
 	}

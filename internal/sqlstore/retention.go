@@ -172,7 +172,7 @@ func (db *DB) PurgeEvents(ctx context.Context, tenantID string, cutoff time.Time
 			out.Cutoff = fromMicros(max(hi, 0))
 			out.HeldBack = fmt.Sprintf("export %s is unfinished and reads events from %s", id, describeStart(start))
 		}
-		holds, err := queryAllTx(ctx, db, tx, "purge events: holds",
+		holds, err := queryAllOn(ctx, db, tx, "purge events: holds",
 			`SELECT `+holdColumns+` FROM legal_holds WHERE tenant_id = $1 AND released_at IS NULL`, scanHold, tenantID)
 		if err != nil {
 			return err
@@ -258,22 +258,4 @@ func freeIntervals(hi int64, holds []audit.LegalHold) []interval {
 	}
 	slices.SortFunc(free, func(a, b interval) int { return cmp.Compare(a.lo, b.lo) })
 	return free
-}
-
-// queryAllTx is queryAll inside tx.
-func queryAllTx[T any](ctx context.Context, db *DB, tx *sql.Tx, op, q string, scan func(scanner) (T, error), vals ...any) ([]T, error) {
-	rows, err := tx.QueryContext(ctx, q, vals...)
-	if err != nil {
-		return nil, db.wrap(op, err)
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, db.wrap(op, err)
-		}
-		out = append(out, v)
-	}
-	return out, db.wrap(op, rows.Err())
 }
