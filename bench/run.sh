@@ -392,7 +392,7 @@ else
 	say "seeded $total events in $el s"
 fi
 
-key_for() { "$BIN/sentinelctl" keys create --tenant "$1" 2>/dev/null | tail -n 1; }
+key_for() { "$BIN/sentinelctl" keys create --tenant "$1" --json=false 2>/dev/null | tail -n 1; }
 KEY_BIG=$(key_for big)
 KEY_MID=$(key_for mid)
 [ -n "$KEY_BIG" ] && [ -n "$KEY_MID" ] || die "sentinelctl keys create failed"

@@ -84,7 +84,9 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 
 func cmdKeysCreate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "keys create", "keys create --tenant TENANT [--name NAME] [--scopes S,S] [--expires WHEN] [--window START/END] [--json]\n\n"+
-		"Creates an API key. The key is printed once, alone on the last line of stdout.\n"+
+		"Creates an API key and prints it once: as the \"key\" field of its JSON record\n"+
+		"(with --json, or when stdout is not a terminal), else alone on stdout's last line\n"+
+		"(--json=false | tail -n 1 gets it in a script).\n"+
 		"Scopes: "+strings.Join(audit.ScopeNames(), ", ")+" (admin implies every other).\n"+
 		"--expires takes an RFC 3339 time, a date, or a duration from now (90d, 12h).\n"+
 		"--window (auditor keys, read-only scopes only) limits what the key reads, e.g. 2026-01-01/2026-06-30.")
@@ -92,8 +94,7 @@ func cmdKeysCreate(ctx context.Context, e *env, args []string) error {
 	name := fs.String("name", "", "a label for the key")
 	scopes := fs.String("scopes", string(audit.ScopeAdmin), "comma-separated scopes")
 	expires := fs.String("expires", "", "when the key stops working (time, date or duration such as 90d)")
-	asJSON := fs.Bool("json", false, "print the key and its record as JSON (without it, the key alone is "+
-		"stdout's last line, even when stdout is not a terminal, so that '| tail -n 1' gets it)")
+	asJSON := addJSONFlag(fs)
 	window := fs.String("window", "", "START/END the key may read (auditor keys)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -135,7 +136,7 @@ func cmdKeysCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "created key %s for tenant %s; store it now, it cannot be shown again\n", k.ID, k.TenantID)
-	if *asJSON {
+	if asJSON.on(e) {
 		v := keyView(k)
 		v.Key = secret
 		return printJSON(e.stdout, v)

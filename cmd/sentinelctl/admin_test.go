@@ -50,7 +50,7 @@ func TestAdminCommands(t *testing.T) {
 			if code, out, errs := ctl(t, dbURL, "migrate"); code != 0 || !strings.Contains(out, "migrated") {
 				t.Fatalf("migrate: %d %q %q", code, out, errs)
 			}
-			code, out, errs := ctl(t, dbURL, "keys", "create", "--tenant", "acme", "--name", "ci")
+			code, out, errs := ctl(t, dbURL, "keys", "create", "--tenant", "acme", "--name", "ci", "--json=false")
 			if code != 0 {
 				t.Fatalf("keys create: %d %q", code, errs)
 			}

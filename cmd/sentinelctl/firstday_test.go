@@ -14,7 +14,16 @@ import (
 // usage error that shows the same list.
 func TestGroupHelp(t *testing.T) {
 	t.Parallel()
-	for _, group := range []string{"keys", "exports"} {
+	groups := map[string]bool{}
+	for name := range commands {
+		if g, _, ok := strings.Cut(name, " "); ok {
+			groups[g] = true
+		}
+	}
+	if len(groups) < 4 {
+		t.Fatalf("groups = %v, want at least keys, exports, retention, holds", groups)
+	}
+	for group := range groups {
 		code, out, errs := cli(t, nil, group, "-h")
 		if code != 0 || !strings.Contains(out, "Usage: sentinelctl "+group+" COMMAND") {
 			t.Errorf("%s -h: exit %d\nstdout: %s\nstderr: %s", group, code, out, errs)
@@ -30,6 +39,18 @@ func TestGroupHelp(t *testing.T) {
 		if code, _, errs := cli(t, nil, group, "frobnicate"); code != 2 ||
 			!strings.Contains(errs, `unknown command "`+group+` frobnicate"`) {
 			t.Errorf("%s frobnicate: exit %d, stderr %s", group, code, errs)
+		}
+	}
+}
+
+// TestEveryCommandHasJSON: every command, as registered, takes --json (the
+// README promises JSON to scripts from all of them).
+func TestEveryCommandHasJSON(t *testing.T) {
+	t.Parallel()
+	for name := range commands {
+		code, out, errs := cli(t, nil, append(strings.Fields(name), "-h")...)
+		if code != 0 || !strings.Contains(out+errs, "-json") {
+			t.Errorf("%s -h: exit %d, no --json flag:\n%s%s", name, code, out, errs)
 		}
 	}
 }
@@ -78,8 +99,8 @@ func TestAdminErrorsAreSentences(t *testing.T) {
 
 // TestAdminJSON: admin commands print JSON when stdout is not a terminal
 // (the test's buffer is not) or with --json, with snake_case fields and
-// [] for an empty list; --json=false asks for text. keys create keeps the
-// key alone on stdout's last line unless --json is given.
+// [] for an empty list; --json=false asks for text (for keys create, the
+// key alone on stdout's last line).
 func TestAdminJSON(t *testing.T) {
 	t.Parallel()
 	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "audit.db")
@@ -105,14 +126,14 @@ func TestAdminJSON(t *testing.T) {
 	if out := run("keys", "list", "--tenant", "nobody"); strings.TrimSpace(out) != "{\n  \"keys\": []\n}" {
 		t.Errorf("keys list of no keys: %q, want {\"keys\": []}", out)
 	}
-	secret := strings.TrimSpace(run("keys", "create", "--tenant", "acme", "--name", "ci"))
+	secret := strings.TrimSpace(run("keys", "create", "--tenant", "acme", "--name", "ci", "--json=false"))
 	if secret == "" || strings.ContainsAny(secret, "\n{") {
-		t.Errorf("keys create without --json: stdout %q, want the key alone", secret)
+		t.Errorf("keys create --json=false: stdout %q, want the key alone", secret)
 	}
-	created := decode([]string{"keys create --json"}, run("keys", "create", "--tenant", "acme", "--json", "--scopes", "events:read"))
+	created := decode([]string{"keys create"}, run("keys", "create", "--tenant", "acme", "--scopes", "events:read"))
 	if k, _ := created["key"].(string); k == "" || k == secret || created["tenant_id"] != "acme" ||
 		fmt.Sprint(created["scopes"]) != "[events:read]" {
-		t.Errorf("keys create --json: %v", created)
+		t.Errorf("keys create (piped): %v", created)
 	}
 	list := decode([]string{"keys list"}, run("keys", "list", "--tenant", "acme"))
 	keys, _ := list["keys"].([]any)

@@ -16,7 +16,7 @@ import (
 func TestKeysCreateScoped(t *testing.T) {
 	p := testenv.SQLitePath(t)
 	dbURL := "sqlite:" + p
-	code, out, errs := ctl(t, dbURL, "keys", "create", "--tenant", "acme", "--name", "auditor",
+	code, out, errs := ctl(t, dbURL, "keys", "create", "--tenant", "acme", "--name", "auditor", "--json=false",
 		"--scopes", "events:read,schedules:read", "--expires", "90d", "--window", "2026-01-01/2026-06-30")
 	if code != 0 {
 		t.Fatalf("keys create: %d %q", code, errs)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
+	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/selfaudit"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 )
@@ -33,30 +34,66 @@ func recordChange(ctx context.Context, e *env, db *sqlstore.DB, ev audit.Event) 
 	}
 }
 
-func cmdRetentionShow(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "retention show", "retention show --tenant TENANT")
-	tenant := fs.String("tenant", "", "tenant (required)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+// tenantFlags is the prologue the retention and hold commands share: a
+// required --tenant and --json.
+type tenantFlags struct {
+	*flag.FlagSet
+	tenant *string
+	json   jsonFlag
+}
+
+func newTenantFlags(e *env, name, synopsis string) tenantFlags {
+	fs := newFlags(e, name, synopsis)
+	return tenantFlags{FlagSet: fs, tenant: fs.String("tenant", "", "tenant (required)"), json: addJSONFlag(fs)}
+}
+
+// parse parses args (flags before or after the positional arguments) and
+// insists on --tenant and on nargs positional arguments, which it returns.
+func (f tenantFlags) parse(args []string, nargs int) ([]string, error) {
+	pos, err := parseArgs(f.FlagSet, args)
+	if err != nil {
+		return nil, err
 	}
-	if *tenant == "" {
-		fs.Usage()
-		return errUsage
+	if *f.tenant == "" || len(pos) != nargs {
+		f.Usage()
+		return nil, errUsage
+	}
+	return pos, nil
+}
+
+// retentionJSON and holdJSON are what the API answers, with the tenant
+// (the API's is the key's; here it is a flag).
+type retentionJSON struct {
+	TenantID string `json:"tenant_id"`
+	httpapi.RetentionView
+}
+
+type holdJSON struct {
+	TenantID string `json:"tenant_id"`
+	httpapi.LegalHoldView
+}
+
+func cmdRetentionShow(ctx context.Context, e *env, args []string) error {
+	fs := newTenantFlags(e, "retention show", "retention show --tenant TENANT [--json]")
+	if _, err := fs.parse(args, 0); err != nil {
+		return err
 	}
 	db, _, err := openStore(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	p, err := db.GetRetention(ctx, *tenant)
+	p, err := db.GetRetention(ctx, *fs.tenant)
 	if err != nil {
 		return err
 	}
-	printRetention(e, p)
-	return nil
+	return printRetention(e, fs.json.on(e), p)
 }
 
-func printRetention(e *env, p audit.RetentionPolicy) {
+func printRetention(e *env, asJSON bool, p audit.RetentionPolicy) error {
+	if asJSON {
+		return printJSON(e.stdout, retentionJSON{TenantID: p.TenantID, RetentionView: httpapi.NewRetentionView(p)})
+	}
 	ev := "forever"
 	if p.EventDays > 0 {
 		ev = strconv.Itoa(p.EventDays) + " days"
@@ -65,22 +102,22 @@ func printRetention(e *env, p audit.RetentionPolicy) {
 	if p.ArchiveMinDays > 0 {
 		ar = strconv.Itoa(p.ArchiveMinDays) + " days"
 	}
-	fmt.Fprintf(e.stdout, "tenant %s: events kept %s; archives kept at least %s\n", p.TenantID, ev, ar)
+	_, err := fmt.Fprintf(e.stdout, "tenant %s: events kept %s; archives kept at least %s\n", p.TenantID, ev, ar)
+	return err
 }
 
 func cmdRetentionSet(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "retention set", "retention set --tenant TENANT [--event-days N] [--archive-min-days N]\n\n"+
+	fs := newTenantFlags(e, "retention set", "retention set --tenant TENANT [--event-days N] [--archive-min-days N] [--json]\n\n"+
 		"--event-days 0 keeps events forever; --archive-min-days 0 lets archives be deleted at any time.\n"+
 		"A flag left out keeps its value.")
-	tenant := fs.String("tenant", "", "tenant (required)")
 	eventDays := fs.Int("event-days", -1, "purge events older than this many days (0: keep forever)")
 	archiveDays := fs.Int("archive-min-days", -1, "refuse deleting an archive for this many days after it completed")
-	if err := parseFlags(fs, args); err != nil {
+	if _, err := fs.parse(args, 0); err != nil {
 		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if *tenant == "" || (!set["event-days"] && !set["archive-min-days"]) {
+	if !set["event-days"] && !set["archive-min-days"] {
 		fs.Usage()
 		return errUsage
 	}
@@ -89,7 +126,7 @@ func cmdRetentionSet(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	old, err := db.GetRetention(ctx, *tenant)
+	old, err := db.GetRetention(ctx, *fs.tenant)
 	if err != nil {
 		return err
 	}
@@ -110,29 +147,32 @@ func cmdRetentionSet(ctx context.Context, e *env, args []string) error {
 			"event_days": strconv.Itoa(p.EventDays), "archive_min_days": strconv.Itoa(p.ArchiveMinDays),
 			"previous_event_days": strconv.Itoa(old.EventDays), "previous_archive_min_days": strconv.Itoa(old.ArchiveMinDays),
 		}))
-	printRetention(e, p)
-	return nil
+	return printRetention(e, fs.json.on(e), p)
 }
 
 func cmdHoldsList(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "holds list", "holds list --tenant TENANT [--all]")
-	tenant := fs.String("tenant", "", "tenant (required)")
+	fs := newTenantFlags(e, "holds list", "holds list --tenant TENANT [--all] [--json]")
 	all := fs.Bool("all", false, "include released holds")
-	if err := parseFlags(fs, args); err != nil {
+	if _, err := fs.parse(args, 0); err != nil {
 		return err
-	}
-	if *tenant == "" {
-		fs.Usage()
-		return errUsage
 	}
 	db, _, err := openStore(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	hs, err := db.ListHolds(ctx, *tenant, *all)
+	hs, err := db.ListHolds(ctx, *fs.tenant, *all)
 	if err != nil {
 		return err
+	}
+	if fs.json.on(e) {
+		out := struct {
+			Holds []holdJSON `json:"holds"`
+		}{Holds: []holdJSON{}}
+		for _, h := range hs {
+			out.Holds = append(out.Holds, holdJSON{TenantID: h.TenantID, LegalHoldView: httpapi.NewLegalHoldView(h)})
+		}
+		return printJSON(e.stdout, out)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tFROM\tTO\tCREATED\tRELEASED")
@@ -163,22 +203,18 @@ func parseInstant(param, s string) (*time.Time, error) {
 }
 
 func cmdHoldsCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "holds create", "holds create --tenant TENANT [--name NAME] [--from WHEN] [--to WHEN]\n\n"+
+	fs := newTenantFlags(e, "holds create", "holds create --tenant TENANT [--name NAME] [--from WHEN] [--to WHEN] [--json]\n\n"+
 		"Without --from and --to the hold covers the whole tenant. Bounds are inclusive\n"+
-		"(RFC 3339 times or dates at midnight UTC). The hold's id is printed on stdout.")
-	tenant := fs.String("tenant", "", "tenant (required)")
+		"(RFC 3339 times or dates at midnight UTC). The hold's id is printed on stdout\n"+
+		"(its record, with --json or when stdout is not a terminal).")
 	name := fs.String("name", "", "what the hold is for (a case, a request)")
 	from := fs.String("from", "", "first occurred_at the hold covers")
 	to := fs.String("to", "", "last occurred_at the hold covers")
-	if err := parseFlags(fs, args); err != nil {
+	if _, err := fs.parse(args, 0); err != nil {
 		return err
 	}
-	if *tenant == "" {
-		fs.Usage()
-		return errUsage
-	}
 	now := time.Now().UTC().Truncate(audit.TimePrecision)
-	h := audit.LegalHold{ID: uuid.Must(uuid.NewV7()).String(), TenantID: *tenant, Name: *name, CreatedAt: now}
+	h := audit.LegalHold{ID: uuid.Must(uuid.NewV7()).String(), TenantID: *fs.tenant, Name: *name, CreatedAt: now}
 	var err error
 	if h.RangeStart, err = parseInstant("--from", *from); err != nil {
 		return err
@@ -197,6 +233,9 @@ func cmdHoldsCreate(ctx context.Context, e *env, args []string) error {
 	recordChange(ctx, e, db, selfaudit.Event(h.TenantID, audit.SelfAuditHoldType, "created", h.ID, selfaudit.Actor{}, now,
 		"legal_hold created: "+h.ID, holdMeta(h)))
 	fmt.Fprintf(e.stderr, "placed %s\n", h.Describe())
+	if fs.json.on(e) {
+		return printJSON(e.stdout, holdJSON{TenantID: h.TenantID, LegalHoldView: httpapi.NewLegalHoldView(h)})
+	}
 	fmt.Fprintln(e.stdout, h.ID)
 	return nil
 }
@@ -213,14 +252,10 @@ func holdMeta(h audit.LegalHold) map[string]string {
 }
 
 func cmdHoldsRelease(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "holds release", "holds release --tenant TENANT HOLD_ID")
-	tenant := fs.String("tenant", "", "tenant (required)")
-	if err := parseFlags(fs, args); err != nil {
+	fs := newTenantFlags(e, "holds release", "holds release --tenant TENANT HOLD_ID [--json]")
+	pos, err := fs.parse(args, 1)
+	if err != nil {
 		return err
-	}
-	if *tenant == "" || fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
 	}
 	db, _, err := openStore(ctx, e)
 	if err != nil {
@@ -228,12 +263,15 @@ func cmdHoldsRelease(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 	now := time.Now().UTC().Truncate(audit.TimePrecision)
-	h, err := db.ReleaseHold(ctx, *tenant, fs.Arg(0), now)
+	h, err := db.ReleaseHold(ctx, *fs.tenant, pos[0], now)
 	if err != nil {
 		return err
 	}
 	recordChange(ctx, e, db, selfaudit.Event(h.TenantID, audit.SelfAuditHoldType, "released", h.ID, selfaudit.Actor{}, now,
 		"legal_hold released: "+h.ID, holdMeta(h)))
+	if fs.json.on(e) {
+		return printJSON(e.stdout, holdJSON{TenantID: h.TenantID, LegalHoldView: httpapi.NewLegalHoldView(h)})
+	}
 	fmt.Fprintf(e.stdout, "released %s\n", h.ID)
 	return nil
 }

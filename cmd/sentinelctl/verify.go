@@ -157,9 +157,13 @@ func cmdSigningKey(ctx context.Context, e *env, args []string) error {
 
 Generates an Ed25519 key for signing export manifests. Prints the private
 key (base64 seed, the form SIGNING_KEY takes) alone on stdout, and its key
-id and public key on stderr. Keep the private key secret.
+id and public key on stderr; with --json, or when stdout is not a terminal,
+all three as JSON (signing_key, key_id, public_key), so a script writes
+SIGNING_KEY=$(sentinelctl signing-key --json=false). Keep the private key
+secret.
 
 Flags:`)
+	asJSON := addJSONFlag(fs)
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
@@ -171,6 +175,9 @@ Flags:`)
 	info := manifest.PublicKeys{}
 	info.Add(pub)
 	l := info.List()[0]
+	if asJSON.on(e) {
+		return printJSON(e.stdout, map[string]string{"signing_key": seed, "key_id": l.KeyID, "public_key": l.PublicKey})
+	}
 	fmt.Fprintf(e.stderr, "key id %s, public key %s\n", l.KeyID, l.PublicKey)
 	fmt.Fprintln(e.stdout, seed)
 	return nil

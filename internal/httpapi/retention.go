@@ -33,7 +33,8 @@ type RetentionView struct {
 	UpdatedAt      *time.Time `json:"updated_at,omitempty"`
 }
 
-func retentionView(p audit.RetentionPolicy) RetentionView {
+// NewRetentionView is p as the API shows it (sentinelctl prints the same).
+func NewRetentionView(p audit.RetentionPolicy) RetentionView {
 	v := RetentionView{EventDays: p.EventDays, ArchiveMinDays: p.ArchiveMinDays}
 	if !p.UpdatedAt.IsZero() {
 		t := p.UpdatedAt
@@ -58,7 +59,8 @@ type LegalHoldList struct {
 	Holds []LegalHoldView `json:"holds"`
 }
 
-func holdView(h audit.LegalHold) LegalHoldView {
+// NewLegalHoldView is h as the API shows it (sentinelctl prints the same).
+func NewLegalHoldView(h audit.LegalHold) LegalHoldView {
 	return LegalHoldView{ID: h.ID, Name: h.Name, RangeStart: h.RangeStart, RangeEnd: h.RangeEnd, CreatedAt: h.CreatedAt,
 		CreatedBy: h.CreatedByKeyID, ReleasedAt: h.ReleasedAt}
 }
@@ -80,7 +82,7 @@ func (s *Server) getRetention(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, retentionView(p))
+	return c.JSON(http.StatusOK, NewRetentionView(p))
 }
 
 type retentionBody struct {
@@ -125,7 +127,7 @@ func (s *Server) putRetention(c echo.Context) error {
 		"archive_min_days", p.ArchiveMinDays, "by", keyOf(c).ID)
 	addAuditMeta(c, "event_days", strconv.Itoa(p.EventDays), "archive_min_days", strconv.Itoa(p.ArchiveMinDays),
 		"previous_event_days", strconv.Itoa(old.EventDays), "previous_archive_min_days", strconv.Itoa(old.ArchiveMinDays))
-	return c.JSON(http.StatusOK, retentionView(p))
+	return c.JSON(http.StatusOK, NewRetentionView(p))
 }
 
 // listHolds is GET /legal-holds: the active holds, or every one with
@@ -147,7 +149,7 @@ func (s *Server) listHolds(c echo.Context) error {
 	}
 	out := LegalHoldList{Holds: []LegalHoldView{}}
 	for _, h := range hs {
-		out.Holds = append(out.Holds, holdView(h))
+		out.Holds = append(out.Holds, NewLegalHoldView(h))
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -196,7 +198,7 @@ func (s *Server) createHold(c echo.Context) error {
 	s.logger.InfoContext(ctx, "legal hold created", "tenant", h.TenantID, "hold_id", h.ID, "by", caller.ID)
 	addAuditMeta(c, holdMeta(h)...)
 	c.Response().Header().Set("Location", Prefix+"/legal-holds/"+h.ID)
-	return c.JSON(http.StatusCreated, holdView(h))
+	return c.JSON(http.StatusCreated, NewLegalHoldView(h))
 }
 
 // releaseHold is DELETE /legal-holds/{id}: the hold stops applying; its
@@ -214,7 +216,7 @@ func (s *Server) releaseHold(c echo.Context) error {
 	}
 	s.logger.InfoContext(ctx, "legal hold released", "tenant", h.TenantID, "hold_id", h.ID, "by", caller.ID)
 	addAuditMeta(c, holdMeta(h)...)
-	return c.JSON(http.StatusOK, holdView(h))
+	return c.JSON(http.StatusOK, NewLegalHoldView(h))
 }
 
 func holdMeta(h audit.LegalHold) []string {
