@@ -158,4 +158,45 @@ type RetentionStore interface {
 	// without one). Creating an export serialises with it, so an export
 	// recorded before a batch never loses events to it.
 	PurgeEvents(ctx context.Context, tenantID string, cutoff time.Time, limit int) (PurgeBatch, error)
+	// RetireArchive ends archive id of tenantID in one transaction that no
+	// legal hold of the tenant can be placed during (CreateHold waits for
+	// it): guard sees the export, the tenant's active holds and its policy
+	// as they are then; remove deletes the stored file; then the record is
+	// deleted (expireAt nil: DELETE /exports/{id}) or marked expired at
+	// *expireAt (the sweeper). An error from guard or remove leaves the
+	// record as it was. A hold placed at the same moment is thus either
+	// seen by guard or placed after the archive is gone, never beside a
+	// deletion it should have stopped.
+	RetireArchive(ctx context.Context, tenantID, id string, expireAt *time.Time, guard ArchiveGuard, remove func(Export) error) (Export, error)
+}
+
+// ArchiveGuard says whether archive e may be deleted now, given its
+// tenant's active legal holds and retention policy: nil allows it.
+type ArchiveGuard func(e Export, holds []LegalHold, p RetentionPolicy) error
+
+// HeldBy is the ArchiveGuard of expiry: only a legal hold stops it (the
+// minimum retention is already in the archive's expiry date).
+func HeldBy(e Export, holds []LegalHold, _ RetentionPolicy) error {
+	if h, held := HoldOn(holds, e); held {
+		return &Error{Code: ECONFLICT, Details: map[string]string{"legal_hold_id": h.ID},
+			Message: fmt.Sprintf("export %s holds events under %s; it cannot be deleted until the hold is released", e.ID, h.Describe())}
+	}
+	return nil
+}
+
+// DeletionRefused is the ArchiveGuard of DELETE /exports/{id} at now: a
+// legal hold covering the archive, or its minimum retention, refuses it
+// (ECONFLICT, naming the hold or the date).
+func DeletionRefused(now time.Time) ArchiveGuard {
+	return func(e Export, holds []LegalHold, p RetentionPolicy) error {
+		if err := HeldBy(e, holds, p); err != nil {
+			return err
+		}
+		if until, ok := p.LockedUntil(e); ok && now.Before(until) {
+			return &Error{Code: ECONFLICT, Details: map[string]string{"retained_until": until.UTC().Format(time.RFC3339)},
+				Message: fmt.Sprintf("export %s is within its minimum retention until %s; it cannot be deleted before then",
+					e.ID, until.UTC().Format(time.RFC3339))}
+		}
+		return nil
+	}
 }

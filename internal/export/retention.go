@@ -15,7 +15,8 @@ import (
 type RetentionStore interface {
 	RetentionPolicies(ctx context.Context) ([]audit.RetentionPolicy, error)
 	PurgeEvents(ctx context.Context, tenantID string, cutoff time.Time, limit int) (audit.PurgeBatch, error)
-	ListHolds(ctx context.Context, tenantID string, withReleased bool) ([]audit.LegalHold, error)
+	RetireArchive(ctx context.Context, tenantID, id string, expireAt *time.Time, guard audit.ArchiveGuard,
+		remove func(audit.Export) error) (audit.Export, error)
 }
 
 // Recorder records self-audit events (selfaudit.Recorder).
@@ -33,27 +34,6 @@ const (
 	DefaultPurgeBatch   = 1000
 	DefaultPurgeBatches = 50
 )
-
-// holdsOf returns a function telling whether an active legal hold covers
-// archive e, reading each tenant's holds once per pass.
-func (s *Sweeper) holdsOf() func(ctx context.Context, e audit.Export) (audit.LegalHold, bool, error) {
-	byTenant := map[string][]audit.LegalHold{}
-	return func(ctx context.Context, e audit.Export) (audit.LegalHold, bool, error) {
-		if s.Retention == nil {
-			return audit.LegalHold{}, false, nil
-		}
-		hs, ok := byTenant[e.TenantID]
-		if !ok {
-			var err error
-			if hs, err = s.Retention.ListHolds(ctx, e.TenantID, false); err != nil {
-				return audit.LegalHold{}, false, fmt.Errorf("sweeper: legal holds of %s: %w", e.TenantID, err)
-			}
-			byTenant[e.TenantID] = hs
-		}
-		h, held := audit.HoldOn(hs, e)
-		return h, held, nil
-	}
-}
 
 // purge applies every tenant's event retention: bounded batches, each its
 // own short transaction, until a batch comes back short or the tenant's

@@ -114,7 +114,6 @@ func (s *Sweeper) Sweep(ctx context.Context) (err error) {
 		batch = 500
 	}
 	var errs []error
-	holds := s.holdsOf()
 	due, err := s.Store.ExportsDue(ctx, audit.DueQuery{
 		Now: now, QueuedBefore: now.Add(-staleQ), SilentBefore: now.Add(-orDefault(s.SilentRunning, 15*time.Minute)), Limit: batch,
 	})
@@ -125,24 +124,16 @@ func (s *Sweeper) Sweep(ctx context.Context) (err error) {
 		log := s.Logger.With("export_id", e.ID, "tenant", e.TenantID)
 		switch e.Status {
 		case audit.StatusCompleted:
-			// The query leaves held archives out; a hold placed since
-			// is caught here.
-			if h, held, err := holds(ctx, e); err != nil {
+			// The query leaves held archives out; a hold placed since is
+			// caught by expire, in the transaction that retires the record.
+			h, held, err := s.expire(ctx, e, now)
+			if err != nil {
 				errs = append(errs, err)
 				continue
-			} else if held {
+			}
+			if held {
 				s.Metrics.sweptOne(sweptHeldBack)
 				log.InfoContext(ctx, "export not expired: under legal hold", "hold_id", h.ID)
-				continue
-			}
-			if e.ObjectKey != "" {
-				if err := s.Bucket.Delete(ctx, e.ObjectKey); err != nil && !errors.Is(err, audit.ErrNotFound) {
-					errs = append(errs, fmt.Errorf("sweeper: delete %s: %w", e.ObjectKey, err))
-					continue
-				}
-			}
-			if err := s.Store.ExpireExport(ctx, e.TenantID, e.ID, now); err != nil {
-				errs = append(errs, fmt.Errorf("sweeper: expire %s: %w", e.ID, err))
 				continue
 			}
 			s.Metrics.sweptOne(sweptExpired)
@@ -207,6 +198,44 @@ func (s *Sweeper) abortAbandoned(ctx context.Context, now time.Time) error {
 		s.Logger.InfoContext(ctx, "aborted abandoned upload", "key", u.Key, "upload_id", u.UploadID, "initiated", u.Initiated)
 	}
 	return errors.Join(errs...)
+}
+
+// expire deletes completed export e's object and marks it expired, unless
+// a legal hold covers it (held, naming the hold). With a RetentionStore the
+// check, the object's deletion and the record's change are one transaction
+// that a hold being placed waits for (audit.RetentionStore.RetireArchive).
+func (s *Sweeper) expire(ctx context.Context, e audit.Export, now time.Time) (h audit.LegalHold, held bool, err error) {
+	remove := func(e audit.Export) error {
+		if e.ObjectKey == "" {
+			return nil
+		}
+		if err := s.Bucket.Delete(ctx, e.ObjectKey); err != nil && !errors.Is(err, audit.ErrNotFound) {
+			return fmt.Errorf("sweeper: delete %s: %w", e.ObjectKey, err)
+		}
+		return nil
+	}
+	if s.Retention == nil {
+		if err := remove(e); err != nil {
+			return h, false, err
+		}
+		if err := s.Store.ExpireExport(ctx, e.TenantID, e.ID, now); err != nil {
+			return h, false, fmt.Errorf("sweeper: expire %s: %w", e.ID, err)
+		}
+		return h, false, nil
+	}
+	errHeld := errors.New("held")
+	guard := func(e audit.Export, holds []audit.LegalHold, _ audit.RetentionPolicy) error {
+		if h, held = audit.HoldOn(holds, e); held {
+			return errHeld
+		}
+		return nil
+	}
+	if _, err := s.Retention.RetireArchive(ctx, e.TenantID, e.ID, &now, guard, remove); errors.Is(err, errHeld) {
+		return h, true, nil
+	} else if err != nil {
+		return h, false, fmt.Errorf("sweeper: expire %s: %w", e.ID, err)
+	}
+	return h, false, nil
 }
 
 // deleteOrphans removes export objects that no live record owns (a record

@@ -24,7 +24,10 @@ import (
 // ArchiveStore is what the archive endpoints need from the SQL store.
 type ArchiveStore interface {
 	ListExports(ctx context.Context, f audit.ExportListFilter) ([]audit.Export, error)
-	DeleteExport(ctx context.Context, tenantID, id string) error
+	// RetireArchive deletes a finished export's record and, through
+	// remove, its file, atomically with guard (audit.RetentionStore).
+	RetireArchive(ctx context.Context, tenantID, id string, expireAt *time.Time, guard audit.ArchiveGuard,
+		remove func(audit.Export) error) (audit.Export, error)
 	// The manifests of scheduled runs are frozen on their records.
 	manifest.IssueStore
 }
@@ -348,15 +351,18 @@ func (s *Server) deleteExport(c echo.Context) error {
 		return &audit.Error{Code: audit.ECONFLICT, Details: statusView(e),
 			Message: fmt.Sprintf("export %s is %s; it can be deleted once it has finished", e.ID, e.Status)}
 	}
-	if err := s.deletionRefused(ctx, e); err != nil {
-		return err
-	}
-	if e.ObjectKey != "" {
+	// The check and the deletion are one transaction that a legal hold
+	// being placed waits for (RetireArchive).
+	e, err = s.cfg.Archives.RetireArchive(ctx, tenant, e.ID, nil, audit.DeletionRefused(s.cfg.Now()), func(e audit.Export) error {
+		if e.ObjectKey == "" {
+			return nil
+		}
 		if err := s.cfg.Objects.Delete(ctx, e.ObjectKey); err != nil && !errors.Is(err, audit.ErrNotFound) {
 			return fmt.Errorf("httpapi: delete object %s: %w", e.ObjectKey, err)
 		}
-	}
-	if err := s.cfg.Archives.DeleteExport(ctx, tenant, e.ID); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	s.logger.InfoContext(ctx, "export deleted", "export_id", e.ID, "tenant", tenant, "key", e.ObjectKey,

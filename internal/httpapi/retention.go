@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -228,30 +227,4 @@ func holdMeta(h audit.LegalHold) []string {
 		kv = append(kv, "range_end", h.RangeEnd.Format(time.RFC3339Nano))
 	}
 	return kv
-}
-
-// deletionRefused says why archive e may not be deleted now: a legal hold
-// covers its range, or it is within its minimum retention. nil: it may go.
-func (s *Server) deletionRefused(ctx context.Context, e audit.Export) error {
-	if s.cfg.Retention == nil || e.Status != audit.StatusCompleted {
-		return nil
-	}
-	holds, err := s.cfg.Retention.ListHolds(ctx, e.TenantID, false)
-	if err != nil {
-		return err
-	}
-	if h, held := audit.HoldOn(holds, e); held {
-		return &audit.Error{Code: audit.ECONFLICT, Details: map[string]string{"legal_hold_id": h.ID},
-			Message: fmt.Sprintf("export %s holds events under %s; it cannot be deleted until the hold is released", e.ID, h.Describe())}
-	}
-	p, err := s.cfg.Retention.GetRetention(ctx, e.TenantID)
-	if err != nil {
-		return err
-	}
-	if until, ok := p.LockedUntil(e); ok && s.cfg.Now().Before(until) {
-		return &audit.Error{Code: audit.ECONFLICT, Details: map[string]string{"retained_until": until.UTC().Format(time.RFC3339)},
-			Message: fmt.Sprintf("export %s is within its minimum retention until %s; it cannot be deleted before then",
-				e.ID, until.UTC().Format(time.RFC3339))}
-	}
-	return nil
 }

@@ -18,9 +18,13 @@ var _ audit.RetentionStore = (*DB)(nil)
 // GetRetention returns tenantID's policy, or the zero policy (keep
 // forever) when it has none.
 func (db *DB) GetRetention(ctx context.Context, tenantID string) (audit.RetentionPolicy, error) {
+	return db.getRetention(ctx, db.r, tenantID)
+}
+
+func (db *DB) getRetention(ctx context.Context, q queryer, tenantID string) (audit.RetentionPolicy, error) {
 	p := audit.RetentionPolicy{TenantID: tenantID}
 	var updated int64
-	err := db.r.QueryRowContext(ctx, `SELECT event_days, archive_min_days, updated_at FROM retention_policies WHERE tenant_id = $1`,
+	err := q.QueryRowContext(ctx, `SELECT event_days, archive_min_days, updated_at FROM retention_policies WHERE tenant_id = $1`,
 		tenantID).Scan(&p.EventDays, &p.ArchiveMinDays, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, nil
@@ -116,6 +120,62 @@ func (db *DB) ReleaseHold(ctx context.Context, tenantID, id string, at time.Time
 		return audit.LegalHold{}, audit.NotFound("legal hold %s not found", id)
 	}
 	return h, db.wrap("release legal hold", err)
+}
+
+// RetireArchive implements audit.RetentionStore. The transaction holds the
+// tenant's retention lock exclusively, which CreateHold takes shared, and
+// reads the holds and policy inside it; remove runs inside it too, so the
+// record never outlives a refusal from storage and a hold never arrives
+// between the check and the deletion. On SQLite the one write connection
+// gives the same order. If the commit fails after remove, the record
+// points at a deleted file: retiring it again finishes the job (remove
+// treats a missing file as removed).
+func (db *DB) RetireArchive(ctx context.Context, tenantID, id string, expireAt *time.Time, guard audit.ArchiveGuard,
+	remove func(audit.Export) error) (audit.Export, error) {
+	op := "delete export"
+	if expireAt != nil {
+		op = "expire export"
+	}
+	var e audit.Export
+	err := db.withTx(ctx, op, func(tx *sql.Tx) error {
+		if err := db.lockTenant(ctx, tx, tenantID, true); err != nil {
+			return err
+		}
+		var err error
+		if e, err = db.getExport(ctx, tx, tenantID, id); err != nil {
+			return err
+		}
+		if expireAt != nil && e.Status == audit.StatusExpired {
+			return nil // expired already (by another sweeper): idempotent
+		}
+		if e.Status != audit.StatusCompleted && (expireAt != nil || !e.Status.Done()) {
+			return audit.Errorf(audit.ECONFLICT, "export %s is %s", e.ID, e.Status)
+		}
+		holds, err := queryAllOn(ctx, db, tx, op+": holds",
+			`SELECT `+holdColumns+` FROM legal_holds WHERE tenant_id = $1 AND released_at IS NULL`, scanHold, tenantID)
+		if err != nil {
+			return err
+		}
+		p, err := db.getRetention(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		if err := guard(e, holds, p); err != nil {
+			return err
+		}
+		if err := remove(e); err != nil {
+			return err
+		}
+		if expireAt != nil {
+			_, err = tx.ExecContext(ctx, `UPDATE exports SET status = 'expired', expires_at = COALESCE(expires_at, $3)
+				WHERE tenant_id = $1 AND id = $2`, tenantID, id, micros(*expireAt))
+			e.Status = audit.StatusExpired
+		} else {
+			_, err = tx.ExecContext(ctx, `DELETE FROM exports WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		}
+		return db.wrap(op, err)
+	})
+	return e, err
 }
 
 func (db *DB) lockTenant(ctx context.Context, tx *sql.Tx, tenantID string, exclusive bool) error {

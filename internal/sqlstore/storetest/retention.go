@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -252,6 +253,101 @@ func runRetention(t *testing.T, open Open) {
 		}
 		if got := due(); len(got) != 4 {
 			t.Fatalf("due after release = %v", got)
+		}
+	})
+}
+
+// runRetireArchive: the hold check, the file's removal and the record's
+// end are one step that a legal hold being placed cannot get between.
+func runRetireArchive(t *testing.T, open Open) {
+	t.Run("RetireArchive", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, open)
+		mk := func(id string) {
+			e := newExport("t1", id, id, base)
+			e.Status, e.CompletedAt, e.ExpiresAt, e.ObjectKey = audit.StatusCompleted, ptr(base), ptr(base.Add(time.Hour)), "k/"+id
+			if err := b.store.CreateExport(b.ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range []string{"a", "b", "c"} {
+			mk(id)
+		}
+		allow := func(audit.Export, []audit.LegalHold, audit.RetentionPolicy) error { return nil }
+		var removed []string
+		remove := func(e audit.Export) error { removed = append(removed, e.ObjectKey); return nil }
+
+		// Another tenant's archive is absent.
+		if _, err := b.store.RetireArchive(b.ctx, "t2", "a", nil, allow, remove); !errors.Is(err, audit.ErrNotFound) {
+			t.Fatalf("another tenant's archive: %v, want not found", err)
+		}
+		// A hold placed while an archive is being retired waits for it.
+		placed := make(chan error, 1)
+		_, err := b.store.RetireArchive(b.ctx, "t1", "a", nil, allow, func(e audit.Export) error {
+			go func() {
+				placed <- b.store.CreateHold(b.ctx, audit.LegalHold{ID: "h", TenantID: "t1", CreatedAt: base})
+			}()
+			select {
+			case err := <-placed:
+				return fmt.Errorf("a legal hold was placed (%w) between the check and the deletion", err)
+			case <-time.After(300 * time.Millisecond):
+			}
+			return remove(e)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-placed; err != nil {
+			t.Fatalf("the hold, once the archive was gone: %v", err)
+		}
+		if _, err := b.store.GetExport(b.ctx, "t1", "a"); !errors.Is(err, audit.ErrNotFound) {
+			t.Fatalf("deleted archive: %v", err)
+		}
+		// Now the guard sees the hold, and a refusal changes nothing.
+		var seen []string
+		refuse := func(e audit.Export, holds []audit.LegalHold, _ audit.RetentionPolicy) error {
+			for _, h := range holds {
+				seen = append(seen, h.ID)
+			}
+			return audit.HeldBy(e, holds, audit.RetentionPolicy{})
+		}
+		if _, err := b.store.RetireArchive(b.ctx, "t1", "b", nil, refuse, remove); audit.ErrorCode(err) != audit.ECONFLICT ||
+			!slices.Equal(seen, []string{"h"}) {
+			t.Fatalf("retire under a hold: %v (guard saw %v), want a conflict", err, seen)
+		}
+		if got := getExport(t, b, "t1", "b"); got.Status != audit.StatusCompleted {
+			t.Fatalf("refused archive is %s", got.Status)
+		}
+		if _, err := b.store.ReleaseHold(b.ctx, "t1", "h", base); err != nil {
+			t.Fatal(err)
+		}
+		// Storage refusing leaves the record.
+		if _, err := b.store.RetireArchive(b.ctx, "t1", "b", nil, allow, func(audit.Export) error { return errors.New("locked") }); err == nil {
+			t.Fatal("retire with a failing remove succeeded")
+		}
+		if got := getExport(t, b, "t1", "b"); got.Status != audit.StatusCompleted {
+			t.Fatalf("archive whose file stayed is %s", got.Status)
+		}
+		// Expiry keeps the record, expired; twice is once.
+		gone := base.Add(2 * time.Hour)
+		for range 2 {
+			if _, err := b.store.RetireArchive(b.ctx, "t1", "c", &gone, allow, remove); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := getExport(t, b, "t1", "c"); got.Status != audit.StatusExpired {
+			t.Fatalf("expired archive is %s", got.Status)
+		}
+		if !slices.Equal(removed, []string{"k/a", "k/c"}) {
+			t.Fatalf("files removed = %v, want k/a then k/c once", removed)
+		}
+		// An unfinished export is not an archive.
+		q := newExport("t1", "q", "q", base)
+		if err := b.store.CreateExport(b.ctx, q); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.store.RetireArchive(b.ctx, "t1", "q", nil, allow, remove); audit.ErrorCode(err) != audit.ECONFLICT {
+			t.Fatalf("retire a queued export: %v, want a conflict", err)
 		}
 	})
 }

@@ -77,6 +77,7 @@ func Run(t *testing.T, open Open) {
 	runSnapshots(t, open)
 	runChains(t, open)
 	runRetention(t, open)
+	runRetireArchive(t, open)
 }
 
 func requireCode(t *testing.T, err error, target error) {
