@@ -125,6 +125,8 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 	st, err = c.WaitExport(ctx, st.ID, *poll, func(st httpapi.ExportStatus) {
 		if st.RowsTotal != nil {
 			bar.setTotal(*st.RowsTotal)
+		} else if st.RowsEstimate != nil {
+			bar.setTotal(*st.RowsEstimate) // the database's estimate (PostgreSQL)
 		}
 		bar.set(st.RowsWritten)
 	})

@@ -191,13 +191,18 @@ func (c *Console) exportPage(w http.ResponseWriter, r *request) {
 type exportData struct {
 	httpapi.ExportStatus
 	Total int64
-	Done  bool
+	// Approx: Total is the database's estimate (rows_estimate), shown
+	// with a "~".
+	Approx bool
+	Done   bool
 }
 
 func statusData(st httpapi.ExportStatus) exportData {
 	d := exportData{ExportStatus: st, Total: -1, Done: st.Status == string(audit.StatusCompleted)}
 	if st.RowsTotal != nil {
 		d.Total = *st.RowsTotal
+	} else if st.RowsEstimate != nil {
+		d.Total, d.Approx = *st.RowsEstimate, true
 	}
 	return d
 }

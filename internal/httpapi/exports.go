@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -32,14 +33,17 @@ type ExportStatus struct {
 	Compression string       `json:"compression,omitempty"`
 	RowsWritten int64        `json:"rows_written"`
 	RowsTotal   *int64       `json:"rows_total"`
-	SizeBytes   *int64       `json:"size_bytes,omitempty"`
-	SHA256      string       `json:"sha256,omitempty"`
-	CreatedAt   time.Time    `json:"created_at"`
-	StartedAt   *time.Time   `json:"started_at,omitempty"`
-	CompletedAt *time.Time   `json:"completed_at,omitempty"`
-	ExpiresAt   *time.Time   `json:"expires_at,omitempty"`
-	ScheduleID  string       `json:"schedule_id,omitempty"`
-	Occurrence  *time.Time   `json:"occurrence,omitempty"`
+	// RowsEstimate is the database's estimate of an unfinished export's
+	// total while rows_total is unknown (PostgreSQL; see withEstimate).
+	RowsEstimate *int64     `json:"rows_estimate,omitempty"`
+	SizeBytes    *int64     `json:"size_bytes,omitempty"`
+	SHA256       string     `json:"sha256,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	StartedAt    *time.Time `json:"started_at,omitempty"`
+	CompletedAt  *time.Time `json:"completed_at,omitempty"`
+	ExpiresAt    *time.Time `json:"expires_at,omitempty"`
+	ScheduleID   string     `json:"schedule_id,omitempty"`
+	Occurrence   *time.Time `json:"occurrence,omitempty"`
 	// RequestedBy is the key or schedule that asked for the export.
 	RequestedBy *audit.Requester `json:"requested_by,omitempty"`
 	Error       *ExportFailure   `json:"error,omitempty"`
@@ -220,7 +224,38 @@ func (s *Server) getExport(c echo.Context) error {
 	}
 	c.Set(ctxKeyExportID, e.ID)
 	s.withWarnings(c, e)
-	return c.JSON(http.StatusOK, s.statusWithWarnings(c, e))
+	v := s.statusWithWarnings(c, e)
+	v.RowsEstimate = s.estimate(c.Request().Context(), e)
+	return c.JSON(http.StatusOK, v)
+}
+
+// rowEstimator is a store whose database estimates how many events match
+// a filter without reading them (sqlstore on PostgreSQL).
+type rowEstimator interface {
+	EstimateEvents(ctx context.Context, f audit.Filter) (n int64, ok bool, err error)
+}
+
+// estimate is the total to show for unfinished export e while its count is
+// unknown: the planner's estimate, never below the rows already written;
+// nil when there is a count, or no estimate. The worker does not count
+// where the database estimates (export.Runner), so that progress does not
+// cost a second read of every row; the estimate costs a query plan, made
+// only when someone asks for the status.
+func (s *Server) estimate(ctx context.Context, e audit.Export) *int64 {
+	est, ok := s.cfg.Store.(rowEstimator)
+	if !ok || e.Status.Done() || e.RowsTotal >= 0 {
+		return nil
+	}
+	n, ok, err := est.EstimateEvents(ctx, export.ReadFilter(e))
+	if err != nil {
+		s.logger.WarnContext(ctx, "estimate export rows", "export_id", e.ID, "err", err)
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	n = max(n, e.RowsWritten)
+	return &n
 }
 
 // getExportFile is GET /exports/{id}/file.

@@ -60,6 +60,13 @@ type Dialect interface {
 	Snapshotter
 }
 
+// Estimator is implemented by dialects whose query planner estimates how
+// many rows a query returns without running it (PostgreSQL).
+type Estimator interface {
+	// EstimateRows is the planner's row estimate for query.
+	EstimateRows(ctx context.Context, db *sql.DB, query string, args ...any) (int64, error)
+}
+
 // BulkLoader is implemented by dialects with a faster path for loading many
 // events than batched INSERTs (PostgreSQL's COPY).
 type BulkLoader interface {

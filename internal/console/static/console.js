@@ -11,15 +11,18 @@
   var links = document.getElementById("links");
   var failure = document.getElementById("export-error");
   var nf = new Intl.NumberFormat(document.documentElement.lang || "en");
-  function fill(tpl, w, t) { return tpl.replace("{w}", nf.format(w)).replace("{t}", t === "" ? "" : nf.format(t)); }
+  function fill(tpl, w, t, approx) { return tpl.replace("{w}", nf.format(w)).replace("{t}", t === "" ? "" : (approx ? "~" : "") + nf.format(t)); }
   function show(st) {
     var total = st.rows_total;
+    // Without a count, the database's estimate (PostgreSQL), marked "~".
+    var approx = (total === null || total === undefined) && typeof st.rows_estimate === "number";
+    if (approx) total = st.rows_estimate;
     var done = st.status === "completed";
     status.textContent = el.getAttribute("data-l-status-" + st.status) || st.status;
     if (total !== null && total !== undefined && total >= 0) {
       bar.max = Math.max(total, 1);
       bar.value = done ? Math.max(total, 1) : Math.min(st.rows_written, total);
-      rows.textContent = fill(el.getAttribute("data-l-rows"), st.rows_written, total);
+      rows.textContent = fill(el.getAttribute("data-l-rows"), st.rows_written, total, approx);
     } else {
       rows.textContent = fill(el.getAttribute("data-l-rows-unknown"), st.rows_written, "");
     }
