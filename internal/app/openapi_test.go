@@ -131,6 +131,16 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 	sorted := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
 
 	same("file_type enum", enum(param("file_type")), audit.FileTypes)
+	// Every operation's own file_type parameter (the archive list's) too.
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for _, p := range op.Parameters {
+				if p.Value != nil && p.Value.Name == "file_type" && p.Value.Schema != nil && p.Value.Schema.Value != nil {
+					same(method+" "+path+" file_type enum", enum(p.Value.Schema.Value), audit.FileTypes)
+				}
+			}
+		}
+	}
 	same("compression enum", enum(param("compression")), audit.Compressions)
 	same("delimiter enum", sorted(enum(param("delimiter"))), sorted(slices.Collect(maps.Keys(audit.Delimiters))))
 	// The NDJSON line schema is published twice, in this document and at
