@@ -76,7 +76,7 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 		Feed: deps.Store, SelfAudit: a.audit, Retention: deps.Store, Registry: a.Metrics.Registry, Tracer: deps.Tracer,
 	})
 	a.http = &http.Server{
-		Handler:           withConsole(h, logger, deps, svc),
+		Handler:           withConsole(h, logger, deps, svc, a.audit),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute, // ingest bodies may be large
 		// Downloads clear their own write deadline; everything else must
@@ -94,9 +94,9 @@ func NewAPI(cfg config.Config, logger *slog.Logger, deps *Deps) *API {
 // withConsole serves the browser console at /console/ beside the API, and
 // sends a browser that opens the bare address there; every other path is
 // the API's.
-func withConsole(api http.Handler, logger *slog.Logger, deps *Deps, svc *export.Service) http.Handler {
+func withConsole(api http.Handler, logger *slog.Logger, deps *Deps, svc *export.Service, rec console.Recorder) http.Handler {
 	con := console.New(console.Config{
-		API: api, Keys: deps.Store, Exports: svc, Sessions: &console.Sessions{Redis: deps.rdb},
+		API: api, Keys: deps.Store, Exports: svc, Sessions: &console.Sessions{Redis: deps.rdb}, Audit: rec,
 		Logger: logger.With("component", "console"), Now: time.Now,
 	})
 	mux := http.NewServeMux()

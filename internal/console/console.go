@@ -67,8 +67,17 @@ type Config struct {
 	Keys     apikey.Store
 	Exports  Exporter
 	Sessions *Sessions
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Audit records the actions the console takes itself, rather than
+	// through API, into the tenant's stream (an export requested);
+	// nil: none.
+	Audit  Recorder
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Recorder records self-audit events (selfaudit.Recorder).
+type Recorder interface {
+	Record(ctx context.Context, ev audit.Event)
 }
 
 // Console is the console's http.Handler.

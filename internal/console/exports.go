@@ -9,6 +9,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/i18n"
+	"github.com/auditsentinel/sentinel/internal/selfaudit"
 )
 
 // listFields are the export endpoint's list parameters: a textarea each,
@@ -125,6 +126,13 @@ func (c *Console) requestExport(w http.ResponseWriter, r *request) {
 		var e audit.Export
 		e, _, err = c.cfg.Exports.Request(r.Context(), r.sess.Tenant, params, opts)
 		if err == nil {
+			// The API records the requests it takes (httpapi's
+			// auditedRoutes); this one does not pass through it.
+			if c.cfg.Audit != nil {
+				c.cfg.Audit.Record(r.Context(), selfaudit.Event(r.sess.Tenant, audit.SelfAuditExportType, "requested", e.ID,
+					selfaudit.KeyActor(r.key), c.cfg.Now(), "export requested: "+e.ID,
+					map[string]string{"export_id": e.ID, "via": "console"}))
+			}
 			http.Redirect(w, r.Request, Base+"exports/"+url.PathEscape(e.ID), http.StatusSeeOther)
 			return
 		}

@@ -140,4 +140,21 @@ func TestConsoleExportFileOptions(t *testing.T) {
 			t.Errorf("the export lacks %s: %s", want, list)
 		}
 	}
+	// The console's request is in the tenant's stream, as the API's are,
+	// naming the key that signed in.
+	var requested []audit.Event
+	err := env.Deps.Store.StreamEvents(t.Context(), audit.Filter{TenantID: "acme", SystemSources: []string{audit.SelfAuditSource},
+		EventTypes: []string{audit.SelfAuditExportType}}, func(e *audit.Event) error {
+		if e.SubType == "requested" {
+			requested = append(requested, *e)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(requested) != 1 || requested[0].Metadata["via"] != "console" || requested[0].Metadata["actor_key_id"] == "" ||
+		!strings.Contains(string(list), `"id":"`+requested[0].Metadata["export_id"]+`"`) {
+		t.Fatalf("self-audit of the console's request: %+v", requested)
+	}
 }
