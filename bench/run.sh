@@ -17,9 +17,26 @@
 #        a 5,000-event PDF, GET to last byte, and its worker peak RSS
 #      and, with WORKER_CONCURRENCY=8, the worker's peak RSS while 1, 2, 4
 #      and 8 different 600,000-event CSV exports run at once
+#      then (issues 13, 14):
+#        the 600,000-event NDJSON export, GET to last byte (BENCH_RUNS times,
+#        worker peak RSS), against (a)'s rows/s; one gzip and one zstd CSV
+#        export, for the stored bytes per event of each format
+#        the event feed (GET /events, NDJSON pages of 10,000) read by one
+#        poller from no cursor to the end of tenant big, beside (a)'s rows/s
 #   5. seeds a 1,000,000-event tenant "huge" (the table then holds 2M) and
 #      exports it for the worker's peak RSS at 1M
-#   6. prints a table and writes bench/results/latest.md and a dated copy
+#   6. ingest (issue 14): 100,000 generated events (exportbench gen) loaded
+#      BENCH_RUNS times each way, each time into a fresh tenant: one NDJSON
+#      POST /events (key scope events:write) and psql \copy events FROM
+#      their CSV; each tenant must then hold exactly 100,000. The api's
+#      peak RSS after a 10,000-event and after each 100,000-event request,
+#      the api restarted before each (VmHWM cannot be lowered otherwise)
+#   7. purge (issue 15): the 100,000-event CSV export of mid and a
+#      10,000-event NDJSON ingest, BENCH_RUNS times each, without a purge
+#      and then while the sweeper purges 10 tenants of 60,000 events spread
+#      over 400 days (retention set to 30 days); fails if nothing was
+#      purged during the measured window
+#   8. prints a table and writes bench/results/latest.md and a dated copy
 #
 # Environment:
 #   BENCH_DATABASE_URL  use this PostgreSQL server (a database is created and
@@ -30,6 +47,23 @@
 #                       PDF exports (a quick run of those figures)
 #   BENCH_ONLY_CONCURRENT=1  seed only tenant big and measure only the
 #                       concurrent exports (a quick run of that one figure)
+#   BENCH_ONLY_NDJSON=1 seed only tenant big; measure a CSV and the NDJSON
+#                       export BENCH_RUNS times (alternately), then the gzip
+#                       and zstd CSV exports
+#   BENCH_ONLY_FEED=1   seed only tenant big; one CSV export (for the ratio),
+#                       then the feed BENCH_RUNS times
+#   BENCH_ONLY_INGEST=1 seed nothing; only step 6
+#   BENCH_ONLY_PURGE=1  seed only tenant mid; only step 7
+#                       The four BENCH_ONLY_ above combine (one run, one
+#                       report on stdout; nothing written to bench/results).
+#   BENCH_SCALE=F       with those quick modes only: multiply the event
+#                       counts (big, mid, ingest, the small requests) by F,
+#                       0 < F <= 1 (e.g. 0.05); the purge tenants keep
+#                       60,000 events each, which one sweep needs to outlast
+#                       the measured window
+#   BENCH_PURGE_TENANTS tenants purged in step 7 (default 10; one purge pass
+#                       deletes at most 50,000 events of each)
+#   BENCH_FEED_LIMIT    the feed's page size (default 10000, its maximum)
 #   BENCH_KEEP=1        keep the temp dir (logs, files) and print where it is
 #
 # Exits non-zero when something cannot be provisioned or a measurement fails
@@ -42,6 +76,41 @@ ROOT=$PWD
 RUNS=${BENCH_RUNS:-3}
 WHATIF_LIMIT=48MiB
 SECONDS=0
+
+# Quick modes of the issue 13-15 steps (any combination), and BENCH_SCALE
+# for their sizes. QUICK lists the ones asked for.
+ONLY_INGEST=${BENCH_ONLY_INGEST:-} ONLY_FEED=${BENCH_ONLY_FEED:-}
+ONLY_NDJSON=${BENCH_ONLY_NDJSON:-} ONLY_PURGE=${BENCH_ONLY_PURGE:-}
+QUICK=""
+for v in INGEST FEED NDJSON PURGE; do
+	o=ONLY_$v
+	case ${!o} in
+	"") ;;
+	1) QUICK+="BENCH_ONLY_$v " ;;
+	*) printf 'bench/run.sh: BENCH_ONLY_%s takes 1, not %s\n' "$v" "${!o}" >&2 && exit 2 ;;
+	esac
+done
+SCALE=${BENCH_SCALE:-1}
+if ! [[ $SCALE =~ ^(1|0?\.[0-9]+)$ ]] || [ "$SCALE" = 0 ] || [[ $SCALE =~ ^0?\.0*$ ]]; then
+	printf 'bench/run.sh: BENCH_SCALE must be a number in (0, 1], not %s\n' "$SCALE" >&2
+	exit 2
+fi
+if [ "$SCALE" != 1 ] && [ -z "$QUICK" ]; then
+	printf 'bench/run.sh: BENCH_SCALE works with the BENCH_ONLY_INGEST/FEED/NDJSON/PURGE quick modes only\n' >&2
+	exit 2
+fi
+scaled() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); if (v < 1) v = 1; print v }'; }
+N_BIG=$(scaled 600000)             # tenant big: CSV, NDJSON exports and the feed
+N_MID=$(scaled 100000)             # tenant mid: the CSV export of the purge step
+N_INGEST=$(scaled 100000)          # the ingest step's events (API and COPY)
+N_INGEST_SMALL=$(scaled 10000)     # its small request (api peak RSS), and the purge step's ingests
+# Each purge tenant: 60,000 events over 400 days, of which 92 % are past a
+# 30-day retention, more than the 50,000 one pass purges per tenant; not
+# scaled, as the pass must outlast the measured window.
+N_OLD=60000
+PURGE_TENANTS=${BENCH_PURGE_TENANTS:-10}
+FEED_LIMIT=${BENCH_FEED_LIMIT:-10000}
+[[ $PURGE_TENANTS =~ ^[1-9][0-9]?$ ]] || { echo "bench/run.sh: BENCH_PURGE_TENANTS must be 1-99" >&2 && exit 2; }
 
 say() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }
 die() {
@@ -316,10 +385,10 @@ quiesce() {
 	sleep 1
 }
 
-seed() { # seed TENANT EVENTS SEED
+seed() { # seed TENANT EVENTS SEED [DAYS]
 	local t0 out
 	t0=$(now)
-	out=$("$BIN/sentinelctl" seed --tenant "$1" --events "$2" --seed "$3" --days 90 2>"$TMP/seed-$1.log") ||
+	out=$("$BIN/sentinelctl" seed --tenant "$1" --events "$2" --seed "$3" --days "${4:-90}" 2>"$TMP/seed-$1.log") ||
 		{ cat "$TMP/seed-$1.log" >&2; die "sentinelctl seed --tenant $1 failed"; }
 	say "  $out"
 	record kind seed tenant "$1" events "$2" seconds "$(since "$t0")"
@@ -369,6 +438,12 @@ if [ "${BENCH_ONLY_CONCURRENT:-}" = 1 ] || [ "${BENCH_ONLY_PDF:-}" = 1 ]; then
 	seed big 600000 1
 	psql "$DB" -qAtc 'VACUUM ANALYZE events' >/dev/null
 	settle
+elif [ -n "$QUICK" ]; then
+	say "quick mode (${QUICK% }, BENCH_SCALE=$SCALE): seeding only what it measures"
+	[ -z "$ONLY_FEED$ONLY_NDJSON" ] || seed big "$N_BIG" 1
+	[ -z "$ONLY_PURGE" ] || seed mid "$N_MID" 2
+	psql "$DB" -qAtc 'VACUUM ANALYZE events' >/dev/null
+	settle
 else
 	say "seeding 1,000,000 events (big 600k, mid 100k, t3 150k, t4 150k)"
 	t_seed=$(now)
@@ -393,15 +468,26 @@ else
 fi
 
 key_for() { "$BIN/sentinelctl" keys create --tenant "$1" --json=false 2>/dev/null | tail -n 1; }
+key_scoped() { # key_scoped TENANT SCOPES: a key with only SCOPES (comma-separated)
+	local k
+	k=$("$BIN/sentinelctl" keys create --tenant "$1" --scopes "$2" --json=false 2>/dev/null | tail -n 1)
+	[ -n "$k" ] || die "sentinelctl keys create --tenant $1 --scopes $2 failed"
+	echo "$k"
+}
 KEY_BIG=$(key_for big)
 KEY_MID=$(key_for mid)
 [ -n "$KEY_BIG" ] && [ -n "$KEY_MID" ] || die "sentinelctl keys create failed"
 
 # ---------------------------------------------------------------- api, worker
-"$BIN/api" >"$TMP/api.log" 2>&1 &
-API_PID=$!
-wait_for "api" 30 curl -fsS "$BASE/readyz" ||
-	{ tail -n 30 "$TMP/api.log" >&2; die "the api did not become ready on $BASE"; }
+# start_api: (re)start the api, so that its VmHWM is what it has done since.
+start_api() {
+	stop_pid "$API_PID"
+	"$BIN/api" >>"$TMP/api.log" 2>&1 &
+	API_PID=$!
+	wait_for "api" 30 curl -fsS "$BASE/readyz" ||
+		{ tail -n 30 "$TMP/api.log" >&2; die "the api did not become ready on $BASE"; }
+}
+start_api
 say "api on $BASE (pid $API_PID)"
 
 WORKER_N=0
@@ -448,6 +534,236 @@ if [ "${BENCH_ONLY_PDF:-}" = 1 ]; then
 	stop_pid "$WORKER_PID"
 	WORKER_PID=""
 	grep '"pdf-5k"' "$RESULTS" >&2
+	exit 0
+fi
+
+# ---------------------------------------------------------------- issues 13-15
+# count_events TENANT...: the tenants' events other than the service's own
+# records of its use (self-audit, system_source audit_sentinel: exports
+# requested and deleted, retention changes, purges), which come and go with
+# the measurements.
+count_events() {
+	local in="" t
+	for t in "$@"; do in+="${in:+,}'$t'"; done
+	psql "$DB" -qAtc "SELECT count(*) FROM events WHERE tenant_id IN ($in) AND system_source <> 'audit_sentinel'"
+}
+# api_rss NAME EVENTS: record the api's peak RSS (VmHWM) so far.
+api_rss() {
+	local kib
+	kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$API_PID/status") || die "api $API_PID is gone"
+	record kind rss name "$1" kib "$kib" events "$2"
+	say "  api peak RSS ($1, $2 events): $((kib / 1024)) MiB"
+}
+# ingest_run NAME KEY FILE EVENTS: one NDJSON POST of FILE, checked.
+ingest_run() {
+	local line
+	line=$("$BIN/exportbench" ingest -base "$BASE" -key "$2" -file "$3" -expect "$4" -name "$1") ||
+		{ tail -n 20 "$TMP/api.log" >&2; die "ingest $1 failed"; }
+	echo "$line" >>"$RESULTS"
+	say "  $line"
+}
+# gen ARGS...: exportbench gen, its summary said.
+gen() {
+	local out
+	out=$("$BIN/exportbench" gen "$@") || die "exportbench gen $* failed"
+	say "  generated: $out"
+}
+
+# ndjson_step [with-csv] (issue 13): the NDJSON export of tenant big RUNS
+# times, each on a fresh worker (peak RSS), and one gzip and one zstd CSV
+# export for the stored bytes per event. with-csv (the quick mode) adds a
+# CSV export before each, the reference its rows/s are compared with; the
+# full run has (a)'s.
+ndjson_step() {
+	local i c
+	say "NDJSON export: $N_BIG events (tenant big), $RUNS runs"
+	for i in $(seq 1 "$RUNS"); do
+		if [ "${1:-}" = with-csv ]; then
+			start_worker
+			quiesce
+			export_run csv-600k "$KEY_BIG" "file_type=csv" "$N_BIG"
+			rss csv-600k
+		fi
+		start_worker
+		quiesce
+		export_run ndjson-big "$KEY_BIG" "file_type=ndjson" "$N_BIG"
+		rss ndjson-big
+	done
+	say "compressed CSV exports (tenant big), for the stored bytes per event"
+	for c in gzip zstd; do
+		start_worker
+		quiesce
+		export_run "csv-$c-big" "$KEY_BIG" "file_type=csv&compression=$c" "$N_BIG"
+	done
+}
+
+# feed_step (issue 14): one poller reads tenant big's feed from no cursor
+# to the end, RUNS times, with a key of scope events:read.
+feed_step() {
+	local i line key
+	key=$(key_scoped big events:read)
+	say "event feed: tenant big from the start to the end, pages of $FEED_LIMIT, $RUNS runs"
+	for i in $(seq 1 "$RUNS"); do
+		quiesce
+		line=$("$BIN/exportbench" feed -base "$BASE" -key "$key" -limit "$FEED_LIMIT" -expect "$N_BIG" -name feed-big) ||
+			{ tail -n 20 "$TMP/api.log" >&2; die "feed run $i failed"; }
+		echo "$line" >>"$RESULTS"
+		say "  $line"
+	done
+}
+
+# ingest_step (issue 14): the same N_INGEST generated events loaded RUNS
+# times each way into the events table, each time for a fresh tenant:
+# one NDJSON POST to the api (restarted before it, so its VmHWM is that
+# request's peak) and psql \copy events (…) FROM the CSV. Before them, an
+# N_INGEST_SMALL-event request on a fresh api gives the small peak.
+ingest_step() {
+	local i key t0 el out cols n t
+	say "ingest: generating $N_INGEST events once (NDJSON body, and a CSV per COPY tenant)"
+	local copy_tenants=()
+	for i in $(seq 1 "$RUNS"); do copy_tenants+=("copyin-$i"); done
+	gen -events "$N_INGEST" -seed 101 -ndjson "$TMP/ingest.ndjson" -csv "$TMP/ingest-%s.csv" \
+		-csv-tenants "$(
+			IFS=,
+			echo "${copy_tenants[*]}"
+		)"
+	gen -events "$N_INGEST_SMALL" -seed 102 -ndjson "$TMP/ingest-small.ndjson"
+	cols=$("$BIN/exportbench" gen -columns)
+
+	say "api peak RSS: one $N_INGEST_SMALL-event NDJSON request on a fresh api (tenant ingest-small)"
+	key=$(key_scoped ingest-small events:write)
+	start_api
+	quiesce
+	ingest_run ingest-small "$key" "$TMP/ingest-small.ndjson" "$N_INGEST_SMALL"
+	api_rss api-ingest-small "$N_INGEST_SMALL"
+
+	for i in $(seq 1 "$RUNS"); do
+		say "ingest run $i of $RUNS: $N_INGEST events, API (tenant ingest-$i) and psql \\copy FROM (tenant copyin-$i)"
+		key=$(key_scoped "ingest-$i" events:write)
+		start_api
+		quiesce
+		ingest_run ingest-api "$key" "$TMP/ingest.ndjson" "$N_INGEST"
+		api_rss api-ingest-large "$N_INGEST"
+		quiesce
+		t0=$(now)
+		out=$(psql "$DB" -qAt -c "\\copy events ($cols) FROM '$TMP/ingest-copyin-$i.csv' CSV" 2>&1) ||
+			die "psql \\copy FROM failed: $out"
+		el=$(since "$t0")
+		n=$(count_events "copyin-$i")
+		record kind copyin name copyin tenant "copyin-$i" seconds "$el" rows "$n" bytes "$(stat -c %s "$TMP/ingest-copyin-$i.csv")"
+		say "  psql \\copy FROM: $n events in $el s"
+	done
+	for t in ingest-small; do
+		n=$(count_events "$t")
+		[ "$n" = "$N_INGEST_SMALL" ] || die "tenant $t holds $n events, expected $N_INGEST_SMALL"
+	done
+	for i in $(seq 1 "$RUNS"); do
+		for t in "ingest-$i" "copyin-$i"; do
+			n=$(count_events "$t")
+			[ "$n" = "$N_INGEST" ] || die "tenant $t holds $n events, expected $N_INGEST"
+		done
+	done
+	say "  every ingest tenant holds exactly its events"
+	rm -f "$TMP"/ingest*.ndjson "$TMP"/ingest-copyin-*.csv
+}
+
+# purge_step (issue 15): the N_MID-event CSV export of tenant mid and an
+# N_INGEST_SMALL-event NDJSON ingest, RUNS times each, without a purge and
+# then while the sweeper purges PURGE_TENANTS tenants of N_OLD events
+# spread over 400 days (retention 30 days). The sweep period is fixed
+# (export.SweepEvery, 15 s; purges at most once a minute per worker
+# process, 50 batches of 1,000 per tenant per pass) and no variable changes
+# it: a fresh worker's first sweep purges, the window starts as soon as
+# the purge is seen (polled every 0.1 s), and several tenants make that
+# pass long enough to cover the window (one pass purged ~37,000 events in
+# under 0.5 s on the 2-core bench machine). The events purged during the
+# window are counted; none is a failure.
+purge_step() {
+	local i k key olds=() before w0 w1 t0 el deadline
+	for ((k = 1; k <= PURGE_TENANTS; k++)); do olds+=("old-$k"); done
+	say "purge: seeding ${#olds[@]} tenants of $N_OLD events over 400 days"
+	for k in "${olds[@]}"; do
+		seed "$k" "$N_OLD" "$((300 + ${k#old-}))" 400
+	done
+	psql "$DB" -qAtc 'VACUUM ANALYZE events' >/dev/null
+	settle
+	for i in $(seq 1 $((2 * RUNS))); do
+		gen -events "$N_INGEST_SMALL" -seed $((200 + i)) -ndjson "$TMP/purge-ingest-$i.ndjson"
+	done
+	key=$(key_scoped ingest-purge events:write)
+	say "purge: without a purge (no retention set), $RUNS runs"
+	start_worker
+	export_run warmup-mid "$KEY_MID" "file_type=csv" "$N_MID"
+	sed -i '$d' "$RESULTS"
+	for i in $(seq 1 "$RUNS"); do
+		quiesce
+		export_run purge-off-csv "$KEY_MID" "file_type=csv" "$N_MID"
+		ingest_run purge-off-ingest "$key" "$TMP/purge-ingest-$i.ndjson" "$N_INGEST_SMALL"
+	done
+	for k in "${olds[@]}"; do
+		"$BIN/sentinelctl" retention set --tenant "$k" --event-days 30 --json=false >/dev/null 2>&1 ||
+			die "sentinelctl retention set --tenant $k failed"
+	done
+	before=$(count_events "${olds[@]}")
+	say "purge: retention 30 days on ${olds[*]} ($before events); a fresh worker, waiting for its first sweep to purge"
+	start_worker
+	deadline=$((SECONDS + 90))
+	while [ "$(count_events "${olds[@]}")" = "$before" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || die "the sweeper purged nothing within 90 s"
+		sleep 0.1
+	done
+	w0=$(count_events "${olds[@]}")
+	t0=$(now)
+	say "purge: under way ($((before - w0)) purged so far); measuring, $RUNS runs"
+	for i in $(seq 1 "$RUNS"); do
+		export_run purge-on-csv "$KEY_MID" "file_type=csv" "$N_MID"
+		ingest_run purge-on-ingest "$key" "$TMP/purge-ingest-$((RUNS + i)).ndjson" "$N_INGEST_SMALL"
+	done
+	el=$(since "$t0")
+	w1=$(count_events "${olds[@]}")
+	record kind purge name purge purged $((w0 - w1)) window_s "$el" before "$before" after "$w1"
+	say "purge: $((w0 - w1)) events purged during the ${el}s window ($((before - w1)) in all so far)"
+	[ $((w0 - w1)) -gt 0 ] || die "the sweeper purged no event during the measured window"
+	n=$(count_events ingest-purge)
+	[ "$n" = $((2 * RUNS * N_INGEST_SMALL)) ] || die "tenant ingest-purge holds $n events, expected $((2 * RUNS * N_INGEST_SMALL))"
+	rm -f "$TMP"/purge-ingest-*.ndjson
+}
+
+# record_env and write_report: the run's context, then the table.
+record_env() {
+	record kind info key nproc value "$(nproc)"
+	record kind info key clk_tck value "$CLK_TCK"
+	record kind info key machine value "$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+	record kind info key go value "$(go version | awk '{print $3}')"
+	record kind info key commit value:s "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
+	record kind info key duration_seconds value "$SECONDS"
+}
+
+if [ -n "$QUICK" ]; then
+	if [ -n "$ONLY_NDJSON$ONLY_FEED" ]; then
+		say "warm-up: one unmeasured $N_BIG-event export"
+		start_worker
+		export_run warmup-600k "$KEY_BIG" "file_type=csv" "$N_BIG"
+		sed -i '$d' "$RESULTS"
+	fi
+	[ -z "$ONLY_NDJSON" ] || ndjson_step with-csv
+	if [ -n "$ONLY_FEED" ]; then
+		if [ -z "$ONLY_NDJSON" ]; then # a CSV export for the feed's ratio
+			start_worker
+			quiesce
+			export_run csv-600k "$KEY_BIG" "file_type=csv" "$N_BIG"
+		fi
+		feed_step
+	fi
+	[ -z "$ONLY_INGEST" ] || ingest_step
+	[ -z "$ONLY_PURGE" ] || purge_step
+	stop_pid "$WORKER_PID"
+	WORKER_PID=""
+	record_env
+	"$BIN/exportbench" report -in "$RESULTS" >"$TMP/quick.md" || die "report failed"
+	echo
+	cat "$TMP/quick.md"
+	say "quick mode: nothing written to bench/results (BENCH_KEEP=1 keeps $TMP/results.jsonl)"
 	exit 0
 fi
 
@@ -540,6 +856,9 @@ rss csv-1k-series
 
 pdf_runs
 
+ndjson_step
+feed_step
+
 if [ "${BENCH_SKIP_1M:-}" != 1 ]; then
 	say "seeding tenant huge with 1,000,000 events (the table then holds 2,000,000)"
 	seed huge 1000000 5
@@ -560,6 +879,10 @@ if [ "${BENCH_SKIP_1M:-}" != 1 ]; then
 	rss csv-1m-memlimit
 fi
 
+# Last, as they add tenants to the table (and purge some).
+ingest_step
+purge_step
+
 stop_pid "$WORKER_PID"
 WORKER_PID=""
 # How the live path fared (internal/live): a response that finishes from
@@ -567,12 +890,7 @@ WORKER_PID=""
 record kind info key live_from_storage value "$(grep -c 'live download finishes from storage' "$TMP/api.log" || true)"
 
 # ---------------------------------------------------------------- report
-record kind info key nproc value "$(nproc)"
-record kind info key clk_tck value "$CLK_TCK"
-record kind info key machine value "$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-record kind info key go value "$(go version | awk '{print $3}')"
-record kind info key commit value:s "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
-record kind info key duration_seconds value "$SECONDS"
+record_env
 mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 "$BIN/exportbench" report -in "$RESULTS" >"bench/results/$stamp.md" || die "report failed"

@@ -9,6 +9,9 @@
 //	                    [-cpu NAME=PID,NAME=tree:PID,... -cpu-out FILE -run I -clk-tck T]
 //	exportbench windows -dsn DSN -tenant T -rows N -count K
 //	exportbench latency -base URL -key KEY -dsn DSN -tenant T -rows N -count K
+//	exportbench gen     -events N -seed S -ndjson FILE -csv FILE -csv-tenants T,...
+//	exportbench ingest  -base URL -key KEY -file NDJSON -expect N -name NAME
+//	exportbench feed    -base URL -key KEY -limit L -expect N -name NAME
 //	exportbench report  -in RESULTS.jsonl > table.md
 //
 // Every measurement prints one JSON object on stdout (see result).
@@ -16,6 +19,7 @@ package main
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -35,13 +39,16 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
 )
 
 const exportPath = "/v5/audit-sentinel/events/export"
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: exportbench export|windows|latency|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: exportbench export|windows|latency|gen|ingest|feed|report [flags]")
 		os.Exit(2)
 	}
 	ctx := context.Background()
@@ -53,6 +60,12 @@ func main() {
 		err = cmdWindows(ctx, os.Args[2:])
 	case "latency":
 		err = cmdLatency(ctx, os.Args[2:])
+	case "gen":
+		err = cmdGen(os.Args[2:])
+	case "ingest":
+		err = cmdIngest(ctx, os.Args[2:])
+	case "feed":
+		err = cmdFeed(ctx, os.Args[2:])
 	case "report":
 		err = cmdReport(os.Args[2:])
 	default:
@@ -78,9 +91,16 @@ type result struct {
 	ExportID   string  `json:"export_id"`  // X-Export-Id
 	SHA256OK   bool    `json:"sha256_ok"`  // body hash = X-Checksum-SHA256 (header or trailer)
 	wantSHA256 string  // X-Checksum-SHA256: checked after the clock stops
-	Live       bool    `json:"live"`        // streamed while it rendered (chunked, digest in trailers)
-	FileType   string  `json:"file_type"`   // csv or pdf
-	ServerRows int64   `json:"server_rows"` // X-Export-Rows
+	Live       bool    `json:"live"`      // streamed while it rendered (chunked, digest in trailers)
+	FileType   string  `json:"file_type"` // csv, ndjson or pdf
+	// Compression is the query's compression (gzip, zstd; empty: none):
+	// Bytes are then the compressed bytes, as stored.
+	Compression string `json:"compression,omitempty"`
+	ServerRows  int64  `json:"server_rows"` // X-Export-Rows
+	// SelfAuditRows of Rows are the service's records of its own use
+	// (system_source audit_sentinel: earlier exports of the tenant);
+	// -expect-rows counts the others.
+	SelfAuditRows int64 `json:"self_audit_rows"`
 	// CPU time of exportbench itself from just before the GET to the last
 	// byte (export only; the file check after it is not counted).
 	UserMs float64 `json:"user_ms"`
@@ -221,25 +241,30 @@ func (c *client) poll(ctx context.Context, loc string) (*http.Response, error) {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // countCSV returns the data rows of a CSV file (records minus the header),
-// checking that every record has the header's number of fields.
-func countCSV(r io.Reader) (int64, error) {
+// checking that every record has the header's number of fields, and how
+// many of them are the service's records of its own use (a field is
+// audit_sentinel, the self-audit system_source, which no seeded event has):
+// each export of a tenant adds some to its later exports.
+func countCSV(r io.Reader) (rows, selfAudit int64, err error) {
 	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<20))
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err != nil {
-		return 0, fmt.Errorf("csv header: %w", err)
+		return 0, 0, fmt.Errorf("csv header: %w", err)
 	}
 	cr.FieldsPerRecord = len(header)
-	var n int64
 	for {
-		_, err := cr.Read()
+		rec, err := cr.Read()
 		if err == io.EOF {
-			return n, nil
+			return rows, selfAudit, nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("csv row %d: %w", n+1, err)
+			return rows, selfAudit, fmt.Errorf("csv row %d: %w", rows+1, err)
 		}
-		n++
+		rows++
+		if slices.Contains(rec, audit.SelfAuditSource) {
+			selfAudit++
+		}
 	}
 }
 
@@ -248,7 +273,8 @@ func cmdExport(ctx context.Context, args []string) error {
 	base := fs.String("base", "", "API base URL, e.g. http://127.0.0.1:8080")
 	key := fs.String("key", "", "API key")
 	query := fs.String("query", "", "export query string (file_type=csv&...)")
-	expect := fs.Int64("expect-rows", -1, "rows the file must hold (-1: do not check)")
+	expect := fs.Int64("expect-rows", -1, "rows the file must hold besides the service's own records "+
+		"(system_source audit_sentinel) (-1: do not check)")
 	name := fs.String("name", "export", "label of the measurement")
 	wait := fs.Int("wait", 120, "Prefer: wait=N seconds")
 	out := fs.String("out", "", "keep the body in this file (default: a temp file, removed)")
@@ -316,7 +342,7 @@ func cmdExport(ctx context.Context, args []string) error {
 	if err := bw.Flush(); err != nil {
 		return err
 	}
-	r.Name, r.FileType = *name, fileType
+	r.Name, r.FileType, r.Compression = *name, fileType, q.Get("compression")
 	if err := verify(&r, f, *expect); err != nil {
 		return err
 	}
@@ -340,14 +366,50 @@ func verify(r *result, f *os.File, expect int64) error {
 		return err
 	}
 	h := sha256.New()
-	body := io.TeeReader(f, h)
+	// The hash covers the bytes as stored (compressed ones too); the rows
+	// are counted in what they decompress to.
+	var body io.Reader = io.TeeReader(f, h)
+	switch r.Compression {
+	case "", "none":
+	case "gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return fmt.Errorf("%s: gzip: %w", r.Name, err)
+		}
+		defer zr.Close()
+		body = zr
+	case "zstd":
+		zr, err := zstd.NewReader(body)
+		if err != nil {
+			return fmt.Errorf("%s: zstd: %w", r.Name, err)
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return fmt.Errorf("%s: unknown compression %q", r.Name, r.Compression)
+	}
 	switch r.FileType {
 	case "csv":
-		n, err := countCSV(body)
+		n, self, err := countCSV(body)
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.Name, err)
 		}
-		r.Rows = n
+		r.Rows, r.SelfAuditRows = n, self
+	case "ndjson":
+		// Every line one JSON object with an id.
+		err := eachJSONLine(body, func(i int64, e *lineEvent) error {
+			if e.ID == "" {
+				return fmt.Errorf("line %d has no id", i)
+			}
+			r.Rows++
+			if e.SystemSource == audit.SelfAuditSource {
+				r.SelfAuditRows++
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
+		}
 	case "pdf":
 		head := make([]byte, 5)
 		if _, err := io.ReadFull(body, head); err != nil || string(head) != "%PDF-" {
@@ -365,8 +427,9 @@ func verify(r *result, f *os.File, expect int64) error {
 	if r.Rows != r.ServerRows {
 		return fmt.Errorf("%s: file holds %d rows, X-Export-Rows says %d", r.Name, r.Rows, r.ServerRows)
 	}
-	if expect >= 0 && r.Rows != expect {
-		return fmt.Errorf("%s: file holds %d rows, expected %d", r.Name, r.Rows, expect)
+	if expect >= 0 && r.Rows-r.SelfAuditRows != expect {
+		return fmt.Errorf("%s: file holds %d rows (%d of them the service's own records), expected %d besides those",
+			r.Name, r.Rows, r.SelfAuditRows, expect)
 	}
 	r.RowsPerSec = float64(r.Rows) / r.Seconds
 	return nil
@@ -493,7 +556,7 @@ func cmdLatency(ctx context.Context, args []string) error {
 		}
 		r.checkSHA256(sha256.Sum256([]byte(buf.String())))
 		r.Name, r.FileType = fmt.Sprintf("%s[%d]", *name, i), "csv"
-		n, err := countCSV(strings.NewReader(buf.String()))
+		n, _, err := countCSV(strings.NewReader(buf.String()))
 		if err != nil {
 			return fmt.Errorf("export %d: %w", i, err)
 		}
