@@ -173,7 +173,7 @@ func eachJSONLine(r io.Reader, fn func(i int64, e *lineEvent) error) error {
 	var i int64
 	for {
 		ln, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			return fmt.Errorf("line %d is longer than 1 MiB", i+1)
 		}
 		if err == io.EOF {

@@ -148,19 +148,20 @@ func cmdGen(args []string) error {
 // writeCopyCSV writes row (sqlstore.EventValues) as one line of
 // PostgreSQL's CSV format: NULL is an empty unquoted field, every string
 // is quoted (so an empty string stays one and does not become NULL).
+// bufio.Writer's errors are sticky: the final WriteByte returns any.
 func writeCopyCSV(w *bufio.Writer, row []any) error {
 	for i, v := range row {
 		if i > 0 {
-			w.WriteByte(',')
+			_ = w.WriteByte(',')
 		}
 		switch v := v.(type) {
 		case nil:
 		case string:
-			w.WriteByte('"')
-			w.WriteString(strings.ReplaceAll(v, `"`, `""`))
-			w.WriteByte('"')
+			_ = w.WriteByte('"')
+			_, _ = w.WriteString(strings.ReplaceAll(v, `"`, `""`))
+			_ = w.WriteByte('"')
 		case int64:
-			w.WriteString(strconv.FormatInt(v, 10))
+			_, _ = w.WriteString(strconv.FormatInt(v, 10))
 		default:
 			return fmt.Errorf("copy csv: column %s: unexpected %T", sqlstore.EventColumns[i], v)
 		}

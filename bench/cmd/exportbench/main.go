@@ -368,7 +368,7 @@ func verify(r *result, f *os.File, expect int64) error {
 	h := sha256.New()
 	// The hash covers the bytes as stored (compressed ones too); the rows
 	// are counted in what they decompress to.
-	var body io.Reader = io.TeeReader(f, h)
+	body := io.Reader(io.TeeReader(f, h))
 	switch r.Compression {
 	case "", "none":
 	case "gzip":
