@@ -33,6 +33,12 @@ const (
 	DefaultPurgeEvery   = time.Minute
 	DefaultPurgeBatch   = 1000
 	DefaultPurgeBatches = 50
+	// DefaultPurgeDuty is the share of its time the purge keeps the
+	// database busy: after a batch that took d it waits 3d. Back to back,
+	// a large backlog kept a core of the database busy and slowed a
+	// concurrent export 1.86× in make bench; paced, the backlog drains at
+	// a quarter of the speed, over more passes.
+	DefaultPurgeDuty = 0.25
 )
 
 // purge applies every tenant's event retention: bounded batches, each its
@@ -52,6 +58,10 @@ func (s *Sweeper) purge(ctx context.Context, now time.Time) error {
 	if batches <= 0 {
 		batches = DefaultPurgeBatches
 	}
+	duty := s.PurgeDuty
+	if duty <= 0 || duty > 1 {
+		duty = DefaultPurgeDuty
+	}
 	var errs []error
 	for _, p := range policies {
 		cutoff, ok := p.EventCutoff(now)
@@ -60,8 +70,14 @@ func (s *Sweeper) purge(ctx context.Context, now time.Time) error {
 		}
 		var total audit.PurgeBatch
 		var heldBack string
-		for range batches {
+		var took time.Duration
+		for i := range batches {
+			if i > 0 && !pace(ctx, took, duty) {
+				break
+			}
+			start := time.Now()
 			b, err := s.Retention.PurgeEvents(ctx, p.TenantID, cutoff, limit)
+			took = time.Since(start)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("sweeper: purge %s: %w", p.TenantID, err))
 				break
@@ -96,6 +112,24 @@ func (s *Sweeper) purge(ctx context.Context, now time.Time) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// pace waits, after a purge batch that took took, long enough that batches
+// keep the database busy for at most duty of the time (real time: the
+// batch's own duration is what matters, not the sweeper's clock). It
+// reports false when ctx ends first.
+func pace(ctx context.Context, took time.Duration, duty float64) bool {
+	if duty >= 1 || took <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(time.Duration(float64(took) * (1 - duty) / duty))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // PurgeEvent is the self-audit record of one tenant's purge: how many

@@ -81,6 +81,9 @@ type Sweeper struct {
 	// drains over several passes instead of holding one.
 	PurgeBatch   int
 	PurgeBatches int
+	// PurgeDuty is the share of time purge batches may keep the database
+	// busy, in (0, 1] (default DefaultPurgeDuty; 1: back to back).
+	PurgeDuty float64
 
 	mu           sync.Mutex
 	lastOrphanAt time.Time
