@@ -18,9 +18,10 @@
 #      and, with WORKER_CONCURRENCY=8, the worker's peak RSS while 1, 2, 4
 #      and 8 different 600,000-event CSV exports run at once
 #      then (issues 13, 14):
-#        the 600,000-event NDJSON export, GET to last byte (BENCH_RUNS times,
-#        worker peak RSS), against (a)'s rows/s; one gzip and one zstd CSV
-#        export, for the stored bytes per event of each format
+#        the 600,000-event NDJSON and Parquet exports, GET to last byte
+#        (BENCH_RUNS times each, worker peak RSS; the Parquet file's rows
+#        counted with parquet-go), against (a)'s rows/s; one gzip and one
+#        zstd CSV export, for the stored bytes per event of each format
 #        the event feed (GET /events, NDJSON pages of 10,000) read by one
 #        poller from no cursor to the end of tenant big, beside (a)'s rows/s
 #   5. seeds a 1,000,000-event tenant "huge" (the table then holds 2M) and
@@ -47,9 +48,9 @@
 #                       PDF exports (a quick run of those figures)
 #   BENCH_ONLY_CONCURRENT=1  seed only tenant big and measure only the
 #                       concurrent exports (a quick run of that one figure)
-#   BENCH_ONLY_NDJSON=1 seed only tenant big; measure a CSV and the NDJSON
-#                       export BENCH_RUNS times (alternately), then the gzip
-#                       and zstd CSV exports
+#   BENCH_ONLY_NDJSON=1 seed only tenant big; measure a CSV, the NDJSON and
+#                       the Parquet export BENCH_RUNS times (in turn), then
+#                       the gzip and zstd CSV exports
 #   BENCH_ONLY_FEED=1   seed only tenant big; one CSV export (for the ratio),
 #                       then the feed BENCH_RUNS times
 #   BENCH_ONLY_INGEST=1 seed nothing; only step 6
@@ -569,14 +570,14 @@ gen() {
 	say "  generated: $out"
 }
 
-# ndjson_step [with-csv] (issue 13): the NDJSON export of tenant big RUNS
-# times, each on a fresh worker (peak RSS), and one gzip and one zstd CSV
+# ndjson_step [with-csv] (issue 13): the NDJSON and the Parquet export of
+# tenant big RUNS times, each on a fresh worker (peak RSS), and one gzip and one zstd CSV
 # export for the stored bytes per event. with-csv (the quick mode) adds a
 # CSV export before each, the reference its rows/s are compared with; the
 # full run has (a)'s.
 ndjson_step() {
 	local i c
-	say "NDJSON export: $N_BIG events (tenant big), $RUNS runs"
+	say "NDJSON and Parquet exports: $N_BIG events (tenant big), $RUNS runs"
 	for i in $(seq 1 "$RUNS"); do
 		if [ "${1:-}" = with-csv ]; then
 			start_worker
@@ -588,6 +589,10 @@ ndjson_step() {
 		quiesce
 		export_run ndjson-big "$KEY_BIG" "file_type=ndjson" "$N_BIG"
 		rss ndjson-big
+		start_worker
+		quiesce
+		export_run parquet-big "$KEY_BIG" "file_type=parquet" "$N_BIG"
+		rss parquet-big
 	done
 	say "compressed CSV exports (tenant big), for the stored bytes per event"
 	for c in gzip zstd; do

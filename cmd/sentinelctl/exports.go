@@ -32,7 +32,7 @@ Flags:`)
 	co := addClientFlags(fs)
 	var statuses stringList
 	fs.Var(&statuses, "status", "queued, running, completed, failed or expired (repeatable)")
-	fileType := fs.String("file-type", "", "csv, ndjson or pdf")
+	fileType := fs.String("file-type", "", "csv, ndjson, parquet or pdf")
 	schedule := fs.String("schedule-id", "", "only exports fired by this schedule")
 	from := fs.String("created-from", "", "created at or after (ISO 8601)")
 	to := fs.String("created-to", "", "created at or before (ISO 8601)")

@@ -330,7 +330,8 @@ func newContract(t *testing.T, env *apptest.Env, seen map[string]bool, mu *sync.
 	t.Helper()
 	registerDecoders.Do(func() {
 		// Files are opaque bytes; a partial CSV is not CSV.
-		for _, ct := range []string{"text/csv", "application/pdf", "multipart/byteranges", "application/x-ndjson"} {
+		for _, ct := range []string{"text/csv", "application/pdf", "multipart/byteranges", "application/x-ndjson",
+			"application/vnd.apache.parquet"} {
 			openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 		}
 	})
@@ -706,6 +707,8 @@ func contractMain(t *testing.T, c *contract) {
 		{query: "columns=event_id,colour"},
 		{query: "file_type=pdf&compression=gzip"},
 		{query: "file_type=ndjson&delimiter=tab"},
+		{query: "file_type=parquet&compression=zstd"},
+		{query: "file_type=parquet&bom=true"},
 		{query: "bom=maybe", invalid: true},
 	} {
 		c.do(exchange{method: "GET", path: apiPrefix + "/events/export?" + bad.query, key: key, status: 400,
@@ -718,6 +721,10 @@ func contractMain(t *testing.T, c *contract) {
 	c.do(exchange{method: "GET", path: apiPrefix + "/schemas/event.ndjson.json", status: 200})
 	c.do(exchange{method: "GET", path: apiPrefix + "/events/export?file_type=ndjson&columns=event_id,occurred_at,metadata", key: key, status: 200})
 	c.do(exchange{method: "GET", path: apiPrefix + "/events/export?file_type=ndjson&compression=zstd", key: key, status: 200})
+	c.do(exchange{method: "GET", path: apiPrefix + "/events/export?file_type=parquet", key: key, status: 200})
+	c.do(exchange{method: "GET", path: apiPrefix + "/events/export?file_type=parquet&columns=occurred_at,event_id", key: key, status: 200})
+	// A Parquet reader starts at the footer: a suffix range.
+	c.do(exchange{method: "GET", path: apiPrefix + "/events/export?file_type=parquet", key: key, header: hdr("Range", "bytes=-8"), status: 206})
 	c.do(exchange{method: "GET", path: apiPrefix + "/events/export?compression=gzip&bom=true&delimiter=semicolon", key: key, status: 200})
 
 	// Listing, links, manifests and keys.

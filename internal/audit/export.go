@@ -15,13 +15,14 @@ type FileType string
 
 // File types of the export endpoint.
 const (
-	FileCSV    FileType = "csv"
-	FilePDF    FileType = "pdf"
-	FileNDJSON FileType = "ndjson"
+	FileCSV     FileType = "csv"
+	FilePDF     FileType = "pdf"
+	FileNDJSON  FileType = "ndjson"
+	FileParquet FileType = "parquet"
 )
 
 // FileTypes lists the accepted file types, for error messages.
-var FileTypes = []string{string(FileCSV), string(FileNDJSON), string(FilePDF)}
+var FileTypes = []string{string(FileCSV), string(FileNDJSON), string(FileParquet), string(FilePDF)}
 
 // Compression is how an export's file itself is compressed.
 type Compression string

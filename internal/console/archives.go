@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
 	"github.com/auditsentinel/sentinel/internal/manifest"
 )
@@ -46,7 +47,7 @@ func (c *Console) archives(w http.ResponseWriter, r *request) {
 	p.Title = p.T("archives.title")
 	in := r.URL.Query()
 	d := archivesData{Status: in.Get("status"), FileType: in.Get("file_type"), ScheduleID: in.Get("schedule_id"),
-		RequestedBy: in.Get("requested_by"), FileTypes: []string{"csv", "ndjson", "pdf"},
+		RequestedBy: in.Get("requested_by"), FileTypes: audit.FileTypes,
 		Statuses: []string{"queued", "running", "completed", "failed", "expired"}}
 	if in.Get("deleted") != "" {
 		p.Notice = p.T("archives.deleted")

@@ -157,4 +157,18 @@ func TestConsoleExportFileOptions(t *testing.T) {
 		!strings.Contains(string(list), `"id":"`+requested[0].Metadata["export_id"]+`"`) {
 		t.Fatalf("self-audit of the console's request: %+v", requested)
 	}
+	// Parquet is offered on both forms and takes the columns.
+	for _, form := range []string{"/console/exports/new", "/console/schedules/new"} {
+		if _, page := cc.get(form); !strings.Contains(page, `<option value="parquet"`) {
+			t.Errorf("%s does not offer parquet", form)
+		}
+	}
+	status, body = cc.post("/console/exports", url.Values{"csrf": {csrf}, "file_type": {"parquet"}, "compression": {"none"},
+		"delimiter": {"comma"}, "columns": {"event_id,occurred_at"}, "paper": {"a4"}})
+	if status != http.StatusOK || !strings.Contains(body, `id="progress"`) {
+		t.Fatalf("a parquet export: %d\n%s", status, body)
+	}
+	if _, list = env.Do(http.MethodGet, "/v5/audit-sentinel/exports?file_type=parquet", key, nil); !strings.Contains(string(list), `"columns":["event_id","occurred_at"]`) {
+		t.Errorf("the parquet export: %s", list)
+	}
 }

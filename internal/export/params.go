@@ -25,7 +25,7 @@ func Validate(p audit.ExportParams) (audit.ExportParams, error) {
 	switch p.FileType {
 	case "":
 		p.FileType = audit.FileCSV
-	case audit.FileCSV, audit.FilePDF, audit.FileNDJSON:
+	case audit.FileCSV, audit.FilePDF, audit.FileNDJSON, audit.FileParquet:
 	default:
 		return p, &audit.Error{Code: audit.EINVALID, Param: "file_type", Allowed: audit.FileTypes,
 			Message: fmt.Sprintf("file_type %q is not supported; use %s", p.FileType, strings.Join(audit.FileTypes, ", "))}

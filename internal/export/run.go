@@ -127,6 +127,8 @@ func ContentType(t audit.FileType) string {
 		return "application/pdf"
 	case audit.FileNDJSON:
 		return "application/x-ndjson"
+	case audit.FileParquet:
+		return "application/vnd.apache.parquet"
 	}
 	return "text/csv; charset=utf-8"
 }
@@ -161,7 +163,8 @@ func Extension(p audit.ExportParams) string {
 
 // Streams reports whether an export of p is relayed live while it renders
 // (see Runner.Live): the formats written row by row, whose first bytes are
-// final as soon as they are written. A PDF is laid out at the end.
+// final as soon as they are written. A PDF is laid out at the end; a
+// Parquet file is readable only once its footer, written last, is there.
 func Streams(p audit.ExportParams) bool {
 	return p.FileType == audit.FileCSV || p.FileType == audit.FileNDJSON
 }

@@ -92,7 +92,7 @@ type result struct {
 	SHA256OK   bool    `json:"sha256_ok"`  // body hash = X-Checksum-SHA256 (header or trailer)
 	wantSHA256 string  // X-Checksum-SHA256: checked after the clock stops
 	Live       bool    `json:"live"`      // streamed while it rendered (chunked, digest in trailers)
-	FileType   string  `json:"file_type"` // csv, ndjson or pdf
+	FileType   string  `json:"file_type"` // csv, ndjson, parquet or pdf
 	// Compression is the query's compression (gzip, zstd; empty: none):
 	// Bytes are then the compressed bytes, as stored.
 	Compression string `json:"compression,omitempty"`
@@ -410,6 +410,14 @@ func verify(r *result, f *os.File, expect int64) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.Name, err)
 		}
+	case "parquet":
+		// Random access (the footer first): the file itself, not the
+		// stream; the hash reads it below.
+		n, self, err := countParquet(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
+		}
+		r.Rows, r.SelfAuditRows = n, self
 	case "pdf":
 		head := make([]byte, 5)
 		if _, err := io.ReadFull(body, head); err != nil || string(head) != "%PDF-" {

@@ -14,7 +14,7 @@ const targetNDJSONRatio = 0.9
 // ndjsonRows reports the NDJSON export of tenant big (exports ndjson-big,
 // rss ndjson-big) against the CSV export's rows/s, and the stored bytes per
 // event of each format and compression measured (csv-600k, csv-gzip-big,
-// csv-zstd-big, ndjson-big).
+// csv-zstd-big, ndjson-big, parquet-big).
 func ndjsonRows(w io.Writer, exports map[string][]line, rss map[string][]float64, csvRate float64) {
 	nd := exports["ndjson-big"]
 	if len(nd) == 0 {
@@ -37,6 +37,7 @@ func ndjsonRows(w io.Writer, exports map[string][]line, rss map[string][]float64
 	var parts []string
 	for _, f := range []struct{ name, label string }{
 		{"csv-600k", "csv"}, {"csv-gzip-big", "csv gzip"}, {"csv-zstd-big", "csv zstd"}, {"ndjson-big", "ndjson"},
+		{"parquet-big", "parquet"},
 	} {
 		if ls := exports[f.name]; len(ls) > 0 && ls[0].Rows > 0 {
 			parts = append(parts, fmt.Sprintf("%s %.1f", f.label, float64(ls[0].Bytes)/float64(ls[0].Rows)))

@@ -241,6 +241,7 @@ func report(w io.Writer, lines []line) {
 	}
 
 	ndjsonRows(w, exports, rss, aRate)
+	parquetRows(w, exports, rss, aRate)
 	feedRows(w, feeds, aRate)
 	ingestRows(w, ingests, copyins, rssLines)
 	purgeRows(w, exports, ingests, purges)

@@ -1,5 +1,5 @@
 // Package formats assembles the renderers of every file format Audit
-// Sentinel writes (render/csv, render/pdf) into the one render.Registry the
+// Sentinel writes (render/csv, render/ndjson, render/parquet, render/pdf) into the one render.Registry the
 // worker runs with. It is a package of its own because render is what the
 // formats import: render cannot import them back.
 package formats
@@ -11,6 +11,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/render"
 	csvrender "github.com/auditsentinel/sentinel/internal/render/csv"
 	"github.com/auditsentinel/sentinel/internal/render/ndjson"
+	"github.com/auditsentinel/sentinel/internal/render/parquet"
 	pdfrender "github.com/auditsentinel/sentinel/internal/render/pdf"
 )
 
@@ -18,8 +19,9 @@ import (
 // events (PDF_MAX_EVENTS).
 func Registry(pdfMax int) render.Registry {
 	return render.Registry{
-		audit.FileCSV:    CSV,
-		audit.FileNDJSON: NDJSON,
+		audit.FileCSV:     CSV,
+		audit.FileNDJSON:  NDJSON,
+		audit.FileParquet: Parquet,
 		audit.FilePDF: func(rep render.Report, w io.Writer) (render.Renderer, error) {
 			r, err := pdfrender.New(w, rep, pdfrender.Options{MaxEvents: pdfMax})
 			if err != nil {
@@ -53,6 +55,15 @@ func CSV(rep render.Report, w io.Writer) (render.Renderer, error) {
 // NDJSON is the NDJSON renderer as a render.Func.
 func NDJSON(rep render.Report, w io.Writer) (render.Renderer, error) {
 	r, err := ndjson.New(w, rep)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Parquet is the Parquet renderer as a render.Func.
+func Parquet(rep render.Report, w io.Writer) (render.Renderer, error) {
+	r, err := parquet.New(w, rep, parquet.Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/auditsentinel/sentinel/internal/audit"
+)
+
+// Targets of the Parquet export (issue 13): its rows/s ÷ the CSV export's
+// of the same events in the same run, and the worker's peak RSS.
+const (
+	targetParquetRatio  = 0.5
+	targetParquetRSSMiB = 128.0
+)
+
+// countParquet counts the rows of the Parquet file f and those the
+// service's own records (system_source), reading the system_source column
+// page by page, and checks the count against the footer's.
+func countParquet(f *os.File) (rows, self int64, err error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		return 0, 0, fmt.Errorf("parquet: %w", err)
+	}
+	col, ok := pf.Schema().Lookup("system_source")
+	if !ok {
+		return 0, 0, errors.New("parquet: no system_source column")
+	}
+	buf := make([]parquet.Value, 4096)
+	for _, rg := range pf.RowGroups() {
+		pages := rg.ColumnChunks()[col.ColumnIndex].Pages()
+		for {
+			p, err := pages.ReadPage()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				pages.Close()
+				return 0, 0, fmt.Errorf("parquet: read page: %w", err)
+			}
+			vals := p.Values()
+			for {
+				n, err := vals.ReadValues(buf)
+				for _, v := range buf[:n] {
+					rows++
+					if string(v.ByteArray()) == audit.SelfAuditSource {
+						self++
+					}
+				}
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					pages.Close()
+					return 0, 0, fmt.Errorf("parquet: read values: %w", err)
+				}
+			}
+			parquet.Release(p)
+		}
+		pages.Close()
+	}
+	if rows != pf.NumRows() {
+		return 0, 0, fmt.Errorf("parquet: %d system_source values in a file of %d rows", rows, pf.NumRows())
+	}
+	return rows, self, nil
+}
+
+// parquetRows reports the Parquet export of tenant big (exports and rss
+// parquet-big) against the CSV export's rows/s.
+func parquetRows(w io.Writer, exports map[string][]line, rss map[string][]float64, csvRate float64) {
+	pq := exports["parquet-big"]
+	if len(pq) == 0 {
+		return
+	}
+	m := medianBy(pq, func(l line) float64 { return l.Seconds })
+	fmt.Fprintf(w, "| Parquet export, %s events, GET → last byte (median of %d) | %.2f s · %s rows/s · %.1f MB/s (%.1f MB) | "+
+		"≥ %.1f× CSV | see ratio |\n", thousands(m.Rows-m.SelfAuditRows), len(pq), m.Seconds, thousands(int64(m.RowsPerSec)), m.MBPerSec,
+		float64(m.Bytes)/1e6, targetParquetRatio)
+	if csvRate > 0 {
+		fmt.Fprintf(w, "| Parquet ÷ CSV export, rows/s | %.2f× | ≥ %.2f× | %s |\n", m.RowsPerSec/csvRate, targetParquetRatio,
+			verdict(m.RowsPerSec >= targetParquetRatio*csvRate))
+	} else {
+		fmt.Fprintf(w, "| Parquet ÷ CSV export, rows/s | no CSV export in this run | ≥ %.2f× | MISSED (not run) |\n", targetParquetRatio)
+	}
+	if v := rss["parquet-big"]; len(v) > 0 {
+		fmt.Fprintf(w, "| worker peak RSS, %s-event Parquet export (max of %d) | %.1f MiB | ≤ %.0f MiB | %s |\n",
+			thousands(m.Rows-m.SelfAuditRows), len(v), slices.Max(v), targetParquetRSSMiB, verdict(slices.Max(v) <= targetParquetRSSMiB))
+	}
+}
