@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	_ "time/tzdata"
-	"unicode/utf8" // any IANA zone works without the host's zoneinfo
+	_ "time/tzdata" // any IANA zone works without the host's zoneinfo
+	"unicode/utf8"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/i18n"
