@@ -53,7 +53,7 @@ func (p *partPool) get(ctx context.Context) ([]byte, error) {
 		return buf, nil
 	}
 	p.allocated.Add(1)
-	return make([]byte, p.size), nil
+	return newPartBuffer(p.size), nil
 }
 
 // put gives buf back; every buffer get returned must come back once.
