@@ -66,6 +66,9 @@
 #                       deletes at most 50,000 events of each)
 #   BENCH_FEED_LIMIT    the feed's page size (default 10000, its maximum)
 #   BENCH_KEEP=1        keep the temp dir (logs, files) and print where it is
+#   BENCH_WORKER_ENV    extra VAR=VALUE words for every worker, e.g.
+#                       "GODEBUG=gctrace=1" (the gctrace goes to its log;
+#                       keep it with BENCH_KEEP=1)
 #
 # Exits non-zero when something cannot be provisioned or a measurement fails
 # (wrong row count, bad checksum, error status). Missed targets do not fail
@@ -496,7 +499,11 @@ start_worker() { # start_worker [ENV=VALUE...]
 	stop_pid "$WORKER_PID"
 	WORKER_N=$((WORKER_N + 1))
 	local log=$TMP/worker-$WORKER_N.log
-	env "$@" "$BIN/worker" >"$log" 2>&1 &
+	# BENCH_WORKER_ENV: words of extra environment for every worker, for
+	# looking inside it (GODEBUG=gctrace=1); the variables unset above
+	# otherwise keep the host's settings out of the figures.
+	# shellcheck disable=SC2086
+	env ${BENCH_WORKER_ENV:-} "$@" "$BIN/worker" >"$log" 2>&1 &
 	WORKER_PID=$!
 	wait_for "worker" 30 grep -q 'worker started' "$log" ||
 		{ tail -n 30 "$log" >&2; die "the worker did not start (log above)"; }
@@ -774,6 +781,7 @@ fi
 
 if [ "${BENCH_ONLY_CONCURRENT:-}" = 1 ]; then
 	say "warm-up: one unmeasured 600,000-event export"
+	start_worker
 	export_run warmup-600k "$KEY_BIG" "file_type=csv" 600000
 	sed -i '$d' "$RESULTS"
 	concurrent_rss

@@ -67,7 +67,30 @@ func TestUploadsShareTheBufferPool(t *testing.T) {
 	if p := c.peak.Load(); p > 3 {
 		t.Fatalf("%d part bodies travelled at once; the pool holds 3", p)
 	}
-	if len(b.parts.free) != 3 {
-		t.Fatalf("%d of 3 buffers are back in the pool after the uploads", len(b.parts.free))
+	if n := b.parts.idle(); n != int(b.parts.allocated.Load()) || len(b.parts.tokens) != 0 {
+		t.Fatalf("%d of %d buffers are back in the pool after the uploads, %d still out",
+			n, b.parts.allocated.Load(), len(b.parts.tokens))
+	}
+}
+
+// One upload at a time uses Concurrency buffers, however many the pool may
+// hold: the pool used to take its slots in turn, so that upload after
+// upload allocated all of them (30 MiB in a worker exporting one file at a
+// time, which needed 10).
+func TestSequentialUploadsReuseTheirBuffers(t *testing.T) {
+	b, _ := wiredBucket(t, Config{Concurrency: 2, MaxBufferedParts: 6})
+	data := make([]byte, 4*MinPartSize+12345)
+	_, _ = rand.NewChaCha8([32]byte{7}).Read(data)
+	for i := range 3 {
+		key := fmt.Sprintf("seq/%d.bin", i)
+		if _, err := b.Upload(t.Context(), key, bytes.NewReader(data), "application/octet-stream"); err != nil {
+			t.Fatalf("upload %d: %v", i, err)
+		}
+		if got := b.mustRead(t, key); !bytes.Equal(got, data) {
+			t.Fatalf("upload %d stored %d bytes that differ from the %d sent", i, len(got), len(data))
+		}
+	}
+	if n := b.parts.allocated.Load(); n > 2 {
+		t.Fatalf("three uploads one after another allocated %d part buffers; each uses 2", n)
 	}
 }
