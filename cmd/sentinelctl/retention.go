@@ -73,6 +73,10 @@ type holdJSON struct {
 	httpapi.LegalHoldView
 }
 
+func newHoldJSON(h audit.LegalHold) holdJSON {
+	return holdJSON{TenantID: h.TenantID, LegalHoldView: httpapi.NewLegalHoldView(h)}
+}
+
 func cmdRetentionShow(ctx context.Context, e *env, args []string) error {
 	fs := newTenantFlags(e, "retention show", "retention show --tenant TENANT [--json]")
 	if _, err := fs.parse(args, 0); err != nil {
@@ -170,7 +174,7 @@ func cmdHoldsList(ctx context.Context, e *env, args []string) error {
 			Holds []holdJSON `json:"holds"`
 		}{Holds: []holdJSON{}}
 		for _, h := range hs {
-			out.Holds = append(out.Holds, holdJSON{TenantID: h.TenantID, LegalHoldView: httpapi.NewLegalHoldView(h)})
+			out.Holds = append(out.Holds, newHoldJSON(h))
 		}
 		return printJSON(e.stdout, out)
 	}
@@ -234,7 +238,7 @@ func cmdHoldsCreate(ctx context.Context, e *env, args []string) error {
 		"legal_hold created: "+h.ID, holdMeta(h)))
 	fmt.Fprintf(e.stderr, "placed %s\n", h.Describe())
 	if fs.json.on(e) {
-		return printJSON(e.stdout, holdJSON{TenantID: h.TenantID, LegalHoldView: httpapi.NewLegalHoldView(h)})
+		return printJSON(e.stdout, newHoldJSON(h))
 	}
 	fmt.Fprintln(e.stdout, h.ID)
 	return nil
@@ -270,7 +274,7 @@ func cmdHoldsRelease(ctx context.Context, e *env, args []string) error {
 	recordChange(ctx, e, db, selfaudit.Event(h.TenantID, audit.SelfAuditHoldType, "released", h.ID, selfaudit.Actor{}, now,
 		"legal_hold released: "+h.ID, holdMeta(h)))
 	if fs.json.on(e) {
-		return printJSON(e.stdout, holdJSON{TenantID: h.TenantID, LegalHoldView: httpapi.NewLegalHoldView(h)})
+		return printJSON(e.stdout, newHoldJSON(h))
 	}
 	fmt.Fprintf(e.stdout, "released %s\n", h.ID)
 	return nil

@@ -214,19 +214,9 @@ func TestCSVSpreadsheetOptions(t *testing.T) {
 			{"file_type=pdf&compression=gzip", "compression"},
 			{"compression=brotli", "compression"},
 		} {
-			res, body := env.Do(http.MethodGet, exportPath+"?"+c.query, key, nil)
-			var eb struct {
-				Error struct {
-					Param   string   `json:"param"`
-					Allowed []string `json:"allowed"`
-				} `json:"error"`
-			}
-			_ = json.Unmarshal(body, &eb)
-			if res.StatusCode != http.StatusBadRequest || eb.Error.Param != c.param {
-				t.Errorf("%s: %d %s, want 400 naming %s", c.query, res.StatusCode, body, c.param)
-			}
-			if c.query == "columns=event_id,nope" && !slices.Equal(eb.Error.Allowed, audit.ColumnNames) {
-				t.Errorf("unknown column: allowed %q", eb.Error.Allowed)
+			allowed := expectRefusal(t, env, key, c.query, c.param)
+			if c.query == "columns=event_id,nope" && !slices.Equal(allowed, audit.ColumnNames) {
+				t.Errorf("unknown column: allowed %q", allowed)
 			}
 		}
 	})
@@ -346,4 +336,22 @@ func TestScheduleFormats(t *testing.T) {
 		!strings.Contains(errParam(out), "compression") {
 		t.Errorf("pdf+gzip schedule: %d %v", res.StatusCode, out)
 	}
+}
+
+// expectRefusal requests the export query and expects a 400 naming param;
+// it returns the error's list of allowed values.
+func expectRefusal(t *testing.T, env *apptest.Env, key, query, param string) (allowed []string) {
+	t.Helper()
+	res, body := env.Do(http.MethodGet, exportPath+"?"+query, key, nil)
+	var eb struct {
+		Error struct {
+			Param   string   `json:"param"`
+			Allowed []string `json:"allowed"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &eb)
+	if res.StatusCode != http.StatusBadRequest || eb.Error.Param != param {
+		t.Errorf("%s: %d %s, want 400 naming %s", query, res.StatusCode, body, param)
+	}
+	return eb.Error.Allowed
 }

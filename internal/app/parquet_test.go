@@ -147,19 +147,9 @@ func TestParquetExport(t *testing.T) {
 			{"file_type=parquet&columns=event_id,nope", "columns"},
 			{"file_type=parquets", "file_type"},
 		} {
-			res, body := env.Do(http.MethodGet, exportPath+"?"+c.query, key, nil)
-			var eb struct {
-				Error struct {
-					Param   string   `json:"param"`
-					Allowed []string `json:"allowed"`
-				} `json:"error"`
-			}
-			_ = json.Unmarshal(body, &eb)
-			if res.StatusCode != http.StatusBadRequest || eb.Error.Param != c.param {
-				t.Errorf("%s: %d %s, want 400 naming %s", c.query, res.StatusCode, body, c.param)
-			}
-			if c.param == "file_type" && !slices.Contains(eb.Error.Allowed, "parquet") {
-				t.Errorf("%s: allowed %q", c.query, eb.Error.Allowed)
+			allowed := expectRefusal(t, env, key, c.query, c.param)
+			if c.param == "file_type" && !slices.Contains(allowed, "parquet") {
+				t.Errorf("%s: allowed %q", c.query, allowed)
 			}
 		}
 	})

@@ -16,9 +16,6 @@ import (
 	"github.com/auditsentinel/sentinel/internal/render/formats"
 	"github.com/auditsentinel/sentinel/internal/selfaudit"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
-	"github.com/auditsentinel/sentinel/internal/sqlstore/postgres"
-	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
-	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
 // TestRetentionPurge purges a tenant's events while events are ingested
@@ -26,34 +23,7 @@ import (
 // never passes the earliest range start of an unfinished export, so the
 // export's file holds exactly the events of its snapshot; once it is done
 // the purge catches up, and every purge is in the tenant's own stream.
-func TestRetentionPurge(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		store   func(t *testing.T) *sqlstore.DB
-		backend func(t *testing.T) backend
-	}{
-		{"postgres+s3", func(t *testing.T) *sqlstore.DB {
-			db, err := postgres.Open(t.Context(), testenv.PostgresURL(t), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return db
-		}, s3Backend},
-		{"sqlite+file", func(t *testing.T) *sqlstore.DB {
-			db, err := sqlite.Open(t.Context(), testenv.SQLitePath(t), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return db
-		}, fileBackend},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			db := tc.store(t)
-			t.Cleanup(func() { db.Close() })
-			testRetentionPurge(t, db, tc.backend(t))
-		})
-	}
-}
+func TestRetentionPurge(t *testing.T) { onBackendPairs(t, testRetentionPurge) }
 
 func testRetentionPurge(t *testing.T, db *sqlstore.DB, be backend) {
 	ctx := t.Context()

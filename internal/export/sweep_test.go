@@ -106,7 +106,11 @@ func fileBackend(t *testing.T) backend {
 	}}
 }
 
-func TestSweeper(t *testing.T) {
+func TestSweeper(t *testing.T) { onBackendPairs(t, testSweeper) }
+
+// onBackendPairs runs test on PostgreSQL with S3 (versitygw) and on SQLite
+// with files, each with a store of its own.
+func onBackendPairs(t *testing.T, test func(t *testing.T, db *sqlstore.DB, be backend)) {
 	for _, tc := range []struct {
 		name    string
 		store   func(t *testing.T) *sqlstore.DB
@@ -130,7 +134,7 @@ func TestSweeper(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			db := tc.store(t)
 			t.Cleanup(func() { db.Close() })
-			testSweeper(t, db, tc.backend(t))
+			test(t, db, tc.backend(t))
 		})
 	}
 }

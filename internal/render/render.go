@@ -46,6 +46,16 @@ type RowWriter interface {
 	WriteRow(r *audit.EventRow) error
 }
 
+// WriteEvent writes e through w's row path: the WriteEvent of a renderer
+// whose rows are its real path, so that both methods write the same bytes.
+func WriteEvent(w RowWriter, e *audit.Event) error {
+	row, err := audit.RowOf(e)
+	if err != nil {
+		return err
+	}
+	return w.WriteRow(&row)
+}
+
 // Report describes the export being rendered: what a title block shows and
 // how times and words are localised.
 type Report struct {

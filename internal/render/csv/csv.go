@@ -158,11 +158,7 @@ func New(w io.Writer, r render.Report, opts ...Option) (*Renderer, error) {
 
 // WriteEvent writes e as one row.
 func (r *Renderer) WriteEvent(e *audit.Event) error {
-	row, err := audit.RowOf(e)
-	if err != nil {
-		return err
-	}
-	return r.WriteRow(&row)
+	return render.WriteEvent(r, e)
 }
 
 // WriteRow writes e as one row; it implements render.RowWriter, the path

@@ -112,11 +112,7 @@ func New(w io.Writer, rep render.Report) (*Renderer, error) {
 
 // WriteEvent writes e as one line.
 func (r *Renderer) WriteEvent(e *audit.Event) error {
-	row, err := audit.RowOf(e)
-	if err != nil {
-		return err
-	}
-	return r.WriteRow(&row)
+	return render.WriteEvent(r, e)
 }
 
 // WriteRow writes e as one line; it implements render.RowWriter.

@@ -214,11 +214,7 @@ func tag(name, opts string) reflect.StructTag {
 
 // WriteEvent writes e as one row.
 func (r *Renderer) WriteEvent(e *audit.Event) error {
-	row, err := audit.RowOf(e)
-	if err != nil {
-		return err
-	}
-	return r.WriteRow(&row)
+	return render.WriteEvent(r, e)
 }
 
 // WriteRow writes e as one row; it implements render.RowWriter. The
