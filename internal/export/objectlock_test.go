@@ -112,9 +112,12 @@ func TestObjectLock(t *testing.T) {
 				t.Fatalf("retention %s until %v; want %s until two days after the upload, not after the service's %v",
 					ret.Retention.Mode, until, tc.wantLock, e.CompletedAt.Add(48*time.Hour))
 			}
-			// Storage refuses the deletion, whoever asks.
-			if err := b.Delete(ctx, e.ObjectKey); err == nil {
-				t.Fatal("a locked object was deleted")
+			// Storage refuses the deletion, whoever asks, and the refusal
+			// says why: a conflict (409 at the API) naming the lock.
+			err = b.Delete(ctx, e.ObjectKey)
+			if audit.ErrorCode(err) != audit.ECONFLICT || !strings.Contains(err.Error(), "S3 Object Lock") ||
+				!strings.Contains(err.Error(), until.UTC().Format(time.RFC3339)) {
+				t.Fatalf("deleting a locked object: %v (code %q); want a conflict naming the lock until %v", err, audit.ErrorCode(err), until)
 			}
 			if _, err := b.Stat(ctx, e.ObjectKey); err != nil {
 				t.Fatalf("the locked object is gone: %v", err)
@@ -137,5 +140,29 @@ func TestObjectLock(t *testing.T) {
 	ret, err := client.GetObjectRetention(ctx, &awss3.GetObjectRetentionInput{Bucket: aws.String("locked"), Key: aws.String("big")})
 	if err != nil || ret.Retention.Mode != types.ObjectLockRetentionModeGovernance || !ret.Retention.RetainUntilDate.Equal(until) {
 		t.Fatalf("multipart retention: %+v, %v; want governance until %v", ret, err, until)
+	}
+
+	// A bucket whose operator set a default retention locks objects the
+	// service wrote without one (lock mode off): the service believes the
+	// file may go, storage refuses, and the refusal is a conflict that
+	// says so, not an internal error.
+	if _, err := client.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String("defaulted"),
+		ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutObjectLockConfiguration(ctx, &awss3.PutObjectLockConfigurationInput{Bucket: aws.String("defaulted"),
+		ObjectLockConfiguration: &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled,
+			Rule: &types.ObjectLockRule{DefaultRetention: &types.DefaultRetention{Mode: types.ObjectLockRetentionModeCompliance, Days: aws.Int32(1)}}}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s3store.New(ctx, s3store.Config{Bucket: "defaulted", Endpoint: srv.Endpoint, ForcePathStyle: true, ObjectLockMode: "off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Upload(ctx, "plain", strings.NewReader("a file"), "text/csv"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Delete(ctx, "plain"); audit.ErrorCode(err) != audit.ECONFLICT || !strings.Contains(err.Error(), "S3 Object Lock") {
+		t.Fatalf("deleting under the bucket's default retention: %v (code %q); want a conflict naming the lock", err, audit.ErrorCode(err))
 	}
 }
