@@ -263,23 +263,6 @@ func TestMetadata(t *testing.T) {
 	}
 }
 
-// appendJSONString must agree with encoding/json (HTML escaping off).
-func TestAppendJSONString(t *testing.T) {
-	inputs := []string{"", "plain", "\"\\/", "\x00\x01\x1f\x7f", "\n\r\t\b\f", "<>&", "\u2028\u2029",
-		"ünï©ødé Ωμέγα Привет 中文 🙂", "bad\xffutf8\xc3", "\xed\xa0\x80"}
-	for _, in := range inputs {
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(in); err != nil {
-			t.Fatal(err)
-		}
-		if got := string(appendJSONString(nil, in)); got != strings.TrimSuffix(want.String(), "\n") {
-			t.Errorf("appendJSONString(%q) = %s, want %s", in, got, want.String())
-		}
-	}
-}
-
 func TestBOM(t *testing.T) {
 	b := renderCSV(t, report("en", nil), nil, WithBOM())
 	if !bytes.HasPrefix(b, []byte("\xef\xbb\xbfEvent ID,")) {

@@ -25,7 +25,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/render"
@@ -129,21 +128,21 @@ func (r *Renderer) WriteRow(e *audit.EventRow) error {
 		b = append(b, '"', ':')
 		switch c {
 		case 0:
-			b = appendString(b, e.ID)
+			b = render.AppendJSONString(b, e.ID)
 		case 1:
 			b = append(b, '"')
 			b = appendTime(b, e.OccurredAt, r.loc)
 			b = append(b, '"')
 		case 2:
-			b = appendString(b, e.EventType)
+			b = render.AppendJSONString(b, e.EventType)
 		case 3:
-			b = appendString(b, e.SubType)
+			b = render.AppendJSONString(b, e.SubType)
 		case 4:
-			b = appendString(b, e.SystemSource)
+			b = render.AppendJSONString(b, e.SystemSource)
 		case 5:
-			b = appendString(b, e.AuditeeID)
+			b = render.AppendJSONString(b, e.AuditeeID)
 		case 6:
-			b = appendString(b, e.Description)
+			b = render.AppendJSONString(b, e.Description)
 		}
 	}
 	if r.anyMD {
@@ -157,9 +156,9 @@ func (r *Renderer) WriteRow(e *audit.EventRow) error {
 				b = append(b, ',')
 			}
 			n++
-			b = appendString(b, audit.MetadataKeys[i])
+			b = render.AppendJSONString(b, audit.MetadataKeys[i])
 			b = append(b, ':')
-			b = appendString(b, e.Meta[i])
+			b = render.AppendJSONString(b, e.Meta[i])
 		}
 		if r.extra {
 			// The store keeps the rest as a JSON object: its members are
@@ -216,55 +215,4 @@ func appendTime(b []byte, us int64, loc *time.Location) []byte {
 		return t.AppendFormat(b, time.RFC3339)
 	}
 	return t.AppendFormat(b, "2006-01-02T15:04:05.999999Z07:00")
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, escaping only what JSON
-// requires plus U+2028/U+2029 (which break JavaScript line readers);
-// invalid UTF-8 becomes U+FFFD, as encoding/json does.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
