@@ -50,7 +50,9 @@
 #                       concurrent exports (a quick run of that one figure)
 #   BENCH_ONLY_NDJSON=1 seed only tenant big; measure a CSV, the NDJSON and
 #                       the Parquet export BENCH_RUNS times (in turn), then
-#                       the gzip and zstd CSV exports
+#                       the gzip and zstd CSV exports, then BENCH_RUNS times
+#                       the CSV export as stored, with Accept-Encoding zstd
+#                       and gzip, and psql \copy
 #   BENCH_ONLY_FEED=1   seed only tenant big; one CSV export (for the ratio),
 #                       then the feed BENCH_RUNS times
 #   BENCH_ONLY_INGEST=1 seed nothing; only step 6
@@ -524,13 +526,14 @@ export_run() { # export_run NAME KEY QUERY EXPECT_ROWS [EXPORTBENCH_FLAGS...]
 	echo "$line" >>"$RESULTS"
 	say "  $line"
 }
-# export_cpu NAME RUN KEY QUERY EXPECT_ROWS: export_run, and record the CPU
-# time each process used from just before the GET to the last byte.
+# export_cpu NAME RUN KEY QUERY EXPECT_ROWS [EXPORTBENCH_FLAGS...]: export_run,
+# and record the CPU time each process used from just before the GET to the
+# last byte.
 export_cpu() {
 	local pg=unknown
 	[ -z "$PG_PM" ] || pg=tree:$PG_PM
 	rm -f "$TMP/cpu.json"
-	export_run "$1" "$3" "$4" "$5" -run "$2" -clk-tck "$CLK_TCK" -cpu-out "$TMP/cpu.json" \
+	export_run "$1" "$3" "$4" "$5" "${@:6}" -run "$2" -clk-tck "$CLK_TCK" -cpu-out "$TMP/cpu.json" \
 		-cpu "postgres=$pg,api=$API_PID,worker=$WORKER_PID,versitygw=$VERSITYGW_PID,redis=$REDIS_PID"
 	[ -s "$TMP/cpu.json" ] || die "exportbench export wrote no CPU record"
 	cat "$TMP/cpu.json" >>"$RESULTS"
@@ -606,6 +609,36 @@ ndjson_step() {
 		start_worker
 		quiesce
 		export_run "csv-$c-big" "$KEY_BIG" "file_type=csv&compression=$c" "$N_BIG"
+	done
+}
+
+# coded_exports RUN: the 600,000-event CSV export of tenant big fetched with
+# Accept-Encoding zstd, then gzip (issue 13), each on a fresh worker; the
+# client decodes the body and checks its SHA-256 before its clock stops.
+coded_exports() {
+	local c
+	for c in zstd gzip; do
+		start_worker
+		quiesce
+		export_cpu "csv-600k-$c" "$1" "$KEY_BIG" "file_type=csv" "$N_BIG" -accept-encoding "$c"
+	done
+}
+
+# coded_step (the quick mode's): per run, (a) the identity export, the two
+# coded ones, and (b) psql \copy, so that each has its references in the
+# same run.
+coded_step() {
+	local i
+	say "content-coded CSV exports: $N_BIG events (tenant big) beside (a) and (b), $RUNS runs"
+	psql_copy warmup-big big "$N_BIG"
+	sed -i '$d' "$RESULTS"
+	for i in $(seq 1 "$RUNS"); do
+		start_worker
+		quiesce
+		export_cpu csv-600k "$i" "$KEY_BIG" "file_type=csv" "$N_BIG"
+		coded_exports "$i"
+		quiesce
+		psql_copy copy-600k big "$N_BIG" "$i"
 	done
 }
 
@@ -759,6 +792,7 @@ if [ -n "$QUICK" ]; then
 		sed -i '$d' "$RESULTS"
 	fi
 	[ -z "$ONLY_NDJSON" ] || ndjson_step with-csv
+	[ -z "$ONLY_NDJSON" ] || coded_step
 	if [ -n "$ONLY_FEED" ]; then
 		if [ -z "$ONLY_NDJSON" ]; then # a CSV export for the feed's ratio
 			start_worker
@@ -857,6 +891,7 @@ for i in $(seq 1 "$RUNS"); do
 	quiesce
 	export_cpu "csv-600k" "$i" "$KEY_BIG" "file_type=csv" 600000
 	rss csv-600k
+	coded_exports "$i"
 	quiesce
 	psql_copy "copy-600k" big 600000 "$i"
 done
