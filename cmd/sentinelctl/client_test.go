@@ -340,17 +340,22 @@ func TestDownloadResumeAndChecksum(t *testing.T) {
 		}
 	})
 
-	t.Run("a flipped byte in transit", func(t *testing.T) {
-		c := &cutter{flip: true}
-		out := filepath.Join(dir, "flipped.csv")
-		code, _, stderr := cli(t, vars, "exports", "pull", sum.ExportID, "--url", c.start(t, env.URL), "-o", out)
-		if code != 1 || !strings.Contains(stderr, "checksum mismatch") || !strings.Contains(stderr, "corrupt") {
-			t.Fatalf("flipped byte: exit %d, %s", code, stderr)
-		}
-		if _, err := os.Stat(out); !os.IsNotExist(err) {
-			t.Fatal("a corrupt file was put in place")
-		}
-	})
+	for _, accept := range []string{"identity", "zstd", "gzip"} {
+		t.Run("a flipped byte in transit, "+accept, func(t *testing.T) {
+			c := &cutter{flip: true, accept: accept}
+			out := filepath.Join(dir, "flipped-"+accept+".csv")
+			code, _, stderr := cli(t, vars, "exports", "pull", sum.ExportID, "--url", c.start(t, env.URL), "-o", out)
+			if code != 1 || !strings.Contains(stderr, "checksum mismatch") || !strings.Contains(stderr, "corrupt") {
+				t.Fatalf("flipped byte: exit %d, %s", code, stderr)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Fatal("a corrupt file was put in place")
+			}
+			if want := strings.TrimPrefix(accept, "identity"); len(c.codings) != 1 || c.codings[0] != want {
+				t.Fatalf("codings %v, want one %q answer (a corrupt coded body is not retried)", c.codings, want)
+			}
+		})
+	}
 
 	t.Run("the server's digest header disagrees", func(t *testing.T) {
 		c := &cutter{badSum: true}

@@ -220,7 +220,7 @@ func (c *Client) fetch(ctx context.Context, st httpapi.ExportStatus, f *os.File,
 		// transit, like a flipped byte of a stored one. What was decoded
 		// is no prefix to resume from.
 		_ = f.Truncate(0)
-		return fmt.Errorf("%w: export %s: the %s body does not decode (%v); the partial file was emptied",
+		return fmt.Errorf("%w: export %s: the %s body does not decode; the partial file was emptied: %w",
 			ErrChecksum, st.ID, resp.Header.Get("Content-Encoding"), err)
 	}
 	if err != nil {
