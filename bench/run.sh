@@ -50,7 +50,9 @@
 #                       concurrent exports (a quick run of that one figure)
 #   BENCH_ONLY_NDJSON=1 seed only tenant big; measure a CSV, the NDJSON and
 #                       the Parquet export BENCH_RUNS times (in turn), then
-#                       the gzip and zstd CSV exports
+#                       the gzip and zstd CSV exports, then BENCH_RUNS times
+#                       the CSV export as stored, with Accept-Encoding zstd
+#                       and gzip, and psql \copy
 #   BENCH_ONLY_FEED=1   seed only tenant big; one CSV export (for the ratio),
 #                       then the feed BENCH_RUNS times
 #   BENCH_ONLY_INGEST=1 seed nothing; only step 6
@@ -524,13 +526,14 @@ export_run() { # export_run NAME KEY QUERY EXPECT_ROWS [EXPORTBENCH_FLAGS...]
 	echo "$line" >>"$RESULTS"
 	say "  $line"
 }
-# export_cpu NAME RUN KEY QUERY EXPECT_ROWS: export_run, and record the CPU
-# time each process used from just before the GET to the last byte.
+# export_cpu NAME RUN KEY QUERY EXPECT_ROWS [EXPORTBENCH_FLAGS...]: export_run,
+# and record the CPU time each process used from just before the GET to the
+# last byte.
 export_cpu() {
 	local pg=unknown
 	[ -z "$PG_PM" ] || pg=tree:$PG_PM
 	rm -f "$TMP/cpu.json"
-	export_run "$1" "$3" "$4" "$5" -run "$2" -clk-tck "$CLK_TCK" -cpu-out "$TMP/cpu.json" \
+	export_run "$1" "$3" "$4" "$5" "${@:6}" -run "$2" -clk-tck "$CLK_TCK" -cpu-out "$TMP/cpu.json" \
 		-cpu "postgres=$pg,api=$API_PID,worker=$WORKER_PID,versitygw=$VERSITYGW_PID,redis=$REDIS_PID"
 	[ -s "$TMP/cpu.json" ] || die "exportbench export wrote no CPU record"
 	cat "$TMP/cpu.json" >>"$RESULTS"
@@ -606,6 +609,78 @@ ndjson_step() {
 		start_worker
 		quiesce
 		export_run "csv-$c-big" "$KEY_BIG" "file_type=csv&compression=$c" "$N_BIG"
+	done
+}
+
+# psql_copy: (b), also the quick mode's reference for the coded exports.
+COLS="id, occurred_at, event_type, sub_type, system_source, auditee_id, description, meta_entity_id, meta_assessment_id, meta_task_id, meta_workflow_instance_id, meta_screening_application_id, meta_screening_config_id, meta_match_id, meta_inquiry_id, meta_tag, meta_cache_id, meta_workflow_step, metadata_extra"
+psql_copy() { # psql_copy NAME TENANT EXPECT [RUN]: with RUN, also records the CPU used
+	local t0 out el bytes rc=0 pg0=() pg1=() cpu=() bu bs
+	[ -z "${4:-}" ] || ! pg_ticks || pg0=("$TK_U" "$TK_S")
+	t0=$(now)
+	# psql's CPU: this shell's waited-for children's time (the second line
+	# of bash's `times`, run in this shell) before and after; only psql
+	# ends in between.
+	times >"$TMP/times.before"
+	out=$(psql "$DB" -qAt -c "\\copy (SELECT $COLS FROM events WHERE tenant_id = '$2' ORDER BY occurred_at, id) TO '$TMP/copy.csv' CSV" 2>&1) ||
+		rc=$?
+	times >"$TMP/times.after"
+	el=$(since "$t0")
+	[ -z "${4:-}" ] || ! pg_ticks || pg1=("$TK_U" "$TK_S")
+	[ "$rc" = 0 ] || die "psql \\copy failed: $out"
+	if [ -n "${4:-}" ]; then
+		if [ ${#pg0[@]} = 2 ] && [ ${#pg1[@]} = 2 ]; then
+			cpu+=(postgres_user_ms $(((pg1[0] - pg0[0]) * 1000 / CLK_TCK)) postgres_sys_ms $(((pg1[1] - pg0[1]) * 1000 / CLK_TCK)))
+		else
+			cpu+=(postgres_user_ms unknown postgres_sys_ms unknown)
+		fi
+		children_ms "$TMP/times.before"
+		bu=$CH_U bs=$CH_S
+		children_ms "$TMP/times.after"
+		cpu+=(psql_user_ms $((CH_U - bu)) psql_sys_ms $((CH_S - bs)))
+		record kind cpu name "$1" run "$4" window_s "$el" "${cpu[@]}"
+		say "  CPU ms: ${cpu[*]}"
+	fi
+	bytes=$(stat -c %s "$TMP/copy.csv")
+	# The tenant's seeded events, and (as the export does) the service's
+	# own records of earlier exports (system_source audit_sentinel), which
+	# \copy writes too: rows is everything it wrote.
+	local rows seeded
+	seeded=$(psql "$DB" -qAtc "SELECT count(*) FROM events WHERE tenant_id = '$2' AND system_source <> 'audit_sentinel'")
+	[ "$seeded" = "$3" ] || die "tenant $2 has $seeded seeded events, expected $3"
+	rows=$(psql "$DB" -qAtc "SELECT count(*) FROM events WHERE tenant_id = '$2'")
+	record kind copy name "$1" seconds "$el" rows "$rows" bytes "$bytes"
+	say "  psql \\copy $1: $rows rows, $bytes bytes in $(printf '%.3f' "$el") s"
+	rm -f "$TMP/copy.csv"
+}
+
+# coded_exports RUN: the 600,000-event CSV export of tenant big fetched with
+# Accept-Encoding zstd, then gzip (issue 13), each on a fresh worker; the
+# client decodes the body and checks its SHA-256 before its clock stops.
+coded_exports() {
+	local c
+	for c in zstd gzip; do
+		start_worker
+		quiesce
+		export_cpu "csv-600k-$c" "$1" "$KEY_BIG" "file_type=csv" "$N_BIG" -accept-encoding "$c"
+	done
+}
+
+# coded_step (the quick mode's): per run, (a) the identity export, the two
+# coded ones, and (b) psql \copy, so that each has its references in the
+# same run.
+coded_step() {
+	local i
+	say "content-coded CSV exports: $N_BIG events (tenant big) beside (a) and (b), $RUNS runs"
+	psql_copy warmup-big big "$N_BIG"
+	sed -i '$d' "$RESULTS"
+	for i in $(seq 1 "$RUNS"); do
+		start_worker
+		quiesce
+		export_cpu csv-600k "$i" "$KEY_BIG" "file_type=csv" "$N_BIG"
+		coded_exports "$i"
+		quiesce
+		psql_copy copy-600k big "$N_BIG" "$i"
 	done
 }
 
@@ -759,6 +834,7 @@ if [ -n "$QUICK" ]; then
 		sed -i '$d' "$RESULTS"
 	fi
 	[ -z "$ONLY_NDJSON" ] || ndjson_step with-csv
+	[ -z "$ONLY_NDJSON" ] || coded_step
 	if [ -n "$ONLY_FEED" ]; then
 		if [ -z "$ONLY_NDJSON" ]; then # a CSV export for the feed's ratio
 			start_worker
@@ -791,46 +867,6 @@ if [ "${BENCH_ONLY_CONCURRENT:-}" = 1 ]; then
 	exit 0
 fi
 
-COLS="id, occurred_at, event_type, sub_type, system_source, auditee_id, description, meta_entity_id, meta_assessment_id, meta_task_id, meta_workflow_instance_id, meta_screening_application_id, meta_screening_config_id, meta_match_id, meta_inquiry_id, meta_tag, meta_cache_id, meta_workflow_step, metadata_extra"
-psql_copy() { # psql_copy NAME TENANT EXPECT [RUN]: with RUN, also records the CPU used
-	local t0 out el bytes rc=0 pg0=() pg1=() cpu=() bu bs
-	[ -z "${4:-}" ] || ! pg_ticks || pg0=("$TK_U" "$TK_S")
-	t0=$(now)
-	# psql's CPU: this shell's waited-for children's time (the second line
-	# of bash's `times`, run in this shell) before and after; only psql
-	# ends in between.
-	times >"$TMP/times.before"
-	out=$(psql "$DB" -qAt -c "\\copy (SELECT $COLS FROM events WHERE tenant_id = '$2' ORDER BY occurred_at, id) TO '$TMP/copy.csv' CSV" 2>&1) ||
-		rc=$?
-	times >"$TMP/times.after"
-	el=$(since "$t0")
-	[ -z "${4:-}" ] || ! pg_ticks || pg1=("$TK_U" "$TK_S")
-	[ "$rc" = 0 ] || die "psql \\copy failed: $out"
-	if [ -n "${4:-}" ]; then
-		if [ ${#pg0[@]} = 2 ] && [ ${#pg1[@]} = 2 ]; then
-			cpu+=(postgres_user_ms $(((pg1[0] - pg0[0]) * 1000 / CLK_TCK)) postgres_sys_ms $(((pg1[1] - pg0[1]) * 1000 / CLK_TCK)))
-		else
-			cpu+=(postgres_user_ms unknown postgres_sys_ms unknown)
-		fi
-		children_ms "$TMP/times.before"
-		bu=$CH_U bs=$CH_S
-		children_ms "$TMP/times.after"
-		cpu+=(psql_user_ms $((CH_U - bu)) psql_sys_ms $((CH_S - bs)))
-		record kind cpu name "$1" run "$4" window_s "$el" "${cpu[@]}"
-		say "  CPU ms: ${cpu[*]}"
-	fi
-	bytes=$(stat -c %s "$TMP/copy.csv")
-	# The tenant's seeded events, and (as the export does) the service's
-	# own records of earlier exports (system_source audit_sentinel), which
-	# \copy writes too: rows is everything it wrote.
-	local rows seeded
-	seeded=$(psql "$DB" -qAtc "SELECT count(*) FROM events WHERE tenant_id = '$2' AND system_source <> 'audit_sentinel'")
-	[ "$seeded" = "$3" ] || die "tenant $2 has $seeded seeded events, expected $3"
-	rows=$(psql "$DB" -qAtc "SELECT count(*) FROM events WHERE tenant_id = '$2'")
-	record kind copy name "$1" seconds "$el" rows "$rows" bytes "$bytes"
-	say "  psql \\copy $1: $rows rows, $bytes bytes in $(printf '%.3f' "$el") s"
-	rm -f "$TMP/copy.csv"
-}
 
 # Warm the caches once for both sides alike (the first scan reads the heap
 # from disk; every measured run then finds it in memory).
@@ -857,6 +893,7 @@ for i in $(seq 1 "$RUNS"); do
 	quiesce
 	export_cpu "csv-600k" "$i" "$KEY_BIG" "file_type=csv" 600000
 	rss csv-600k
+	coded_exports "$i"
 	quiesce
 	psql_copy "copy-600k" big 600000 "$i"
 done

@@ -161,15 +161,19 @@ func TestExportCommand(t *testing.T) {
 }
 
 // cutter is a proxy in front of the server that breaks chosen downloads:
-// it cuts the connection after cutAt bytes of a file body (while cuts > 0)
-// or flips one byte of it.
+// it cuts the connection after cutAt bytes of a file body (while cuts > 0;
+// half the body when cutAt is 0) or flips one byte of it. accept, when
+// set, replaces the Accept-Encoding the server sees: a server that only
+// offers that coding.
 type cutter struct {
 	mu       sync.Mutex
 	cuts     int
 	cutAt    int
 	flip     bool
 	badSum   bool
+	accept   string
 	requests []http.Header
+	codings  []string // the Content-Encoding of each file response
 }
 
 func (c *cutter) start(t *testing.T, target string) string {
@@ -187,10 +191,20 @@ func (c *cutter) start(t *testing.T, target string) string {
 			c.cuts--
 		}
 		flip, badSum := c.flip, c.badSum
+		if c.accept != "" {
+			r.Header.Set("Accept-Encoding", c.accept)
+		}
 		c.mu.Unlock()
 		rec := httptest.NewRecorder()
 		proxy.ServeHTTP(rec, r)
 		body := rec.Body.Bytes()
+		c.mu.Lock()
+		c.codings = append(c.codings, rec.Header().Get("Content-Encoding"))
+		cutAt := c.cutAt
+		if cutAt == 0 {
+			cutAt = len(body) / 2
+		}
+		c.mu.Unlock()
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
 		}
@@ -202,8 +216,8 @@ func (c *cutter) start(t *testing.T, target string) string {
 			body[10] ^= 0x20
 		}
 		w.WriteHeader(rec.Code)
-		if cut && len(body) > c.cutAt {
-			w.Write(body[:c.cutAt])
+		if cut && len(body) > cutAt {
+			w.Write(body[:cutAt])
 			w.(http.Flusher).Flush()
 			panic(http.ErrAbortHandler) // the connection drops mid-body
 		}
@@ -228,8 +242,47 @@ func TestDownloadResumeAndChecksum(t *testing.T) {
 		t.Fatalf("file of %d bytes is too small to interrupt meaningfully", fi.Size())
 	}
 
+	t.Run("sent in zstd, decoded", func(t *testing.T) {
+		c := &cutter{}
+		out := filepath.Join(dir, "zstd.csv")
+		var got downloadSummary
+		if err := json.Unmarshal([]byte(mustCLI(t, vars, "exports", "pull", sum.ExportID, "--url", c.start(t, env.URL), "-o", out)), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Resumed || got.SHA256 != sum.SHA256 || sha256File(t, out) != sum.SHA256 {
+			t.Fatalf("summary %+v", got)
+		}
+		if len(c.requests) != 1 || c.requests[0].Get("Accept-Encoding") != "zstd, gzip" || c.codings[0] != "zstd" {
+			t.Fatalf("requests %v, codings %v", c.requests, c.codings)
+		}
+	})
+
+	t.Run("a coded transfer interrupted resumes with the stored bytes", func(t *testing.T) {
+		// gzip decodes as it arrives, so the cut leaves a prefix behind.
+		c := &cutter{cuts: 1, accept: "gzip"}
+		proxy := c.start(t, env.URL)
+		out := filepath.Join(dir, "coded-cut.csv")
+		code, _, stderr := cli(t, vars, "exports", "pull", sum.ExportID, "--url", proxy, "-o", out, "--attempts", "1")
+		if code != 1 || !strings.Contains(stderr, "run again to resume") {
+			t.Fatalf("interrupted run: exit %d, %s", code, stderr)
+		}
+		fi, err := os.Stat(out + ".part")
+		if err != nil || fi.Size() == 0 || fi.Size() >= sum.Bytes || c.codings[0] != "gzip" {
+			t.Fatalf(".part after the interruption: %v %v; codings %v", fi, err, c.codings)
+		}
+		stdout := mustCLI(t, vars, "exports", "pull", sum.ExportID, "--url", proxy, "-o", out)
+		var got downloadSummary
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+			t.Fatal(err)
+		}
+		if !got.Resumed || sha256File(t, out) != sum.SHA256 || len(c.requests) != 2 ||
+			c.requests[1].Get("Range") != fmt.Sprintf("bytes=%d-", fi.Size()) || c.codings[1] != "" {
+			t.Fatalf("resumed run: %+v; requests %v, codings %v", got, c.requests, c.codings)
+		}
+	})
+
 	t.Run("interrupted and resumed in one run", func(t *testing.T) {
-		c := &cutter{cuts: 1, cutAt: 7000}
+		c := &cutter{cuts: 1, cutAt: 7000, accept: "identity"}
 		out := filepath.Join(dir, "resumed.csv")
 		stdout := mustCLI(t, vars, "exports", "pull", sum.ExportID, "--url", c.start(t, env.URL), "-o", out, "--retry-delay", "10ms")
 		var got downloadSummary
@@ -246,7 +299,7 @@ func TestDownloadResumeAndChecksum(t *testing.T) {
 	})
 
 	t.Run("interrupted, then resumed by the next run", func(t *testing.T) {
-		c := &cutter{cuts: 1, cutAt: 5000}
+		c := &cutter{cuts: 1, cutAt: 5000, accept: "identity"}
 		proxy := c.start(t, env.URL)
 		out := filepath.Join(dir, "later.csv")
 		code, _, stderr := cli(t, vars, "exports", "pull", sum.ExportID, "--url", proxy, "-o", out, "--attempts", "1")
@@ -287,17 +340,22 @@ func TestDownloadResumeAndChecksum(t *testing.T) {
 		}
 	})
 
-	t.Run("a flipped byte in transit", func(t *testing.T) {
-		c := &cutter{flip: true}
-		out := filepath.Join(dir, "flipped.csv")
-		code, _, stderr := cli(t, vars, "exports", "pull", sum.ExportID, "--url", c.start(t, env.URL), "-o", out)
-		if code != 1 || !strings.Contains(stderr, "checksum mismatch") || !strings.Contains(stderr, "corrupt") {
-			t.Fatalf("flipped byte: exit %d, %s", code, stderr)
-		}
-		if _, err := os.Stat(out); !os.IsNotExist(err) {
-			t.Fatal("a corrupt file was put in place")
-		}
-	})
+	for _, accept := range []string{"identity", "zstd", "gzip"} {
+		t.Run("a flipped byte in transit, "+accept, func(t *testing.T) {
+			c := &cutter{flip: true, accept: accept}
+			out := filepath.Join(dir, "flipped-"+accept+".csv")
+			code, _, stderr := cli(t, vars, "exports", "pull", sum.ExportID, "--url", c.start(t, env.URL), "-o", out)
+			if code != 1 || !strings.Contains(stderr, "checksum mismatch") || !strings.Contains(stderr, "corrupt") {
+				t.Fatalf("flipped byte: exit %d, %s", code, stderr)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Fatal("a corrupt file was put in place")
+			}
+			if want := strings.TrimPrefix(accept, "identity"); len(c.codings) != 1 || c.codings[0] != want {
+				t.Fatalf("codings %v, want one %q answer (a corrupt coded body is not retried)", c.codings, want)
+			}
+		})
+	}
 
 	t.Run("the server's digest header disagrees", func(t *testing.T) {
 		c := &cutter{badSum: true}

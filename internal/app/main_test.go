@@ -41,7 +41,7 @@ func TestMainBootsLikeTheBinary(t *testing.T) {
 	}
 	cfg, err := config.FromEnv(func(k string) string { return vars[k] })
 	apptest.Must(t, err)
-	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableKeepAlives: true, DisableCompression: true}}
 	before := runtime.NumGoroutine()
 
 	var stdout bytes.Buffer

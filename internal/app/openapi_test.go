@@ -673,6 +673,23 @@ func contractMain(t *testing.T, c *contract) {
 	c.do(exchange{method: "GET", path: exp + "/file", key: key, header: hdr("If-None-Match", etag), status: 304})
 	c.do(exchange{method: "GET", path: exp + "/file", key: key, header: hdr("If-Match", `"nope"`), status: 412})
 	c.do(exchange{method: "GET", path: exp + "/file", key: key, header: hdr("Range", "bytes=0-3", "If-Range", etag), status: 206})
+	// Content coding: both codings, HEAD, the coded ETag's 304, a refusal,
+	// and the export endpoint's own answer.
+	for _, ce := range []string{"zstd", "gzip"} {
+		res, _ := c.do(exchange{method: "GET", path: exp + "/file", key: key, header: hdr("Accept-Encoding", ce), status: 200})
+		if res.Header.Get("Content-Encoding") != ce || res.Trailer.Get("Repr-Digest") == "" {
+			t.Errorf("Accept-Encoding %s: headers %v, trailers %v", ce, res.Header, res.Trailer)
+		}
+		c.do(exchange{method: "GET", path: exp + "/file", key: key, status: 304,
+			header: hdr("Accept-Encoding", ce, "If-None-Match", res.Header.Get("ETag"))})
+	}
+	c.do(exchange{method: "HEAD", path: exp + "/file", key: key, header: hdr("Accept-Encoding", "zstd"), status: 200})
+	c.do(exchange{method: "GET", path: exp + "/file", key: key, header: hdr("Accept-Encoding", "identity;q=0"), status: 406})
+	c.do(exchange{method: "HEAD", path: exp + "/file", key: key, header: hdr("Accept-Encoding", "br, *;q=0"), status: 406})
+	if res, _ := c.do(exchange{method: "GET", path: sampleCSV, key: key, header: hdr("Accept-Encoding", "gzip;q=0.5, zstd"), status: 200}); res.Header.Get("Content-Encoding") != "zstd" {
+		t.Errorf("export endpoint with zstd preferred: headers %v", res.Header)
+	}
+	c.do(exchange{method: "GET", path: sampleCSV, key: key, header: hdr("Accept-Encoding", "identity;q=0"), status: 406})
 	c.do(exchange{method: "GET", path: exp, key: other, status: 404})
 	c.do(exchange{method: "GET", path: exp + "/file", key: other, status: 404})
 	c.do(exchange{method: "HEAD", path: exp + "/file", key: key, status: 200})

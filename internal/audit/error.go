@@ -20,6 +20,7 @@ const (
 	EUNAVAILABLE    = "unavailable"     // a dependency is down; retry later
 	ETOOMANY        = "too_many"        // the tenant is at a limit of things in progress; retry later
 	EINTERNAL       = "internal"        // a bug or an unexpected failure; never shown in detail
+	ENOTACCEPTABLE  = "not_acceptable"  // the request refuses every form the answer can take (Accept-Encoding)
 
 	// Only the HTTP router answers these two (the API documents them as
 	// codes like the others).

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/objstore/objstoretest"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite/sqlitetest"
+	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
 // bundle is a server on a real SQLite store and a real directory, with the
@@ -57,6 +59,8 @@ func setup(t *testing.T, writeTimeout time.Duration, wrap func(*sqlstore.DB) htt
 	srv.Config.WriteTimeout = writeTimeout
 	srv.Start()
 	t.Cleanup(srv.Close)
+	// The bytes as sent: no gzip asked for, nor decoded, behind the test's back.
+	srv.Client().Transport.(*http.Transport).DisableCompression = true
 	_, key, err := apikey.Create(t.Context(), db, "acme", "t", time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +78,12 @@ func (brokenExports) GetExport(context.Context, string, string) (audit.Export, e
 // completed stores an object of size n and a completed export record for it.
 func (b *bundle) completed(t *testing.T, n int) (audit.Export, []byte) {
 	t.Helper()
-	data := bytes.Repeat([]byte("0123456789abcdef"), n/16)
+	return b.completedWith(t, bytes.Repeat([]byte("0123456789abcdef"), n/16))
+}
+
+// completedWith stores data and a completed export record for it.
+func (b *bundle) completedWith(t *testing.T, data []byte) (audit.Export, []byte) {
+	t.Helper()
 	key := "tenants/acme/exports/x1.csv"
 	if _, err := b.files.Upload(t.Context(), key, bytes.NewReader(data), "text/csv"); err != nil {
 		t.Fatal(err)
@@ -97,10 +106,13 @@ func (b *bundle) completed(t *testing.T, n int) (audit.Export, []byte) {
 	return e, data
 }
 
-func (b *bundle) get(t *testing.T, path string) *http.Response {
+func (b *bundle) get(t *testing.T, path string, header ...string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, b.server.URL+path, nil)
 	req.Header.Set("apikey", b.key)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	res, err := b.server.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +143,38 @@ func TestDownloadAbortsOnStorageFailure(t *testing.T) {
 	res = b.get(t, "/v5/audit-sentinel/exports/x1/file")
 	if got, err := io.ReadAll(res.Body); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("healthy download: %d bytes, %v", len(got), err)
+	}
+}
+
+// The same failure under a content coding: the coded stream is left
+// unended and the connection aborted, so it never decodes as complete.
+func TestCodedDownloadAbortsOnStorageFailure(t *testing.T) {
+	for _, c := range []string{"zstd", "gzip"} {
+		t.Run(c, func(t *testing.T) {
+			b := setup(t, time.Minute, nil)
+			// Letters at random: the coded body is under way (headers and
+			// first blocks sent) when storage fails.
+			data := make([]byte, 1<<20)
+			rng := rand.New(rand.NewPCG(7, 8))
+			for i := range data {
+				data[i] = 'a' + byte(rng.IntN(26))
+			}
+			b.completedWith(t, data)
+			b.files.FailReadsAfter(600_000)
+			res := b.get(t, "/v5/audit-sentinel/exports/x1/file", "Accept-Encoding", c)
+			if res.StatusCode != http.StatusOK || res.Header.Get("Content-Encoding") != c {
+				t.Fatalf("status %d, Content-Encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
+			}
+			if got, err := io.ReadAll(res.Body); err == nil {
+				t.Fatalf("read %d coded bytes and no error: a truncated file passed for complete", len(got))
+			}
+			b.files.FailReadsAfter(-1)
+			res = b.get(t, "/v5/audit-sentinel/exports/x1/file", "Accept-Encoding", c)
+			got, err := io.ReadAll(res.Body)
+			if err != nil || !bytes.Equal(testenv.Decode(t, c, got), data) {
+				t.Fatalf("healthy coded download: %d bytes, %v", len(got), err)
+			}
+		})
 	}
 }
 

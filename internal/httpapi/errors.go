@@ -22,6 +22,7 @@ var statusOf = map[string]int{
 	audit.EUNAVAILABLE:    http.StatusServiceUnavailable,
 	audit.ETOOMANY:        http.StatusTooManyRequests,
 	audit.EINTERNAL:       http.StatusInternalServerError,
+	audit.ENOTACCEPTABLE:  http.StatusNotAcceptable,
 
 	audit.EMETHODNOTALLOWED: http.StatusMethodNotAllowed,
 	audit.EUNSUPPORTEDMEDIA: http.StatusUnsupportedMediaType,

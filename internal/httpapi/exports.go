@@ -118,6 +118,11 @@ func (s *Server) exportEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Refuse an impossible Accept-Encoding before starting an export whose
+	// file could not be sent.
+	if _, err := negotiate(c.Request(), codable(params)); err != nil {
+		return err
+	}
 	opts.NoCache = noCache(c.Request())
 	out, err := s.cfg.Exports.Answer(c.Request().Context(), export.AnswerRequest{
 		TenantID: tenantOf(c), Params: params, Options: opts, Wait: wait,
@@ -277,8 +282,18 @@ func (s *Server) getExportFile(c echo.Context) error {
 // Range, If-Range and conditional requests; the lazy ReadSeeker fetches only
 // the bytes asked for. A storage failure mid-body aborts the connection, so
 // a truncated file can never pass for a complete 200.
+//
+// A text file is content-coded when Accept-Encoding asks (negotiate): the
+// stored bytes go through the same verifying reader, coded on the way out
+// (codedWriter), and the coded stream is ended only once they matched
+// their digest. X-Checksum-SHA256 always states the stored (decoded)
+// file's SHA-256; ETag and Repr-Digest describe the representation sent.
 func (s *Server) serveFile(c echo.Context, e audit.Export) error {
 	ctx := c.Request().Context()
+	cod, err := negotiate(c.Request(), codable(e.Params))
+	if err != nil {
+		return err
+	}
 	info, err := s.cfg.Files.Stat(ctx, e.ObjectKey)
 	if errors.Is(err, audit.ErrNotFound) {
 		return audit.Errorf(audit.EGONE, "the file of export %s is no longer stored", e.ID)
@@ -293,9 +308,13 @@ func (s *Server) serveFile(c echo.Context, e audit.Export) error {
 	h := w.Header()
 	h.Set(echo.HeaderContentType, contentTypeOf(e))
 	h.Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, Filename(e)))
-	h.Set("ETag", `"`+e.SHA256+`"`)
-	if sum, err := hex.DecodeString(e.SHA256); err == nil {
-		// RFC 9530: the digest of the whole file, also on a 206.
+	if codable(e.Params) {
+		h.Add("Vary", "Accept-Encoding")
+	}
+	h.Set("ETag", etagOf(e.SHA256, cod))
+	if sum, err := hex.DecodeString(e.SHA256); err == nil && cod == identity {
+		// RFC 9530: the digest of the whole file, also on a 206. A coded
+		// body's comes as a trailer: it is the coded bytes'.
 		h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
 	}
 	h.Set("X-Checksum-SHA256", e.SHA256)
@@ -313,7 +332,13 @@ func (s *Server) serveFile(c echo.Context, e audit.Export) error {
 		modified = *e.CompletedAt
 	}
 	vr := newVerifyingReader(rs, info.Size, e.SHA256)
-	http.ServeContent(&jsonStatusWriter{ResponseWriter: w, requestID: h.Get(echo.HeaderXRequestID), req: r}, r, "", modified, vr)
+	var out http.ResponseWriter = &jsonStatusWriter{ResponseWriter: w, requestID: h.Get(echo.HeaderXRequestID), req: r}
+	var coded *codedWriter
+	if cod != identity {
+		coded = &codedWriter{ResponseWriter: out, c: cod, head: r.Method == http.MethodHead}
+		out = coded
+	}
+	http.ServeContent(out, r, "", modified, vr)
 	if vr.Mismatch() {
 		s.corrupted(ctx, e)
 		panic(http.ErrAbortHandler)
@@ -322,6 +347,16 @@ func (s *Server) serveFile(c echo.Context, e audit.Export) error {
 		s.logger.ErrorContext(ctx, "download aborted: storage failed mid-stream", "export_id", e.ID,
 			"request_id", h.Get(echo.HeaderXRequestID), "err", err)
 		panic(http.ErrAbortHandler)
+	}
+	if coded != nil {
+		if err := coded.finish(info.Size); errors.Is(err, errShortCoded) {
+			if ctx.Err() == nil { // not merely a client that went away
+				s.logger.ErrorContext(ctx, "coded download aborted: the file read short", "export_id", e.ID,
+					"request_id", h.Get(echo.HeaderXRequestID), "bytes", coded.n, "size", info.Size)
+			}
+			panic(http.ErrAbortHandler)
+		}
+		// Any other error: the client went away, nobody to answer.
 	}
 	return nil
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -106,6 +108,9 @@ func newHBundle(t *testing.T, db *sqlstore.DB, tune func(*httpapi.Config)) *hbun
 	h := httpapi.New(cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
+	// The tests see the bytes as sent: the transport neither asks for gzip
+	// nor decodes it (tests of content coding ask for it themselves).
+	srv.Client().Transport.(*http.Transport).DisableCompression = true
 	_, key, err := apikey.Create(t.Context(), db, "acme", "t", time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -378,6 +383,159 @@ func TestCorruptedFileIsNeverACompleteDownload(t *testing.T) {
 	})
 }
 
+// A corrupted stored file asked for in zstd or gzip is not a complete
+// coded download either: the coded stream never ends (no zstd checksum, no
+// gzip trailer) and the connection is aborted.
+func TestCorruptedFileIsNeverACompleteCodedDownload(t *testing.T) {
+	backends(t, func(t *testing.T, b *hbundle) {
+		// Letters at random: a coded body that is well under way (its
+		// headers and first blocks sent) when the check fails.
+		letters := make([]byte, 1<<20)
+		rng := rand.New(rand.NewPCG(5, 6))
+		for i := range letters {
+			letters[i] = 'a' + byte(rng.IntN(26))
+		}
+		for _, c := range []string{"zstd", "gzip"} {
+			e, data := completedWith(t, b, letters)
+			path := filepath.Join(b.dir, filepath.FromSlash(e.ObjectKey))
+			bad := bytes.Clone(data)
+			bad[len(bad)-100] ^= 0xff // late: most of the coded body is out before the check
+			if err := os.WriteFile(path, bad, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest("GET", b.server.URL+"/v5/audit-sentinel/exports/"+e.ID+"/file", nil)
+			req.Header.Set("apikey", b.key)
+			req.Header.Set("Accept-Encoding", c)
+			res, err := b.server.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.Header.Get("Content-Encoding") != c {
+				t.Fatalf("%s: Content-Encoding %q", c, res.Header.Get("Content-Encoding"))
+			}
+			if err == nil {
+				t.Fatalf("%s: %d: read %d coded bytes and no error: a corrupted file passed for complete", c, res.StatusCode, len(got))
+			}
+			if res.Trailer.Get("Repr-Digest") != "" {
+				t.Fatalf("%s: an aborted coded body got its Repr-Digest trailer", c)
+			}
+			eventually(t, "marked", func() bool {
+				after, err := b.store.GetExport(t.Context(), "acme", e.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return after.Status == audit.StatusFailed
+			})
+		}
+	})
+}
+
+// A completed text file is content-coded as Accept-Encoding asks (q-values,
+// identity refused, a tie won by zstd), with one ETag per representation;
+// Range and HEAD follow the same rules, a compressed file is never coded.
+func TestFileContentCoding(t *testing.T) {
+	backends(t, func(t *testing.T, b *hbundle) {
+		e, data := completedIn(t, b, 256<<10)
+		file := "/v5/audit-sentinel/exports/" + e.ID + "/file"
+		sum := sha256.Sum256(data)
+		for _, c := range []struct{ accept, want string }{
+			{"zstd", "zstd"},
+			{"gzip", "gzip"},
+			{"x-gzip", "gzip"},
+			{"gzip, zstd", "zstd"}, // a tie: zstd
+			{"gzip;q=1, zstd;q=0.5", "gzip"},
+			{"zstd;q=0, gzip", "gzip"},
+			{"*", "zstd"},
+			{"*;q=0.2, gzip;q=0.5", "gzip"},
+			{"br", ""},
+			{"identity", ""},
+			{"zstd;q=0.5, identity", ""},
+			{"", ""},
+			{"zstd;q=nonsense", ""}, // a malformed element is ignored
+		} {
+			res, body := b.do(t, "GET", file, "", "Accept-Encoding", c.accept)
+			if res.StatusCode != http.StatusOK || res.Header.Get("Content-Encoding") != c.want ||
+				res.Header.Get("Vary") != "Accept-Encoding" || res.Header.Get("X-Checksum-SHA256") != e.SHA256 {
+				t.Fatalf("Accept-Encoding %q: %d, headers %v; want coding %q", c.accept, res.StatusCode, res.Header, c.want)
+			}
+			if c.want == "" {
+				if !bytes.Equal(body, data) || res.ContentLength != int64(len(data)) || res.Header.Get("ETag") != `"`+e.SHA256+`"` ||
+					res.Header.Get("Repr-Digest") != "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":" {
+					t.Fatalf("Accept-Encoding %q: identity answer %d bytes, headers %v", c.accept, len(body), res.Header)
+				}
+				continue
+			}
+			coded := sha256.Sum256(body)
+			if res.ContentLength != -1 || res.Header.Get("ETag") != `"`+e.SHA256+"-"+c.want+`"` || res.Header.Get("Repr-Digest") != "" ||
+				res.Trailer.Get("Repr-Digest") != "sha-256=:"+base64.StdEncoding.EncodeToString(coded[:])+":" {
+				t.Fatalf("Accept-Encoding %q: Content-Length %d, headers %v, trailers %v", c.accept, res.ContentLength, res.Header, res.Trailer)
+			}
+			if len(body) >= len(data)/4 {
+				t.Fatalf("Accept-Encoding %q: %d coded bytes for %d", c.accept, len(body), len(data))
+			}
+			if plain := testenv.Decode(t, c.want, body); !bytes.Equal(plain, data) {
+				t.Fatalf("Accept-Encoding %q: decoded %d bytes differ from the file", c.accept, len(plain))
+			}
+		}
+
+		// Identity refused, nothing else acceptable: 406, in JSON.
+		for _, accept := range []string{"identity;q=0", "br, *;q=0"} {
+			res, body := b.do(t, "GET", file, "", "Accept-Encoding", accept)
+			if d := wantError(t, res, body, http.StatusNotAcceptable, "Accept-Encoding"); d.Code != "not_acceptable" ||
+				strings.Join(d.Allowed, ",") != "zstd,gzip,identity" {
+				t.Fatalf("%q: %s", accept, body)
+			}
+		}
+
+		// Range: identity offsets, whatever Accept-Encoding says.
+		res, body := b.do(t, "GET", file, "", "Accept-Encoding", "zstd", "Range", "bytes=100-199")
+		if res.StatusCode != http.StatusPartialContent || res.Header.Get("Content-Encoding") != "" ||
+			!bytes.Equal(body, data[100:200]) || res.Header.Get("ETag") != `"`+e.SHA256+`"` {
+			t.Fatalf("Range with zstd: %d, headers %v", res.StatusCode, res.Header)
+		}
+
+		// Conditional requests match the representation's own ETag.
+		zstdTag := `"` + e.SHA256 + `-zstd"`
+		res, _ = b.do(t, "GET", file, "", "Accept-Encoding", "zstd", "If-None-Match", zstdTag)
+		if res.StatusCode != http.StatusNotModified || res.Header.Get("ETag") != zstdTag || res.Header.Get("Vary") != "Accept-Encoding" {
+			t.Fatalf("If-None-Match zstd tag, zstd: %d %v", res.StatusCode, res.Header)
+		}
+		res, body = b.do(t, "GET", file, "", "Accept-Encoding", "zstd", "If-None-Match", `"`+e.SHA256+`"`)
+		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Encoding") != "zstd" || !bytes.Equal(testenv.Decode(t, "zstd", body), data) {
+			t.Fatalf("If-None-Match identity tag, zstd: %d %v", res.StatusCode, res.Header)
+		}
+		res, body = b.do(t, "GET", file, "", "If-None-Match", zstdTag)
+		if res.StatusCode != http.StatusOK || !bytes.Equal(body, data) {
+			t.Fatalf("If-None-Match zstd tag, identity: %d %v", res.StatusCode, res.Header)
+		}
+		res, _ = b.do(t, "GET", file, "", "Accept-Encoding", "gzip", "If-None-Match", `"`+e.SHA256+`-gzip"`)
+		if res.StatusCode != http.StatusNotModified {
+			t.Fatalf("If-None-Match gzip tag, gzip: %d", res.StatusCode)
+		}
+
+		// HEAD answers as GET would, without a body.
+		res, body = b.do(t, "HEAD", file, "", "Accept-Encoding", "zstd")
+		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Encoding") != "zstd" || res.Header.Get("ETag") != zstdTag ||
+			res.Header.Get("Content-Length") != "" || len(body) != 0 {
+			t.Fatalf("HEAD zstd: %d %v, %d bytes", res.StatusCode, res.Header, len(body))
+		}
+
+		// A file that compresses inside is sent as stored.
+		ez, zdata := completedIn(t, b, 4096, func(p *audit.ExportParams) { p.Compression = audit.CompressZstd })
+		res, body = b.do(t, "GET", "/v5/audit-sentinel/exports/"+ez.ID+"/file", "", "Accept-Encoding", "zstd, gzip")
+		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Encoding") != "" || res.Header.Get("Vary") != "" ||
+			!bytes.Equal(body, zdata) {
+			t.Fatalf("compression=zstd file: %d %v", res.StatusCode, res.Header)
+		}
+		res, body = b.do(t, "GET", "/v5/audit-sentinel/exports/"+ez.ID+"/file", "", "Accept-Encoding", "gzip, identity;q=0")
+		if d := wantError(t, res, body, http.StatusNotAcceptable, "Accept-Encoding"); strings.Join(d.Allowed, ",") != "identity" {
+			t.Fatalf("compression=zstd file, identity refused: %s", body)
+		}
+	})
+}
+
 // Bug 12: 416 and 412 were plain text and empty.
 func TestRangeAndPreconditionErrorsAreJSON(t *testing.T) {
 	backends(t, func(t *testing.T, b *hbundle) {
@@ -406,9 +564,14 @@ func TestRangeAndPreconditionErrorsAreJSON(t *testing.T) {
 }
 
 // completedIn stores an object of n bytes and a completed export for it.
-func completedIn(t *testing.T, b *hbundle, n int) (audit.Export, []byte) {
+func completedIn(t *testing.T, b *hbundle, n int, tune ...func(*audit.ExportParams)) (audit.Export, []byte) {
 	t.Helper()
-	data := bytes.Repeat([]byte("0123456789abcdef"), n/16)
+	return completedWith(t, b, bytes.Repeat([]byte("0123456789abcdef"), n/16), tune...)
+}
+
+// completedWith stores data and a completed export for it.
+func completedWith(t *testing.T, b *hbundle, data []byte, tune ...func(*audit.ExportParams)) (audit.Export, []byte) {
+	t.Helper()
 	id := uuid.NewString()
 	key := "tenants/acme/exports/" + id + ".csv"
 	if _, err := b.files.Upload(t.Context(), key, bytes.NewReader(data), "text/csv"); err != nil {
@@ -416,6 +579,9 @@ func completedIn(t *testing.T, b *hbundle, n int) (audit.Export, []byte) {
 	}
 	sum := sha256.Sum256(data)
 	p := audit.ExportParams{Filter: audit.Filter{TenantID: "acme", EventTypes: []string{id}}, FileType: audit.FileCSV, Locale: "en", Timezone: "UTC"}
+	for _, f := range tune {
+		f(&p)
+	}
 	e := audit.Export{ID: id, TenantID: "acme", Params: p, RequestHash: p.Hash(), Status: audit.StatusQueued,
 		RowsTotal: -1, CreatedAt: time.Now().UTC()}
 	if err := b.store.CreateExport(t.Context(), e); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"io"
 	"log/slog"
@@ -121,9 +122,15 @@ func (b *liveBundle) publish(t *testing.T, data []byte, done func()) {
 }
 
 // fetch GETs /live and returns the body and trailers, or the read error.
-func (b *liveBundle) fetch(t *testing.T) ([]byte, http.Header, *http.Response, error) {
+// acceptEncoding is sent as it is, and the body is returned as sent (the
+// transport decodes nothing).
+func (b *liveBundle) fetch(t *testing.T, acceptEncoding ...string) ([]byte, http.Header, *http.Response, error) {
 	t.Helper()
-	res, err := http.Get(b.http.URL + "/live")
+	req, _ := http.NewRequest(http.MethodGet, b.http.URL+"/live", nil)
+	for _, ae := range acceptEncoding {
+		req.Header.Add("Accept-Encoding", ae)
+	}
+	res, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,8 +152,37 @@ func (b *liveBundle) wantWhole(t *testing.T) {
 		t.Fatalf("body: %d bytes, want the %d of the file", len(body), len(b.data))
 	}
 	sum := sha256.Sum256(b.data)
-	if tr.Get("X-Checksum-SHA256") != hex.EncodeToString(sum[:]) || tr.Get("X-Export-Rows") != "42" || tr.Get("Repr-Digest") == "" {
-		t.Fatalf("trailers %v", tr)
+	if tr.Get("X-Checksum-SHA256") != hex.EncodeToString(sum[:]) || tr.Get("X-Export-Rows") != "42" ||
+		tr.Get("Repr-Digest") != "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":" ||
+		res.Header.Get("Content-Encoding") != "" || res.Header.Get("Vary") != "Accept-Encoding" {
+		t.Fatalf("headers %v, trailers %v", res.Header, tr)
+	}
+}
+
+// A live body asked for in zstd or gzip is coded on the way out: decoded,
+// it is the file; X-Checksum-SHA256 is the decoded file's SHA-256 and
+// Repr-Digest the coded bytes'.
+func TestLiveCodedStream(t *testing.T) {
+	for _, c := range []string{"zstd", "gzip"} {
+		t.Run(c, func(t *testing.T) {
+			b := liveSetup(t)
+			b.publish(t, b.data, b.complete(t))
+			body, tr, res, err := b.fetch(t, c)
+			if err != nil {
+				t.Fatalf("read body: %v", err)
+			}
+			if res.StatusCode != http.StatusOK || res.Header.Get("Content-Encoding") != c || res.Header.Get("Vary") != "Accept-Encoding" {
+				t.Fatalf("status %d, headers %v", res.StatusCode, res.Header)
+			}
+			if plain := testenv.Decode(t, c, body); !bytes.Equal(plain, b.data) {
+				t.Fatalf("decoded body: %d bytes, want the %d of the file", len(plain), len(b.data))
+			}
+			sum, coded := sha256.Sum256(b.data), sha256.Sum256(body)
+			if tr.Get("X-Checksum-SHA256") != hex.EncodeToString(sum[:]) || tr.Get("X-Export-Rows") != "42" ||
+				tr.Get("Repr-Digest") != "sha-256=:"+base64.StdEncoding.EncodeToString(coded[:])+":" {
+				t.Fatalf("trailers %v", tr)
+			}
+		})
 	}
 }
 
@@ -166,6 +202,27 @@ func TestLiveMismatchAborts(t *testing.T) {
 	b.publish(t, wrong, b.complete(t))
 	if _, _, _, err := b.fetch(t); err == nil {
 		t.Fatal("a body that differs from the stored file was read to a clean end")
+	}
+}
+
+// A coded body that differs from the stored file does not end either: the
+// coded stream is left unfinished and the connection aborted.
+func TestLiveCodedMismatchAborts(t *testing.T) {
+	for _, c := range []string{"zstd", "gzip"} {
+		t.Run(c, func(t *testing.T) {
+			b := liveSetup(t)
+			wrong := bytes.Clone(b.data)
+			wrong[len(wrong)-10] ^= 1
+			b.publish(t, wrong, b.complete(t))
+			body, _, res, err := b.fetch(t, c)
+			if res.Header.Get("Content-Encoding") != c {
+				t.Fatalf("Content-Encoding %q, want %s", res.Header.Get("Content-Encoding"), c)
+			}
+			if err == nil {
+				t.Fatalf("a coded body (%s, %d bytes) that differs from the stored file was read to a clean end",
+					res.Header.Get("Content-Encoding"), len(body))
+			}
+		})
 	}
 }
 

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
@@ -96,7 +97,13 @@ type result struct {
 	// Compression is the query's compression (gzip, zstd; empty: none):
 	// Bytes are then the compressed bytes, as stored.
 	Compression string `json:"compression,omitempty"`
-	ServerRows  int64  `json:"server_rows"` // X-Export-Rows
+	// ContentEncoding is the response's content coding (-accept-encoding):
+	// the body was decoded as it arrived and its SHA-256 checked before
+	// the clock stopped; Bytes are the decoded (stored) bytes, WireBytes
+	// the coded ones received.
+	ContentEncoding string `json:"content_encoding,omitempty"`
+	WireBytes       int64  `json:"wire_bytes,omitempty"`
+	ServerRows      int64  `json:"server_rows"` // X-Export-Rows
 	// SelfAuditRows of Rows are the service's records of its own use
 	// (system_source audit_sentinel: earlier exports of the tenant);
 	// -expect-rows counts the others.
@@ -111,6 +118,9 @@ type client struct {
 	base string
 	key  string
 	hc   *http.Client
+	// acceptEncoding, when set, is sent with the export's and the file's
+	// GET (the transport itself neither asks for nor decodes any coding).
+	acceptEncoding string
 }
 
 func newClient(base, key string) *client {
@@ -147,6 +157,9 @@ func (c *client) get(ctx context.Context, path string, hdr map[string]string) (*
 		return nil, err
 	}
 	req.Header.Set("apikey", c.key)
+	if c.acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", c.acceptEncoding)
+	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
@@ -184,30 +197,85 @@ func (c *client) fetch(ctx context.Context, query string, wait int, sink io.Writ
 		return r, fmt.Errorf("status %d: %s", resp.StatusCode, b)
 	}
 	r.TTFBMs = ms(time.Since(start))
-	n, err := io.Copy(sink, resp.Body)
-	el := time.Since(start)
-	if err != nil {
-		return r, fmt.Errorf("read body after %d bytes: %w", n, err)
-	}
-	if cl := resp.ContentLength; cl >= 0 && cl != n {
-		return r, fmt.Errorf("read %d bytes, Content-Length says %d", n, cl)
-	}
-	r.Seconds = el.Seconds()
-	r.Bytes = n
-	r.ExportID = resp.Header.Get("X-Export-Id")
-	// A CSV streamed while it rendered (chunked, no Content-Length) sends
-	// its checksum and row count as trailers, known once the body is read.
-	r.Live = resp.ContentLength < 0
 	header := func(k string) string {
 		if v := resp.Header.Get(k); v != "" {
 			return v
 		}
 		return resp.Trailer.Get(k)
 	}
+	r.ContentEncoding = resp.Header.Get("Content-Encoding")
+	var n int64
+	if r.ContentEncoding == "" {
+		n, err = io.Copy(sink, resp.Body)
+		if err != nil {
+			return r, fmt.Errorf("read body after %d bytes: %w", n, err)
+		}
+		if cl := resp.ContentLength; cl >= 0 && cl != n {
+			return r, fmt.Errorf("read %d bytes, Content-Length says %d", n, cl)
+		}
+	} else if n, r.WireBytes, err = decodeChecked(resp, sink, header); err != nil {
+		return r, err
+	}
+	el := time.Since(start)
+	r.Seconds = el.Seconds()
+	r.Bytes = n
+	r.ExportID = resp.Header.Get("X-Export-Id")
+	// A CSV streamed while it rendered sends its checksum and row count as
+	// trailers, known once the body is read; it has no ETag (a coded
+	// stored file has no Content-Length either).
+	r.Live = resp.Header.Get("ETag") == ""
 	r.wantSHA256 = header("X-Checksum-SHA256")
 	r.ServerRows, _ = strconv.ParseInt(header("X-Export-Rows"), 10, 64)
 	r.MBPerSec = float64(n) / el.Seconds() / 1e6
 	return r, nil
+}
+
+// decodeChecked decodes a content-coded body into sink as it arrives and
+// checks the decoded bytes' SHA-256 against X-Checksum-SHA256 (always the
+// decoded file's), all before the caller stops the clock: a client of a
+// coded download has not got its file until it has decoded and checked it.
+// It returns the decoded and the received (coded) byte counts.
+func decodeChecked(resp *http.Response, sink io.Writer, header func(string) string) (n, wire int64, err error) {
+	raw := &countingReader{r: resp.Body}
+	var body io.Reader
+	switch ce := resp.Header.Get("Content-Encoding"); ce {
+	case "zstd":
+		// As sentinelctl decodes (internal/client): one goroutine.
+		d, err := zstd.NewReader(raw, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return 0, 0, fmt.Errorf("zstd: %w", err)
+		}
+		defer d.Close()
+		body = d
+	case "gzip":
+		g, err := kgzip.NewReader(raw)
+		if err != nil {
+			return 0, 0, fmt.Errorf("gzip: %w", err)
+		}
+		body = g
+	default:
+		return 0, 0, fmt.Errorf("unexpected Content-Encoding %q", ce)
+	}
+	h := sha256.New()
+	n, err = io.Copy(io.MultiWriter(sink, h), body)
+	if err != nil {
+		return n, raw.n, fmt.Errorf("decode body after %d bytes (%d received): %w", n, raw.n, err)
+	}
+	if got, want := hex.EncodeToString(h.Sum(nil)), header("X-Checksum-SHA256"); got != want {
+		return n, raw.n, fmt.Errorf("decoded body has SHA-256 %s, X-Checksum-SHA256 says %q", got, want)
+	}
+	return n, raw.n, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // poll follows a 202's status URL until the export is done, then GETs the
@@ -283,6 +351,8 @@ func cmdExport(ctx context.Context, args []string) error {
 	cpu := fs.String("cpu", "", "NAME=PID,NAME=tree:PID,NAME=unknown,...: write the CPU time each used "+
 		"(tree: with its live children) from just before the GET to the last byte to -cpu-out")
 	cpuOut := fs.String("cpu-out", "", "file for -cpu's kind \"cpu\" JSON record")
+	acceptEncoding := fs.String("accept-encoding", "", "send this Accept-Encoding (zstd, gzip) and decode "+
+		"and check the body before the clock stops")
 	run := fs.Int("run", 0, "run index for -cpu's record")
 	clkTck := fs.Int64("clk-tck", 100, "clock ticks per second of /proc/PID/stat (getconf CLK_TCK)")
 	if err := fs.Parse(args); err != nil {
@@ -328,6 +398,7 @@ func cmdExport(ctx context.Context, args []string) error {
 	// the clock has stopped, so parsing costs the measurement nothing.
 	bw := bufio.NewWriterSize(f, 1<<20)
 	c := newClient(*base, *key)
+	c.acceptEncoding = *acceptEncoding
 	if err := acct.start(); err != nil {
 		return err
 	}

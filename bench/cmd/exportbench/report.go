@@ -240,6 +240,7 @@ func report(w io.Writer, lines []line) {
 		fmt.Fprintf(w, "| worker peak RSS after the 1,000-event series | %.1f MiB | — | — |\n", slices.Max(v))
 	}
 
+	codedRows(w, exports, aRate, bRate)
 	ndjsonRows(w, exports, rss, aRate)
 	parquetRows(w, exports, rss, aRate)
 	feedRows(w, feeds, aRate)
@@ -381,6 +382,8 @@ func cpuSection(w io.Writer, info map[string]string, cpus, exports, copies map[s
 	sides := []*side{
 		mk("(a) export", cpus["csv-600k"], exports["csv-600k"]),
 		mk("(b) `psql \\copy`", cpus["copy-600k"], copies["copy-600k"]),
+		mk("zstd-coded export", cpus["csv-600k-zstd"], exports["csv-600k-zstd"]),
+		mk("gzip-coded export", cpus["csv-600k-gzip"], exports["csv-600k-gzip"]),
 	}
 	sides = slices.DeleteFunc(sides, func(sd *side) bool { return sd == nil })
 	if len(sides) == 0 {
