@@ -19,12 +19,12 @@ import (
 type validator struct {
 	now  time.Time
 	p    *problems
-	seen map[string]int // client-supplied id → index of its first event
+	seen idSet // client-supplied ids
 	fast fastDecoder
 }
 
 func newValidator(l Limits) *validator {
-	return &validator{now: l.Now(), p: newProblems(l.MaxProblems), seen: map[string]int{}}
+	return &validator{now: l.Now(), p: newProblems(l.MaxProblems)}
 }
 
 // event decodes and validates the JSON object raw, the event at index. It
@@ -231,11 +231,56 @@ func (v *validator) checkID(index int, id string) {
 			return
 		}
 	}
-	if first, dup := v.seen[id]; dup {
+	if first, dup := v.seen.add(id, index); dup {
 		v.p.add(index, "id", "repeats the id of event %d in the same batch", first)
-		return
 	}
-	v.seen[id] = index
+}
+
+// idSet maps the client-supplied ids of one request to the index of the
+// event that first had each, for the in-request duplicate check. It is
+// the one thing a request's memory grows with (issue 14: 100,000 ids, on
+// top of bounded chunks), so a canonical UUID, the ids clients and this
+// service generate, is kept as its 16 bytes rather than as a 36-byte
+// string. The canonical form is lower-case only: any other spelling of a
+// UUID is another id, kept as a string, so no duplicate is missed or made
+// up.
+type idSet struct {
+	uuids map[uuid.UUID]int32
+	other map[string]int32
+}
+
+// add records id at index unless it was seen, and returns the index of
+// its first event if it was.
+func (s *idSet) add(id string, index int) (first int, dup bool) {
+	if u, ok := canonicalUUID(id); ok {
+		if f, dup := s.uuids[u]; dup {
+			return int(f), true
+		}
+		if s.uuids == nil {
+			s.uuids = map[uuid.UUID]int32{}
+		}
+		s.uuids[u] = int32(index)
+		return 0, false
+	}
+	if f, dup := s.other[id]; dup {
+		return int(f), true
+	}
+	if s.other == nil {
+		s.other = map[string]int32{}
+	}
+	s.other[id] = int32(index)
+	return 0, false
+}
+
+// canonicalUUID parses s if it is a UUID in canonical form:
+// xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx in lower-case hex, the form
+// uuid.UUID.String writes.
+func canonicalUUID(s string) (uuid.UUID, bool) {
+	if len(s) != 36 {
+		return uuid.UUID{}, false
+	}
+	u, err := uuid.Parse(s)
+	return u, err == nil && u.String() == s
 }
 
 func isIDRune(r rune) bool {
