@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -100,7 +101,7 @@ func (f *fastDecoder) decode(raw []byte) (e audit.Event, occurredAt string, ok b
 	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '}' {
 		return e, "", false
 	}
-	if _, err := d.ReadToken(); err != io.EOF {
+	if _, err := d.ReadToken(); !errors.Is(err, io.EOF) {
 		return e, "", false
 	}
 	return e, occurredAt, true
