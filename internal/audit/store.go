@@ -19,7 +19,9 @@ type EventStore interface {
 	// every chunk fill passes to put goes into ONE transaction, committed
 	// only when fill returns nil. fill may be called again, from the start,
 	// when the transaction lost a deadlock to a concurrent batch: it must
-	// put the same events each time.
+	// put the same events each time. fill may run on a goroutine of its
+	// own (the store then stores one chunk while fill makes the next); the
+	// store has waited for it to return when InsertEventStream returns.
 	InsertEventStream(ctx context.Context, tenantID string, fill func(put func([]Event) error) error) (inserted int, err error)
 	// StreamEvents calls fn for every event matching f in ascending
 	// (OccurredAt, ID) order without holding the result in memory. f.TenantID

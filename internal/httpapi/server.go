@@ -34,7 +34,8 @@ type Store interface {
 	InsertEvents(ctx context.Context, tenantID string, events []audit.Event) (int, error)
 	// InsertEventStream inserts every chunk fn puts in one transaction,
 	// committed only when fn returns nil; fn may be called again (from the
-	// start) when that transaction is retried.
+	// start) when that transaction is retried, and may run on a goroutine
+	// of its own.
 	InsertEventStream(ctx context.Context, tenantID string, fn func(put func([]audit.Event) error) error) (int, error)
 	GetExport(ctx context.Context, tenantID, id string) (audit.Export, error)
 	// MarkExportCorrupt fails a completed export whose stored file no

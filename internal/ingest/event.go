@@ -19,11 +19,12 @@ import (
 type validator struct {
 	now  time.Time
 	p    *problems
-	seen map[string]int // client-supplied id → index of its first event
+	seen idSet // client-supplied ids
+	fast fastDecoder
 }
 
 func newValidator(l Limits) *validator {
-	return &validator{now: l.Now(), p: newProblems(l.MaxProblems), seen: map[string]int{}}
+	return &validator{now: l.Now(), p: newProblems(l.MaxProblems)}
 }
 
 // event decodes and validates the JSON object raw, the event at index. It
@@ -31,7 +32,57 @@ func newValidator(l Limits) *validator {
 // must be syntactically valid JSON.
 func (v *validator) event(index int, raw []byte) (audit.Event, bool) {
 	before := v.p.invalid
-	var e audit.Event
+	if e, occurredAt, ok := v.fast.decode(raw); ok {
+		v.check(index, &e, occurredAt, nil)
+		return e, v.p.invalid == before
+	}
+	return v.carefulEvent(index, raw)
+}
+
+// line is event for one NDJSON line, which may not be JSON at all: that is
+// one more problem of the batch, naming the line and column.
+func (v *validator) line(index, lineNo int, raw []byte) (audit.Event, bool) {
+	before := v.p.invalid
+	if e, occurredAt, ok := v.fast.decode(raw); ok {
+		v.check(index, &e, occurredAt, nil)
+		return e, v.p.invalid == before
+	}
+	if !json.Valid(raw) {
+		var se *json.SyntaxError
+		uerr := json.Unmarshal(raw, new(json.RawMessage))
+		col := int64(len(raw)) + 1
+		if errors.As(uerr, &se) {
+			col = se.Offset // the offending byte is the Offset-th
+		}
+		msg := "unexpected end of input"
+		if uerr != nil {
+			msg = trimJSONPrefix(uerr.Error())
+		}
+		v.p.add(index, "", "line %d: malformed JSON at column %d: %s", lineNo, col, msg)
+		return audit.Event{}, false
+	}
+	return v.carefulEvent(index, raw)
+}
+
+// carefulEvent is event without the fast path: what names the problems
+// of an event the fast path gave up on.
+func (v *validator) carefulEvent(index int, raw []byte) (audit.Event, bool) {
+	before := v.p.invalid
+	e, occurredAt, badType, ok := v.decode(index, raw)
+	if !ok {
+		return e, false
+	}
+	v.check(index, &e, occurredAt, badType)
+	return e, v.p.invalid == before
+}
+
+// decode is event's first half the careful way, field by field with
+// encoding/json, naming every problem of the object's shape: types,
+// unknown and repeated fields, invalid UTF-8. badType holds the fields
+// whose value was refused, which check then leaves alone. ok is false
+// when the object cannot be read any further (check must not run).
+func (v *validator) decode(index int, raw []byte) (e audit.Event, occurredAt string, badType map[string]bool, ok bool) {
+	before := v.p.invalid
 	// Invalid UTF-8 is looked for per field below, to name the field; the
 	// JSON decoder would silently turn it into U+FFFD.
 	rawValid := utf8.Valid(raw)
@@ -39,13 +90,10 @@ func (v *validator) event(index int, raw []byte) (audit.Event, bool) {
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		v.p.add(index, "", "must be a JSON object")
-		return e, false
+		return e, "", nil, false
 	}
-	var (
-		seen       = map[string]bool{}
-		badType    = map[string]bool{}
-		occurredAt string
-	)
+	seen := map[string]bool{}
+	badType = map[string]bool{}
 	str := func(key string, val json.RawMessage) string {
 		s, ok := v.str(index, key, val)
 		if !ok {
@@ -57,13 +105,13 @@ func (v *validator) event(index int, raw []byte) (audit.Event, bool) {
 		tok, err := dec.Token()
 		if err != nil {
 			v.p.add(index, "", "malformed JSON object")
-			return e, false
+			return e, "", nil, false
 		}
 		key, _ := tok.(string)
 		var val json.RawMessage
 		if err := dec.Decode(&val); err != nil {
 			v.p.add(index, key, "malformed JSON value")
-			return e, false
+			return e, "", nil, false
 		}
 		if seen[key] {
 			// Parsers disagree on which duplicate wins; an audit trail
@@ -104,15 +152,21 @@ func (v *validator) event(index int, raw []byte) (audit.Event, bool) {
 	if !rawValid && v.p.invalid == before {
 		// The bad bytes are in a field name.
 		v.p.add(index, "", "is not valid UTF-8")
-		return e, false
+		return e, "", nil, false
 	}
+	return e, occurredAt, badType, true
+}
+
+// check is event's second half: the rules on the values of a decoded
+// event, except those of the fields in badType.
+func (v *validator) check(index int, e *audit.Event, occurredAt string, badType map[string]bool) {
 	if e.ID != "" {
 		v.checkID(index, e.ID)
 	}
 	if !badType["occurred_at"] {
 		e.OccurredAt = v.time(index, occurredAt)
 	}
-	for _, f := range []struct {
+	for _, f := range [...]struct {
 		name     string
 		val      string
 		required bool
@@ -136,7 +190,6 @@ func (v *validator) event(index int, raw []byte) (audit.Event, bool) {
 	} else if r, ok := badText(e.Description, true); !ok {
 		v.p.add(index, "description", "contains the control character %U", r)
 	}
-	return e, v.p.invalid == before
 }
 
 // str returns the string value of field key; null reads as "". A value of
@@ -178,11 +231,56 @@ func (v *validator) checkID(index int, id string) {
 			return
 		}
 	}
-	if first, dup := v.seen[id]; dup {
+	if first, dup := v.seen.add(id, index); dup {
 		v.p.add(index, "id", "repeats the id of event %d in the same batch", first)
-		return
 	}
-	v.seen[id] = index
+}
+
+// idSet maps the client-supplied ids of one request to the index of the
+// event that first had each, for the in-request duplicate check. It is
+// the one thing a request's memory grows with (issue 14: 100,000 ids, on
+// top of bounded chunks), so a canonical UUID, the ids clients and this
+// service generate, is kept as its 16 bytes rather than as a 36-byte
+// string. The canonical form is lower-case only: any other spelling of a
+// UUID is another id, kept as a string, so no duplicate is missed or made
+// up.
+type idSet struct {
+	uuids map[uuid.UUID]int32
+	other map[string]int32
+}
+
+// add records id at index unless it was seen, and returns the index of
+// its first event if it was.
+func (s *idSet) add(id string, index int) (first int, dup bool) {
+	if u, ok := canonicalUUID(id); ok {
+		if f, dup := s.uuids[u]; dup {
+			return int(f), true
+		}
+		if s.uuids == nil {
+			s.uuids = map[uuid.UUID]int32{}
+		}
+		s.uuids[u] = int32(index)
+		return 0, false
+	}
+	if f, dup := s.other[id]; dup {
+		return int(f), true
+	}
+	if s.other == nil {
+		s.other = map[string]int32{}
+	}
+	s.other[id] = int32(index)
+	return 0, false
+}
+
+// canonicalUUID parses s if it is a UUID in canonical form:
+// xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx in lower-case hex, the form
+// uuid.UUID.String writes.
+func canonicalUUID(s string) (uuid.UUID, bool) {
+	if len(s) != 36 {
+		return uuid.UUID{}, false
+	}
+	u, err := uuid.Parse(s)
+	return u, err == nil && u.String() == s
 }
 
 func isIDRune(r rune) bool {

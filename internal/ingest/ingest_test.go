@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -302,6 +303,28 @@ func TestMaxProblems(t *testing.T) {
 	}
 	if msg := audit.ErrorMessage(err); msg != "10 of 10 events are invalid (the first 3 problems are listed)" {
 		t.Errorf("message %q", msg)
+	}
+}
+
+// TestDuplicateIDs: a repeated id is found whatever its form. Canonical
+// UUIDs are remembered apart from other ids (as 16 bytes); another spelling
+// of one is another id.
+func TestDuplicateIDs(t *testing.T) {
+	u := "0190a0b1-c2d3-7e4f-8a5b-6c7d8e9f0a1b"
+	idOf := []string{u, "evt-1", strings.ToUpper(u), u, "evt-1", strings.ToUpper(u), "{" + u + "}"}
+	var events []any
+	for _, id := range idOf {
+		events = append(events, with(map[string]any{"id": id}))
+	}
+	_, err := ingest.DecodeNDJSON(strings.NewReader(ndjson(events...)), limits(), func([]audit.Event) error { return nil })
+	want := []ingest.Problem{
+		{Index: 3, Field: "id", Reason: "repeats the id of event 0 in the same batch"},
+		{Index: 4, Field: "id", Reason: "repeats the id of event 1 in the same batch"},
+		{Index: 5, Field: "id", Reason: "repeats the id of event 2 in the same batch"},
+		{Index: 6, Field: "id", Reason: `contains '{'; ids use only A-Z a-z 0-9 _ . : -`},
+	}
+	if ps := problemsOf(t, err); !reflect.DeepEqual(ps, want) {
+		t.Fatalf("problems\n%+v\nwant\n%+v", ps, want)
 	}
 }
 

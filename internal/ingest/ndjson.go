@@ -3,7 +3,6 @@ package ingest
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -72,20 +71,7 @@ func DecodeNDJSON(r io.Reader, limits Limits, batch func([]audit.Event) error) (
 			if index == l.MaxEvents {
 				return handed, tooManyEvents(l.MaxEvents)
 			}
-			if !json.Valid(trimmed) {
-				var raw json.RawMessage
-				uerr := json.Unmarshal(trimmed, &raw)
-				var se *json.SyntaxError
-				col := int64(len(trimmed)) + 1
-				if errors.As(uerr, &se) {
-					col = se.Offset // the offending byte is the Offset-th
-				}
-				msg := "unexpected end of input"
-				if uerr != nil {
-					msg = trimJSONPrefix(uerr.Error())
-				}
-				v.p.add(index, "", "line %d: malformed JSON at column %d: %s", lineNo, col, msg)
-			} else if e, ok := v.event(index, trimmed); ok && !v.p.any() {
+			if e, ok := v.line(index, lineNo, trimmed); ok && !v.p.any() {
 				chunk = append(chunk, e)
 				if len(chunk) == l.ChunkEvents {
 					if err := flush(); err != nil {

@@ -32,6 +32,8 @@ type StreamCopier interface {
 	// be copied as it is (an id that exists, a lost deadlock) stores
 	// nothing and answers ErrCopyConflict: InsertEventStream then inserts
 	// it skipping existing ids. An error fill returns is returned as it is.
+	// fill may run on a goroutine of its own; it has returned when
+	// CopyEventStream returns.
 	CopyEventStream(ctx context.Context, db *sql.DB, tenantID string, fill func(put func([]audit.Event) error) error) (int64, error)
 }
 

@@ -162,8 +162,12 @@ func (db *DB) withTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 	if err != nil {
 		return db.wrap(op+": begin", err)
 	}
+	// Rolled back whichever way fn ends but a commit, a panic included
+	// (a panicking ingest producer): left open, the transaction would hold
+	// SQLite's only write connection for good. After a commit it is a
+	// no-op.
+	defer func() { _ = tx.Rollback() }()
 	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -238,6 +238,11 @@ func runEvents(t *testing.T, open Open) {
 		requireInvalid(t, err)
 	})
 
+	t.Run("InsertEventStreamChunks", func(t *testing.T) {
+		t.Parallel()
+		runStreamChunks(t, open)
+	})
+
 	t.Run("Filter", func(t *testing.T) {
 		t.Parallel()
 		runFilter(t, open)
@@ -643,6 +648,131 @@ func runFilter(t *testing.T, open Open) {
 		}
 		if n := count(t, b, audit.Filter{TenantID: "C"}, 0); n != 0 {
 			t.Fatalf("unknown tenant counts %d", n)
+		}
+	})
+}
+
+// runStreamChunks: a streamed batch of many chunks (more than a store
+// keeps in flight) is one batch whatever the store does with the chunks.
+func runStreamChunks(t *testing.T, open Open) {
+	// 7,345 events in chunks of 1,000 whose ids run against the chunk
+	// order, with all the metadata the columns hold.
+	var chunks [][]audit.Event
+	var all []audit.Event
+	for c := range 8 {
+		var chunk []audit.Event
+		for i := range min(1000, 7345-c*1000) {
+			e := event("", fmt.Sprintf("c%d-%04d", 7-c, 999-i), time.Duration(c*1000+i)*time.Millisecond)
+			e.Metadata = map[string]string{"entity_id": fmt.Sprint("ent", i%7), "tag": "kyc", "zz_extra": fmt.Sprint(c)}
+			chunk = append(chunk, e)
+		}
+		chunks = append(chunks, chunk)
+		all = append(all, chunk...)
+	}
+	stream := func(b *testBundle, tenantID string, after func(put func([]audit.Event) error) error) (int, error) {
+		return b.store.InsertEventStream(b.ctx, tenantID, func(put func([]audit.Event) error) error {
+			for _, c := range chunks {
+				if err := put(c); err != nil {
+					return err
+				}
+			}
+			return after(put)
+		})
+	}
+	done := func(func([]audit.Event) error) error { return nil }
+
+	t.Run("EveryEventStoredAndFed", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, open)
+		n, err := stream(b, "t1", done)
+		if err != nil || n != len(all) {
+			t.Fatalf("stream: %d, %v; want %d new", n, err, len(all))
+		}
+		want := make([]audit.Event, len(all))
+		for i, e := range all {
+			want[i] = normal("t1", e)
+		}
+		sortEvents(want)
+		if got := collect(t, b.store, b.ctx, audit.Filter{TenantID: "t1"}); !reflect.DeepEqual(got, want) {
+			t.Fatalf("read back %d events, want %d as put (first difference among %v…)", len(got), len(want), ids(got[:min(3, len(got))]))
+		}
+		// The feed hands out every event of the batch, once. (In what
+		// order depends on how the backend numbers the chunks: one
+		// PostgreSQL transaction is one position, see the postgres
+		// package's TestStreamedBatchIsOneIngestPosition.) On PostgreSQL
+		// it may lag behind other tests' transactions (see FeedPages).
+		var got []string
+		cur := audit.FeedCursor{}
+		for deadline := time.Now().Add(10 * time.Second); len(got) < len(all) && time.Now().Before(deadline); {
+			p, err := b.store.FeedPage(b.ctx, audit.Filter{TenantID: "t1"}, cur, 2000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, cur = append(got, ids(p.Events)...), p.Next
+			if !p.More && len(got) < len(all) {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		slices.Sort(got)
+		wantIDs := ids(all)
+		slices.Sort(wantIDs)
+		if !slices.Equal(got, wantIDs) {
+			t.Fatalf("the feed hands out %d events, want the %d of the batch once each", len(got), len(wantIDs))
+		}
+	})
+
+	t.Run("ConflictInTheFirstChunk", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, open)
+		if _, err := b.store.InsertEvents(b.ctx, "t1", chunks[0][500:501]); err != nil {
+			t.Fatal(err)
+		}
+		n, err := stream(b, "t1", done)
+		if err != nil || n != len(all)-1 {
+			t.Fatalf("stream: %d, %v; want %d new", n, err, len(all)-1)
+		}
+		if n := count(t, b, audit.Filter{TenantID: "t1"}, 0); n != int64(len(all)) {
+			t.Fatalf("%d events stored, want %d", n, len(all))
+		}
+	})
+
+	t.Run("ProducerFailsAtTheEnd", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, open)
+		bad := errors.New("event 7345 is invalid")
+		_, err := stream(b, "t1", func(put func([]audit.Event) error) error {
+			if err := put(chunks[0][:1]); err != nil {
+				return err
+			}
+			return bad
+		})
+		if !errors.Is(err, bad) {
+			t.Fatalf("err = %v, want the producer's", err)
+		}
+		if n := count(t, b, audit.Filter{TenantID: "t1"}, 0); n != 0 {
+			t.Fatalf("%d events stored by a failed stream", n)
+		}
+	})
+
+	t.Run("ProducerPanics", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, open)
+		// The panic reaches the caller, whose recovery (echo's, for a
+		// request) turns it into a 500, however the store runs fill.
+		recovered := func() (r any) {
+			defer func() { r = recover() }()
+			_, _ = stream(b, "t1", func(func([]audit.Event) error) error { panic("decoder bug") })
+			return nil
+		}()
+		if recovered != "decoder bug" {
+			t.Fatalf("recovered %v, want the producer's panic", recovered)
+		}
+		if n := count(t, b, audit.Filter{TenantID: "t1"}, 0); n != 0 {
+			t.Fatalf("%d events stored by a stream whose producer panicked", n)
+		}
+		// The store works on.
+		if n, err := stream(b, "t1", done); err != nil || n != len(all) {
+			t.Fatalf("stream after the panic: %d, %v", n, err)
 		}
 	})
 }
