@@ -12,6 +12,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/redisconn/embedded"
 	"github.com/auditsentinel/sentinel/internal/secretbox"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/testenv"
@@ -30,7 +31,7 @@ func TestRedisPoolFitsLiveStreams(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
+			d, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler), embedded.Start)
 			if err != nil {
 				t.Fatal(err)
 			}

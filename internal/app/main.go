@@ -34,6 +34,9 @@ type Main struct {
 	// Tracing, when set, is what the process traces with (a test's span
 	// recorder); nil: what Config.Tracing says, set by Run.
 	Tracing *tracing.Tracing
+	// StartRedis starts the in-process Redis of embedded mode (REDIS_URL
+	// unset); nil refuses that mode.
+	StartRedis StartRedis
 
 	// Set by Run, for tests.
 	Deps        *Deps
@@ -86,7 +89,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.Logger.Info("starting api", "config", m.Config)
-	if m.Deps, err = Open(ctx, m.Config, m.Logger); err != nil {
+	if m.Deps, err = Open(ctx, m.Config, m.Logger, m.StartRedis); err != nil {
 		return err
 	}
 	m.Deps.Tracer = tracer(m.Tracing)
@@ -180,7 +183,7 @@ func (m *WorkerMain) Run(ctx context.Context) (err error) {
 	if m.Logger, m.ownsTracing, err = startTracing(ctx, &m.Tracing, m.Config, "audit-sentinel-worker", m.Logger); err != nil {
 		return err
 	}
-	if m.Deps, err = Open(ctx, m.Config, m.Logger); err != nil {
+	if m.Deps, err = Open(ctx, m.Config, m.Logger, nil); err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
 	m.Deps.Tracer = tracer(m.Tracing)
