@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,5 +151,23 @@ func TestSecretsKeyRotation(t *testing.T) {
 	start(newKey, oldKey) // seals it again under the new key
 	if got, err := start(newKey).GetTenantWebhookSecret(t.Context(), "acme"); err != nil || got.Secret != "whsec_x" {
 		t.Fatalf("after the rotation, the new key alone: %+v, %v", got, err)
+	}
+}
+
+// A process given no StartRedis (the worker, which does not link one)
+// refuses embedded mode, naming REDIS_URL, instead of starting anything.
+func TestOpenWithoutStartRedisRefusesEmbeddedMode(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": "sqlite:" + testenv.SQLitePath(t), "STORAGE_URL": "file://" + t.TempDir()}
+	cfg, err := config.FromEnv(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler), nil)
+	if err == nil {
+		d.Close()
+		t.Fatal("Open in embedded mode without StartRedis succeeded")
+	}
+	if !strings.Contains(err.Error(), "REDIS_URL") {
+		t.Fatalf("Open: %v; want an error naming REDIS_URL", err)
 	}
 }
