@@ -14,6 +14,7 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/app"
 	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/redisconn/embedded"
 )
 
 const usage = `Usage: api [-demo] [-addr ADDR]
@@ -60,7 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cfg.HTTPAddr = *addr
 	}
 	logger := config.NewLogger(cfg, stderr)
-	m := &app.Main{Config: cfg, Logger: logger, Demo: *demo, Stdout: stdout}
+	m := &app.Main{Config: cfg, Logger: logger, Demo: *demo, Stdout: stdout, StartRedis: embedded.Start}
 	err = m.Run(ctx)
 	if err == nil {
 		<-ctx.Done()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -28,5 +29,22 @@ func TestNeedsRedis(t *testing.T) {
 	if code := run(t.Context(), nil, func(string) string { return "" }, &errb); code != 2 ||
 		!strings.Contains(errb.String(), "REDIS_URL") {
 		t.Errorf("worker without REDIS_URL: exit %d, want 2 naming REDIS_URL; stderr: %s", code, errb.String())
+	}
+}
+
+// TestLinksNoEmbeddedRedis: a worker always reaches a Redis of its own
+// (REDIS_URL), so it links no in-process one: miniredis and its Lua
+// interpreter only added megabytes to every worker's RSS (issue 12). The
+// test binary links what the worker does (package app), so its build
+// information lists the same modules.
+func TestLinksNoEmbeddedRedis(t *testing.T) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || len(bi.Deps) == 0 {
+		t.Fatal("no build information with modules in the test binary")
+	}
+	for _, m := range bi.Deps {
+		if m.Path == "github.com/alicebob/miniredis/v2" || m.Path == "github.com/yuin/gopher-lua" {
+			t.Errorf("the worker links %s (embedded mode's Redis); only cmd/api should", m.Path)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/demo"
+	"github.com/auditsentinel/sentinel/internal/redisconn/embedded"
 )
 
 // TestDemoSeedsOnceAndReusesData: -demo's first start creates a key and
@@ -28,7 +29,7 @@ func TestDemoSeedsOnceAndReusesData(t *testing.T) {
 	apptest.Must(t, err)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	start := func() (string, int64) {
-		deps, err := app.Open(t.Context(), cfg, logger)
+		deps, err := app.Open(t.Context(), cfg, logger, embedded.Start)
 		apptest.Must(t, err)
 		defer deps.Close()
 		key, err := app.SeedDemo(t.Context(), cfg, deps, logger)

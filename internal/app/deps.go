@@ -41,9 +41,15 @@ type Deps struct {
 	// Tracer traces requests, enqueues, tasks, database streams and
 	// uploads; nil traces nothing. Main and WorkerMain set it.
 	Tracer trace.TracerProvider
-	mini   *redisconn.EmbeddedServer
+	mini   redisconn.Server
 	rdb    redis.UniversalClient
 }
+
+// StartRedis starts the in-process Redis of embedded mode: cmd/api passes
+// embedded.Start (package redisconn/embedded). The worker binary passes
+// none, so that it does not link miniredis and a Lua interpreter, which
+// cost every worker megabytes of RSS for a mode it refuses.
+type StartRedis func() (redisconn.Server, error)
 
 // OpenStore opens (and migrates) the SQL store DATABASE_URL names.
 func OpenStore(ctx context.Context, cfg config.Config, logger *slog.Logger) (*sqlstore.DB, error) {
@@ -99,8 +105,9 @@ func OpenBucket(ctx context.Context, cfg config.Config, logger *slog.Logger) (ob
 }
 
 // Open connects everything cfg names. In embedded mode (REDIS_URL unset) it
-// starts an in-process Redis that lives as long as Deps.
-func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Deps, err error) {
+// starts an in-process Redis with startRedis that lives as long as Deps;
+// without startRedis, embedded mode is an error.
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger, startRedis StartRedis) (_ *Deps, err error) {
 	d := &Deps{}
 	defer func() {
 		if err != nil {
@@ -115,12 +122,15 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (_ *Deps,
 	}
 	rc := cfg.Redis
 	if rc.Mode == redisconn.Embedded || rc.Mode == "" {
-		if d.mini, err = redisconn.StartEmbedded(); err != nil {
+		if startRedis == nil {
+			return nil, errors.New("REDIS_URL: must be set: this process runs no in-process Redis")
+		}
+		if d.mini, err = startRedis(); err != nil {
 			return nil, err
 		}
 		rc, d.Embedded = d.mini.Config(), true
 		logger.Info("embedded mode: in-process Redis and worker; set REDIS_URL to run api and workers apart",
-			"redis_addr", d.mini.Addr())
+			"redis_addr", strings.Join(rc.Addrs, ","))
 	}
 	d.Redis = rc.ConnOpt()
 	sealed, err := sealSecrets(ctx, cfg, d.Embedded, d.Store, logger)

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/redisconn/embedded"
 	"github.com/auditsentinel/sentinel/internal/secretbox"
 	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/testenv"
@@ -30,7 +32,7 @@ func TestRedisPoolFitsLiveStreams(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
+			d, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler), embedded.Start)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,5 +151,23 @@ func TestSecretsKeyRotation(t *testing.T) {
 	start(newKey, oldKey) // seals it again under the new key
 	if got, err := start(newKey).GetTenantWebhookSecret(t.Context(), "acme"); err != nil || got.Secret != "whsec_x" {
 		t.Fatalf("after the rotation, the new key alone: %+v, %v", got, err)
+	}
+}
+
+// A process given no StartRedis (the worker, which does not link one)
+// refuses embedded mode, naming REDIS_URL, instead of starting anything.
+func TestOpenWithoutStartRedisRefusesEmbeddedMode(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": "sqlite:" + testenv.SQLitePath(t), "STORAGE_URL": "file://" + t.TempDir()}
+	cfg, err := config.FromEnv(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler), nil)
+	if err == nil {
+		d.Close()
+		t.Fatal("Open in embedded mode without StartRedis succeeded")
+	}
+	if !strings.Contains(err.Error(), "REDIS_URL") {
+		t.Fatalf("Open: %v; want an error naming REDIS_URL", err)
 	}
 }

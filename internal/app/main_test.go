@@ -21,6 +21,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/app/apptest"
 	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/demo"
+	"github.com/auditsentinel/sentinel/internal/redisconn/embedded"
 )
 
 // TestMainBootsLikeTheBinary runs app.Main as `api -demo` does (port :0,
@@ -45,7 +46,7 @@ func TestMainBootsLikeTheBinary(t *testing.T) {
 	before := runtime.NumGoroutine()
 
 	var stdout bytes.Buffer
-	m := &app.Main{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Demo: true, Stdout: &stdout}
+	m := &app.Main{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Demo: true, Stdout: &stdout, StartRedis: embedded.Start}
 	if err := m.Run(t.Context()); err != nil {
 		_ = m.Close()
 		t.Fatalf("run: %v", err)

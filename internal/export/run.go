@@ -473,7 +473,11 @@ func (r *Runner) pipeline(ctx context.Context, e audit.Export, f audit.Filter, r
 	}
 	write := rowWriter(rd, e.TenantID)
 	g, gctx := errgroup.WithContext(ctx)
-	batches := make(chan []audit.EventRow, 4)
+	// Two batches may wait: enough that neither side waits on the
+	// other's hiccups, few enough that an export holds little (each is
+	// some 300 KiB of rows, doubled by the collector's headroom; four
+	// were a tenth of what each concurrent export added, issue 12).
+	batches := make(chan []audit.EventRow, 2)
 	g.Go(func() (err error) {
 		defer close(batches)
 		sctx, span, end := r.startSpan(gctx, "stream events", attribute.String("file_type", string(rep.Params.FileType)))

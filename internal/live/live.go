@@ -40,8 +40,15 @@ import (
 
 // Defaults of Publisher.
 const (
-	DefaultChunkSize = 256 << 10
-	DefaultMaxLen    = 64 // entries kept: 16 MiB of a file at the default chunk size
+	// DefaultChunkSize is 64 KiB: what a feed holds is up to Queue chunks
+	// waiting, a batch being sent and the one filling, all on the Go heap,
+	// which the garbage collector's headroom doubles. At 256 KiB that was
+	// up to 6 MiB per running export, the largest part of what each
+	// further concurrent export added to a worker (issue 12); at 64 KiB it
+	// is 1.6 MiB, for four times the entries, which Redis appends at a
+	// fraction of what one export renders.
+	DefaultChunkSize = 64 << 10
+	DefaultMaxLen    = 256 // entries kept: 16 MiB of a file at the default chunk size
 	DefaultTTL       = 10 * time.Minute
 	DefaultQueue     = 16 // chunks waiting for Redis before a write waits
 	DefaultStall     = time.Second

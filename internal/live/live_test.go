@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -342,6 +343,46 @@ func TestStallIsABudget(t *testing.T) {
 			t.Fatal("no broken entry: the stream was not given up")
 		}
 	})
+}
+
+// What a feed holds while Redis does not answer is bounded by the
+// defaults: Queue chunks waiting, the batch being sent and the chunk
+// filling, about 1.5 MiB here at 64 KiB chunks. At 256 KiB it was 4.8 MiB
+// (6 MiB with a full batch), on the Go heap, which the collector's
+// headroom doubles: the largest part of what each further concurrent
+// export added to a worker (issue 12). Not parallel, so that the heap it
+// measures is its own.
+func TestStalledFeedHoldsLittle(t *testing.T) {
+	opt, err := redis.ParseURL(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := newProxy(t)
+	if opt.Addr, err = px.to(opt.Addr); err != nil {
+		t.Fatal(err)
+	}
+	rdb := client(t, opt)
+	p := &live.Publisher{Redis: rdb, Stall: 50 * time.Millisecond} // the default sizes
+	wantLive(t, rdb, "held")
+	data := randomBytes(16 << 20)
+	f := p.Start(t.Context(), "held", 1)
+	before := heapAfterGC()
+	px.pause()
+	writeOdd(f, data) // the feed breaks once it has waited Stall
+	held := int64(heapAfterGC()) - int64(before)
+	runtime.KeepAlive(data) // counted in both
+	px.resume()
+	f.Close(t.Context())
+	if held > 2<<20 {
+		t.Fatalf("a feed held %.1f MiB while Redis did not answer; want at most 2", float64(held)/(1<<20))
+	}
+}
+
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
 
 // The stream keeps MaxLen entries: a reader that starts late sees the gap

@@ -33,6 +33,15 @@ const (
 	Cluster    Mode = "cluster"
 )
 
+// Server is an in-process Redis, which embedded mode runs (package
+// redisconn/embedded starts one).
+type Server interface {
+	// Config reaches the server as a standalone Redis.
+	Config() Config
+	// Close stops the server; what it held is gone.
+	Close()
+}
+
 // URLForms is what REDIS_URL accepts, for error messages.
 const URLForms = "unset (embedded mode), redis://[USER:PASS@]HOST[:PORT][/DB], " +
 	"rediss://… (TLS), redis-sentinel://[USER:PASS@]HOST:PORT[,HOST:PORT…]/MASTER[?db=N&sentinel_password=P], " +

@@ -30,10 +30,11 @@ import (
 
 const (
 	// DefaultPartSize is the size of a multipart upload's parts, and of
-	// each buffer an upload holds: S3's minimum, 5 MiB. Every concurrent
-	// export holds up to Concurrency of them (issue 12 bounds what each
-	// adds to a worker at 16 MiB); 8 MiB parts bought no throughput an
-	// export can produce. 10,000 parts still allow 50 GB.
+	// each buffer an upload holds: S3's minimum, 5 MiB. Concurrent
+	// uploads share the Bucket's buffers, one each and one more (issue 12
+	// bounds what each export adds to a worker at 16 MiB); 8 MiB parts
+	// bought no throughput an export can produce. 10,000 parts still allow
+	// 50 GB.
 	DefaultPartSize = MinPartSize
 	// MinPartSize is S3's smallest part but the last.
 	MinPartSize = 5 << 20
@@ -70,7 +71,8 @@ type Config struct {
 	// MaxBufferedParts bounds the part buffers every upload of the Bucket
 	// holds together (default DefaultMaxBufferedParts, at least
 	// Concurrency): a process holds at most PartSize×MaxBufferedParts bytes
-	// of them, however many uploads run.
+	// of them, however many uploads run. Below that, N uploads running at
+	// once share N+1 buffers (see bufpool.go).
 	MaxBufferedParts int
 	// SignPayload makes uploads over plain http:// cover their bodies with
 	// the SigV4 signature (a SHA-256 of every byte, on the client and again

@@ -138,24 +138,26 @@ func (b *Bucket) upload(ctx context.Context, key string, r io.Reader, contentTyp
 	if err := objstore.ValidateKey(key); err != nil {
 		return objstore.ObjectInfo{}, err
 	}
-	buf, err := b.parts.get(ctx)
+	parts := b.parts.join()
+	defer parts.leave()
+	buf, err := parts.get(ctx)
 	if err != nil {
 		return objstore.ObjectInfo{}, fmt.Errorf("s3: upload %s: wait for a part buffer: %w", key, err)
 	}
 	n, err := io.ReadFull(r, buf)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		defer b.parts.put(buf)
+		defer parts.put(buf)
 		return b.put(ctx, key, buf[:n], contentType, until)
 	}
 	if err != nil {
-		b.parts.put(buf)
+		parts.put(buf)
 		return objstore.ObjectInfo{}, fmt.Errorf("s3: upload %s: read: %w", key, err)
 	}
 	if err := ctx.Err(); err != nil {
-		b.parts.put(buf)
+		parts.put(buf)
 		return objstore.ObjectInfo{}, fmt.Errorf("s3: upload %s: %w", key, err)
 	}
-	return b.multipart(ctx, key, buf, r, contentType, until)
+	return b.multipart(ctx, key, parts, buf, r, contentType, until)
 }
 
 func (b *Bucket) put(ctx context.Context, key string, data []byte, contentType string, until time.Time) (objstore.ObjectInfo, error) {
@@ -195,9 +197,9 @@ func (b *Bucket) stored(ctx context.Context, key string, size int64, contentType
 	return info
 }
 
-// multipart uploads first (a full part, from the pool, which multipart
-// gives back) and the rest of r.
-func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.Reader, contentType string, until time.Time) (_ objstore.ObjectInfo, err error) {
+// multipart uploads first (a full part, from parts, which multipart gives
+// back) and the rest of r.
+func (b *Bucket) multipart(ctx context.Context, key string, parts *uploadParts, first []byte, r io.Reader, contentType string, until time.Time) (_ objstore.ObjectInfo, err error) {
 	in := &s3.CreateMultipartUploadInput{
 		Bucket: &b.bucket, Key: aws.String(b.path(key)),
 		// Parts carry CRC32C checksums (see above), which S3 wants said up
@@ -214,7 +216,7 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 	}
 	created, err := b.client.CreateMultipartUpload(ctx, in)
 	if err != nil {
-		b.parts.put(first)
+		parts.put(first)
 		return objstore.ObjectInfo{}, fmt.Errorf("s3: upload %s: create multipart upload: %w", key, err)
 	}
 	id := created.UploadId
@@ -227,10 +229,10 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		parts []types.CompletedPart
-		size  int64
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done []types.CompletedPart
+		size int64
 	)
 	// slots bounds this upload's buffers being filled or sent to
 	// Concurrency; the buffers themselves come from the Bucket's pool, a
@@ -239,7 +241,7 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 	slots <- struct{}{} // first's
 	send := func(num int32, buf []byte, n int) {
 		wg.Go(func() {
-			defer func() { b.parts.put(buf); <-slots }()
+			defer func() { parts.put(buf); <-slots }()
 			sum := checksumCRC32C(buf[:n])
 			var etag *string
 			err := b.sendChecked(ctx, sum, func(opts ...func(*s3.Options)) (*string, error) {
@@ -263,7 +265,7 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 				return
 			}
 			mu.Lock()
-			parts = append(parts, types.CompletedPart{ETag: etag, PartNumber: aws.Int32(num), ChecksumCRC32C: &sum})
+			done = append(done, types.CompletedPart{ETag: etag, PartNumber: aws.Int32(num), ChecksumCRC32C: &sum})
 			mu.Unlock()
 		})
 	}
@@ -280,7 +282,7 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 		if ctx.Err() != nil {
 			break
 		}
-		buf, err := b.parts.get(ctx)
+		buf, err := parts.get(ctx)
 		if err != nil {
 			<-slots
 			break
@@ -295,13 +297,13 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 			readErr = fmt.Errorf("read: %w", err)
 		}
 		if n == 0 || (readErr != nil && !errors.Is(readErr, io.EOF)) {
-			b.parts.put(buf)
+			parts.put(buf)
 			<-slots
 			continue
 		}
 		if num == maxParts {
 			readErr = fmt.Errorf("stream is longer than %d parts of %d bytes", maxParts, b.partSize)
-			b.parts.put(buf)
+			parts.put(buf)
 			<-slots
 			continue
 		}
@@ -317,12 +319,12 @@ func (b *Bucket) multipart(ctx context.Context, key string, first []byte, r io.R
 		return objstore.ObjectInfo{}, fmt.Errorf("s3: upload %s: %w", key, err)
 	}
 
-	slices.SortFunc(parts, func(a, b types.CompletedPart) int { return int(*a.PartNumber - *b.PartNumber) })
+	slices.SortFunc(done, func(a, b types.CompletedPart) int { return int(*a.PartNumber - *b.PartNumber) })
 	_, err = b.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket:          &b.bucket,
 		Key:             aws.String(b.path(key)),
 		UploadId:        id,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done},
 	})
 	if err != nil {
 		return objstore.ObjectInfo{}, fmt.Errorf("s3: upload %s: complete multipart upload: %w", key, err)
