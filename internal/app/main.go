@@ -172,7 +172,7 @@ func (m *WorkerMain) Run(ctx context.Context) (err error) {
 		// process and 12 MiB for each export it may run keep eight
 		// concurrent CSV exports under 200 MiB (issue 12); 50 MiB per
 		// export let the heap double past that. Since the part buffers
-		// moved out of the heap (objstore/s3, partmem_mmap.go) the limit
+		// moved out of the heap (objstore/s3, through package offheap) the limit
 		// no longer counts them, so it leaves the heap room it did not
 		// have: measured, eight exports peak at ~135 MiB RSS without it
 		// binding, since each holds less (smaller live chunks, fewer

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/auditsentinel/sentinel/internal/offheap"
 )
 
 // DefaultMaxBufferedParts bounds the part buffers all uploads of one Bucket
@@ -114,7 +116,7 @@ func (p *partPool) take(u *uploadParts) []byte {
 		return buf
 	}
 	p.allocated.Add(1)
-	return newPartBuffer(p.size)
+	return offheap.Alloc(int(p.size)) // always live: see package offheap
 }
 
 // get waits for a buffer, or for ctx to end. A buffer that is free at once

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/auditsentinel/sentinel/internal/offheap"
 )
 
 // cjkGz is WenQuanYi Micro Hei (Apache-2.0, see fonts/README.md), a
@@ -36,7 +38,7 @@ var cjkFont = sync.OnceValue(func() *ttf {
 })
 
 // inflateFont inflates a gzipped font into memory outside the Go heap
-// (fontmem_mmap.go), which it keeps for the life of the process. On the
+// (package offheap), which it keeps for the life of the process. On the
 // heap, its 3.9 MB were live from the first report on and the garbage
 // collector's headroom doubled them: 8 MB of a worker's peak RSS while a
 // PDF renders (issue 17).
@@ -46,7 +48,7 @@ func inflateFont(gz []byte) []byte {
 		panic("pdfrender: embedded font: " + err.Error())
 	}
 	// The gzip trailer has the inflated size.
-	buf := newFontBuffer(int(binary.LittleEndian.Uint32(gz[len(gz)-4:])))
+	buf := offheap.Alloc(int(binary.LittleEndian.Uint32(gz[len(gz)-4:])))
 	if _, err := io.ReadFull(zr, buf); err != nil {
 		panic("pdfrender: embedded font: " + err.Error())
 	}
