@@ -51,7 +51,12 @@ const (
 	DefaultMaxLen    = 256 // entries kept: 16 MiB of a file at the default chunk size
 	DefaultTTL       = 10 * time.Minute
 	DefaultQueue     = 16 // chunks waiting for Redis before a write waits
-	DefaultStall     = time.Second
+	// DefaultStall is 3 s: with 64 KiB chunks the queue holds a quarter of
+	// the bytes it did, so under load it fills four times as often, and a
+	// 1 s budget lost the streams of every export in make bench's 4- and
+	// 8-way concurrent runs (they finished from storage, correct but in
+	// one late burst).
+	DefaultStall = 3 * time.Second
 	// maxBatch is how many queued chunks the sender hands Redis in one
 	// round trip when it is behind.
 	maxBatch = 8
