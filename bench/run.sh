@@ -442,6 +442,8 @@ pdf_runs() {
 if [ "${BENCH_ONLY_CONCURRENT:-}" = 1 ] || [ "${BENCH_ONLY_PDF:-}" = 1 ]; then
 	say "BENCH_ONLY_CONCURRENT or BENCH_ONLY_PDF: seeding tenant big (600,000 events) only"
 	seed big 600000 1
+	# Combined with BENCH_ONLY_PURGE, whose step exports tenant mid.
+	[ -z "$ONLY_PURGE" ] || seed mid "$N_MID" 2
 	psql "$DB" -qAtc 'VACUUM ANALYZE events' >/dev/null
 	settle
 elif [ -n "$QUICK" ]; then

@@ -374,7 +374,10 @@ type Entry struct {
 // Reader reads export streams (API side).
 type Reader struct {
 	Redis redis.UniversalClient
-	// Count is how many entries one read returns at most (default 8).
+	// Count is how many entries one read returns at most (default 32: 2 MiB
+	// of 64 KiB chunks, what 8 of the 256 KiB chunks were; at 8 a reader
+	// made four times the round trips, and the 600,000-event NDJSON bench
+	// export fell from 0.97x to 0.81x the CSV's rows/s).
 	Count int64
 }
 
@@ -395,7 +398,7 @@ var ErrBadEntry = errors.New("live: malformed stream entry")
 func (r *Reader) Next(ctx context.Context, exportID, after string, block time.Duration) ([]Entry, error) {
 	count := r.Count
 	if count <= 0 {
-		count = 8
+		count = 32
 	}
 	if block < time.Millisecond {
 		block = time.Millisecond // 0 would mean forever
