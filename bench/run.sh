@@ -58,7 +58,8 @@
 #   BENCH_ONLY_INGEST=1 seed nothing; only step 6
 #   BENCH_ONLY_PURGE=1  seed only tenant mid; only step 7
 #                       The four BENCH_ONLY_ above combine (one run, one
-#                       report on stdout; nothing written to bench/results).
+#                       report on stdout; nothing written to bench/results),
+#                       and BENCH_ONLY_CONCURRENT=1 beside them adds its step.
 #   BENCH_SCALE=F       with those quick modes only: multiply the event
 #                       counts (big, mid, ingest, the small requests) by F,
 #                       0 < F <= 1 (e.g. 0.05); the purge tenants keep
@@ -424,6 +425,18 @@ concurrent_rss() {
 		done
 		rss "concurrent-$n"
 	done
+}
+
+# concurrent_step is BENCH_ONLY_CONCURRENT's measurement, alone or beside
+# the other quick modes.
+concurrent_step() {
+	say "warm-up: one unmeasured 600,000-event export"
+	start_worker
+	export_run warmup-600k "$KEY_BIG" "file_type=csv" 600000
+	sed -i '$d' "$RESULTS"
+	concurrent_rss
+	stop_pid "$WORKER_PID"
+	WORKER_PID=""
 }
 
 # pdf_runs: RUNS 5,000-event PDF exports of tenant big, each a different
@@ -849,6 +862,7 @@ if [ -n "$QUICK" ]; then
 	[ -z "$ONLY_PURGE" ] || purge_step
 	stop_pid "$WORKER_PID"
 	WORKER_PID=""
+	[ "${BENCH_ONLY_CONCURRENT:-}" != 1 ] || concurrent_step
 	record_env
 	"$BIN/exportbench" report -in "$RESULTS" >"$TMP/quick.md" || die "report failed"
 	echo
@@ -857,14 +871,9 @@ if [ -n "$QUICK" ]; then
 	exit 0
 fi
 
+
 if [ "${BENCH_ONLY_CONCURRENT:-}" = 1 ]; then
-	say "warm-up: one unmeasured 600,000-event export"
-	start_worker
-	export_run warmup-600k "$KEY_BIG" "file_type=csv" 600000
-	sed -i '$d' "$RESULTS"
-	concurrent_rss
-	stop_pid "$WORKER_PID"
-	WORKER_PID=""
+	concurrent_step
 	grep '"kind":"rss"' "$RESULTS" >&2
 	exit 0
 fi
