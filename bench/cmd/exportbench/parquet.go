@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -77,22 +76,5 @@ func countParquet(f *os.File) (rows, self int64, err error) {
 // parquetRows reports the Parquet export of tenant big (exports and rss
 // parquet-big) against the CSV export's rows/s.
 func parquetRows(w io.Writer, exports map[string][]line, rss map[string][]float64, csvRate float64) {
-	pq := exports["parquet-big"]
-	if len(pq) == 0 {
-		return
-	}
-	m := medianBy(pq, func(l line) float64 { return l.Seconds })
-	fmt.Fprintf(w, "| Parquet export, %s events, GET → last byte (median of %d) | %.2f s · %s rows/s · %.1f MB/s (%.1f MB) | "+
-		"≥ %.1f× CSV | see ratio |\n", thousands(m.Rows-m.SelfAuditRows), len(pq), m.Seconds, thousands(int64(m.RowsPerSec)), m.MBPerSec,
-		float64(m.Bytes)/1e6, targetParquetRatio)
-	if csvRate > 0 {
-		fmt.Fprintf(w, "| Parquet ÷ CSV export, rows/s | %.2f× | ≥ %.2f× | %s |\n", m.RowsPerSec/csvRate, targetParquetRatio,
-			verdict(m.RowsPerSec >= targetParquetRatio*csvRate))
-	} else {
-		fmt.Fprintf(w, "| Parquet ÷ CSV export, rows/s | no CSV export in this run | ≥ %.2f× | MISSED (not run) |\n", targetParquetRatio)
-	}
-	if v := rss["parquet-big"]; len(v) > 0 {
-		fmt.Fprintf(w, "| worker peak RSS, %s-event Parquet export (max of %d) | %.1f MiB | ≤ %.0f MiB | %s |\n",
-			thousands(m.Rows-m.SelfAuditRows), len(v), slices.Max(v), targetParquetRSSMiB, verdict(slices.Max(v) <= targetParquetRSSMiB))
-	}
+	formatRows(w, "Parquet", "parquet-big", exports, rss, csvRate, targetParquetRatio, targetParquetRSSMiB)
 }
