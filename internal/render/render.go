@@ -1,6 +1,7 @@
 // Package render turns a stream of audit events into an export file. Each
 // format lives in its own subpackage (render/csv, render/pdf); this package
-// holds what they share: the Renderer contract and the report description.
+// holds what they share: the Renderer contract, the report description, and
+// the text both CSV and NDJSON write (JSON strings, RFC 3339 instants).
 package render
 
 import (

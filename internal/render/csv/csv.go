@@ -74,7 +74,7 @@ var fixedColumns = []string{
 // buffer as it comes, so memory does not grow with the export.
 type Renderer struct {
 	bw *bufio.Writer
-	tf timeFormatter
+	tf *render.TimeFormatter
 
 	line    []byte            // reused encoded record
 	extra   map[string]string // reused for metadata that needs re-encoding
@@ -126,7 +126,7 @@ func New(w io.Writer, r render.Report, opts ...Option) (*Renderer, error) {
 	bw := bufio.NewWriterSize(w, bufferSize)
 	rd := &Renderer{
 		bw:    bw,
-		tf:    timeFormatter{loc: loc},
+		tf:    render.NewTimeFormatter(loc),
 		line:  make([]byte, 0, 1024),
 		extra: make(map[string]string),
 	}
@@ -174,7 +174,7 @@ func (r *Renderer) WriteRow(e *audit.EventRow) error {
 	// quoting, nor neutralising (it starts with the year).
 	b := appendCell(r.line[:0], e.ID)
 	b = append(b, ',')
-	b = r.tf.append(b, e.OccurredAt)
+	b = r.tf.Append(b, e.OccurredAt)
 	b = append(b, ',')
 	b = appendCell(b, e.EventType)
 	b = append(b, ',')
@@ -396,17 +396,6 @@ func (r *Renderer) Close() error {
 
 // Rows returns how many events were written.
 func (r *Renderer) Rows() int64 { return r.rows }
-
-// AppendTime appends t in loc as RFC 3339 with the zone's offset at t and
-// fractional seconds only when they are non-zero (microseconds at most,
-// trailing zeros trimmed).
-func AppendTime(b []byte, t time.Time, loc *time.Location) []byte {
-	t = t.In(loc)
-	if t.Nanosecond()/1000 == 0 {
-		return t.AppendFormat(b, "2006-01-02T15:04:05Z07:00")
-	}
-	return t.Truncate(time.Microsecond).AppendFormat(b, "2006-01-02T15:04:05.999999Z07:00")
-}
 
 // Neutralize applies the CSV injection rule (see the package comment) to
 // one cell of free text: a single quote before a first character of =, +,

@@ -154,7 +154,7 @@ func TestOccurredAt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := string(AppendTime(nil, tt.at, orUTC(tt.loc))); got != tt.want {
+			if got := string(render.AppendTime(nil, tt.at, orUTC(tt.loc))); got != tt.want {
 				t.Errorf("AppendTime = %q, want %q", got, tt.want)
 			}
 			recs := parse(t, renderCSV(t, report("en", tt.loc), []audit.Event{{ID: "e", OccurredAt: tt.at}}))

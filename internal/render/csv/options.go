@@ -70,7 +70,7 @@ func (r *Renderer) writeCustom(e *audit.EventRow) error {
 		case c == 0:
 			v = e.ID
 		case c == 1:
-			v = string(r.tf.append(nil, e.OccurredAt))
+			v = string(r.tf.Append(nil, e.OccurredAt))
 		case c == 2:
 			v = e.EventType
 		case c == 3:

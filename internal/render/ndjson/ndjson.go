@@ -24,7 +24,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/render"
@@ -74,7 +73,7 @@ var sortedMeta = func() []int {
 // Renderer writes one NDJSON file, a line per event as it comes.
 type Renderer struct {
 	bw     *bufio.Writer
-	loc    *time.Location
+	tf     *render.TimeFormatter
 	fields []int // columns 0..6 chosen, in order
 	meta   uint16
 	extra  bool // the rest of the metadata is wanted
@@ -90,11 +89,7 @@ var (
 
 // New returns a Renderer writing to w with rep's time zone and columns.
 func New(w io.Writer, rep render.Report) (*Renderer, error) {
-	loc := rep.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	r := &Renderer{bw: bufio.NewWriterSize(w, bufferSize), loc: loc, line: make([]byte, 0, 1024)}
+	r := &Renderer{bw: bufio.NewWriterSize(w, bufferSize), tf: render.NewTimeFormatter(rep.Location), line: make([]byte, 0, 1024)}
 	for _, c := range rep.Params.SelectedColumns() {
 		switch {
 		case c < len(fieldNames):
@@ -131,7 +126,7 @@ func (r *Renderer) WriteRow(e *audit.EventRow) error {
 			b = render.AppendJSONString(b, e.ID)
 		case 1:
 			b = append(b, '"')
-			b = appendTime(b, e.OccurredAt, r.loc)
+			b = r.tf.Append(b, e.OccurredAt)
 			b = append(b, '"')
 		case 2:
 			b = render.AppendJSONString(b, e.EventType)
@@ -204,15 +199,4 @@ func (r *Renderer) Close() error {
 		return fmt.Errorf("ndjson: flush: %w", err)
 	}
 	return nil
-}
-
-// appendTime appends the instant us (Unix microseconds) in loc as RFC 3339
-// with that zone's offset, fractional seconds only when non-zero (the CSV's
-// form).
-func appendTime(b []byte, us int64, loc *time.Location) []byte {
-	t := time.UnixMicro(us).In(loc)
-	if t.Nanosecond() == 0 {
-		return t.AppendFormat(b, time.RFC3339)
-	}
-	return t.AppendFormat(b, "2006-01-02T15:04:05.999999Z07:00")
 }

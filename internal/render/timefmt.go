@@ -1,13 +1,24 @@
-package csvrender
+package render
 
 import "time"
 
-// timeFormatter writes AppendTime's text for instants in unix microseconds
+// AppendTime appends t in loc as RFC 3339 with the zone's offset at t and
+// fractional seconds only when they are non-zero (microseconds at most,
+// trailing zeros trimmed): occurred_at in the CSV and NDJSON files.
+func AppendTime(b []byte, t time.Time, loc *time.Location) []byte {
+	t = t.In(loc)
+	if t.Nanosecond()/1000 == 0 {
+		return t.AppendFormat(b, "2006-01-02T15:04:05Z07:00")
+	}
+	return t.Truncate(time.Microsecond).AppendFormat(b, "2006-01-02T15:04:05.999999Z07:00")
+}
+
+// TimeFormatter writes AppendTime's text for instants in unix microseconds
 // without time.Time.AppendFormat, which parses its layout anew for every
-// call and was a tenth of a CSV export's CPU. Events come in time order, so
+// call and was a tenth of a CSV export's CPU (and of an NDJSON export's). Events come in time order, so
 // the zone offset found for one is almost always good for the next: it is
 // kept with the interval it holds for.
-type timeFormatter struct {
+type TimeFormatter struct {
 	loc *time.Location
 	// [from, to) in unix seconds is where offset (seconds east of UTC)
 	// holds; to <= from means nothing is cached yet.
@@ -15,9 +26,17 @@ type timeFormatter struct {
 	offset   int64
 }
 
-// append appends the instant us (microseconds since the Unix epoch) as
-// AppendTime(b, time.UnixMicro(us), f.loc) does.
-func (f *timeFormatter) append(b []byte, us int64) []byte {
+// NewTimeFormatter returns a TimeFormatter for loc (UTC when nil).
+func NewTimeFormatter(loc *time.Location) *TimeFormatter {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return &TimeFormatter{loc: loc}
+}
+
+// Append appends the instant us (microseconds since the Unix epoch) as
+// AppendTime(b, time.UnixMicro(us), loc) does.
+func (f *TimeFormatter) Append(b []byte, us int64) []byte {
 	sec, frac := us/1e6, us%1e6
 	if frac < 0 {
 		sec, frac = sec-1, frac+1e6
