@@ -15,6 +15,9 @@
 #        worker peak RSS for the 100,000-event export
 #        30 sequential 1,000-event exports, each with a different range
 #        a 5,000-event PDF, GET to last byte, and its worker peak RSS
+#      the 600,000-event CSV export with Accept-Encoding zstd and gzip (issue
+#      13), on loopback and then, with the identity export and psql \copy,
+#      across a shaped link (exportbench link, BENCH_LINK_MBIT)
 #      and, with WORKER_CONCURRENCY=8, the worker's peak RSS while 1, 2, 4
 #      and 8 different 600,000-event CSV exports run at once
 #      then (issues 13, 14):
@@ -52,7 +55,8 @@
 #                       the Parquet export BENCH_RUNS times (in turn), then
 #                       the gzip and zstd CSV exports, then BENCH_RUNS times
 #                       the CSV export as stored, with Accept-Encoding zstd
-#                       and gzip, and psql \copy
+#                       and gzip, and psql \copy; then those four across
+#                       the shaped link
 #   BENCH_ONLY_FEED=1   seed only tenant big; one CSV export (for the ratio),
 #                       then the feed BENCH_RUNS times
 #   BENCH_ONLY_INGEST=1 seed nothing; only step 6
@@ -68,6 +72,7 @@
 #   BENCH_PURGE_TENANTS tenants purged in step 7 (default 10; one purge pass
 #                       deletes at most 50,000 events of each)
 #   BENCH_FEED_LIMIT    the feed's page size (default 10000, its maximum)
+#   BENCH_LINK_MBIT     the shaped link's rate, Mbit/s each way (default 100)
 #   BENCH_KEEP=1        keep the temp dir (logs, files) and print where it is
 #   BENCH_WORKER_ENV    extra VAR=VALUE words for every worker, e.g.
 #                       "GODEBUG=gctrace=1" (the gctrace goes to its log;
@@ -117,6 +122,8 @@ N_INGEST_SMALL=$(scaled 10000)     # its small request (api peak RSS), and the p
 N_OLD=60000
 PURGE_TENANTS=${BENCH_PURGE_TENANTS:-10}
 FEED_LIMIT=${BENCH_FEED_LIMIT:-10000}
+LINK_MBIT=${BENCH_LINK_MBIT:-100}
+[[ $LINK_MBIT =~ ^[1-9][0-9]{0,4}$ ]] || { echo "bench/run.sh: BENCH_LINK_MBIT must be 1-99999" >&2 && exit 2; }
 [[ $PURGE_TENANTS =~ ^[1-9][0-9]?$ ]] || { echo "bench/run.sh: BENCH_PURGE_TENANTS must be 1-99" >&2 && exit 2; }
 
 say() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }
@@ -637,7 +644,7 @@ psql_copy() { # psql_copy NAME TENANT EXPECT [RUN]: with RUN, also records the C
 	# of bash's `times`, run in this shell) before and after; only psql
 	# ends in between.
 	times >"$TMP/times.before"
-	out=$(psql "$DB" -qAt -c "\\copy (SELECT $COLS FROM events WHERE tenant_id = '$2' ORDER BY occurred_at, id) TO '$TMP/copy.csv' CSV" 2>&1) ||
+	out=$(psql "${COPY_DB:-$DB}" -qAt -c "\\copy (SELECT $COLS FROM events WHERE tenant_id = '$2' ORDER BY occurred_at, id) TO '$TMP/copy.csv' CSV" 2>&1) ||
 		rc=$?
 	times >"$TMP/times.after"
 	el=$(since "$t0")
@@ -681,6 +688,53 @@ coded_exports() {
 	done
 }
 
+# link_step (issue 13): the identity, zstd- and gzip-coded CSV exports of
+# tenant big and psql \copy of the same rows, BENCH_RUNS times, each across
+# the same shaped link (exportbench link: LINK_MBIT megabits a second each
+# way, no added latency), one in front of the api and one in front of
+# PostgreSQL. Compressed transfer is for a client at the far end of a
+# network; on loopback the bytes it saves are free and only its CPU shows.
+link_step() {
+	local i c api_port pg_port authority hostport target link_db api_link pg_link
+	api_port=$(free_port)
+	pg_port=$(free_port)
+	# DB is postgres://[user[:password]@]host[:port]/db[?…]: psql goes to
+	# the same database through the link's port.
+	authority=${DB#*://}
+	authority=${authority%%/*}
+	hostport=${authority##*@}
+	target=$hostport
+	[[ $target == *:* ]] || target+=:5432
+	link_db=${DB/"$authority"/"${authority%"$hostport"}127.0.0.1:$pg_port"}
+	[ "$link_db" != "$DB" ] || die "cannot put the link in front of $DB"
+	"$BIN/exportbench" link -listen "127.0.0.1:$api_port" -to "127.0.0.1:$API_PORT" -mbit "$LINK_MBIT" \
+		2>>"$TMP/link.log" &
+	api_link=$!
+	"$BIN/exportbench" link -listen "127.0.0.1:$pg_port" -to "$target" -mbit "$LINK_MBIT" 2>>"$TMP/link.log" &
+	pg_link=$!
+	PIDS+=("$api_link" "$pg_link")
+	wait_for "link to the api" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$api_port" || die "exportbench link did not start"
+	wait_for "link to PostgreSQL" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$pg_port" || die "exportbench link did not start"
+	record kind info key link_mbit value "$LINK_MBIT"
+	say "across a $LINK_MBIT Mbit/s link: identity, zstd- and gzip-coded CSV exports of $N_BIG events and psql \\copy, $RUNS runs"
+	for i in $(seq 1 "$RUNS"); do
+		for c in identity zstd gzip; do
+			start_worker
+			quiesce
+			if [ "$c" = identity ]; then
+				export_run "csv-600k-link" "$KEY_BIG" "file_type=csv" "$N_BIG" -base "http://127.0.0.1:$api_port"
+			else
+				export_run "csv-600k-$c-link" "$KEY_BIG" "file_type=csv" "$N_BIG" -base "http://127.0.0.1:$api_port" \
+					-accept-encoding "$c"
+			fi
+		done
+		quiesce
+		COPY_DB=$link_db psql_copy copy-600k-link big "$N_BIG"
+	done
+	stop_pid "$api_link"
+	stop_pid "$pg_link"
+}
+
 # coded_step (the quick mode's): per run, (a) the identity export, the two
 # coded ones, and (b) psql \copy, so that each has its references in the
 # same run.
@@ -697,6 +751,7 @@ coded_step() {
 		quiesce
 		psql_copy copy-600k big "$N_BIG" "$i"
 	done
+	link_step
 }
 
 # feed_step (issue 14): one poller reads tenant big's feed from no cursor
@@ -909,6 +964,7 @@ for i in $(seq 1 "$RUNS"); do
 	psql_copy "copy-600k" big 600000 "$i"
 done
 
+link_step
 concurrent_rss
 
 say "1,000-event exports: 30 sequential, each a different range (EXPORT_REUSE_WINDOW=0s)"

@@ -12,6 +12,7 @@
 //	exportbench gen     -events N -seed S -ndjson FILE -csv FILE -csv-tenants T,...
 //	exportbench ingest  -base URL -key KEY -file NDJSON -expect N -name NAME
 //	exportbench feed    -base URL -key KEY -limit L -expect N -name NAME
+//	exportbench link    -listen ADDR -to ADDR -mbit M
 //	exportbench report  -in RESULTS.jsonl > table.md
 //
 // Every measurement prints one JSON object on stdout (see result).
@@ -49,7 +50,7 @@ const exportPath = "/v5/audit-sentinel/events/export"
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: exportbench export|windows|latency|gen|ingest|feed|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: exportbench export|windows|latency|gen|ingest|feed|link|report [flags]")
 		os.Exit(2)
 	}
 	ctx := context.Background()
@@ -67,6 +68,8 @@ func main() {
 		err = cmdIngest(ctx, os.Args[2:])
 	case "feed":
 		err = cmdFeed(ctx, os.Args[2:])
+	case "link":
+		err = cmdLink(os.Args[2:])
 	case "report":
 		err = cmdReport(os.Args[2:])
 	default:

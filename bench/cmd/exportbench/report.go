@@ -240,7 +240,7 @@ func report(w io.Writer, lines []line) {
 		fmt.Fprintf(w, "| worker peak RSS after the 1,000-event series | %.1f MiB | — | — |\n", slices.Max(v))
 	}
 
-	codedRows(w, exports, aRate, bRate)
+	codedRows(w, exports, copies, info["link_mbit"], aRate, bRate)
 	ndjsonRows(w, exports, rss, aRate)
 	parquetRows(w, exports, rss, aRate)
 	feedRows(w, feeds, aRate)
