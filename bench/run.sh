@@ -619,7 +619,7 @@ ndjson_step() {
 		fi
 		start_worker
 		quiesce
-		export_run ndjson-big "$KEY_BIG" "file_type=ndjson" "$N_BIG"
+		export_cpu ndjson-big "$i" "$KEY_BIG" "file_type=ndjson" "$N_BIG"
 		rss ndjson-big
 		start_worker
 		quiesce

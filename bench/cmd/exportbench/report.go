@@ -384,6 +384,7 @@ func cpuSection(w io.Writer, info map[string]string, cpus, exports, copies map[s
 		mk("(b) `psql \\copy`", cpus["copy-600k"], copies["copy-600k"]),
 		mk("zstd-coded export", cpus["csv-600k-zstd"], exports["csv-600k-zstd"]),
 		mk("gzip-coded export", cpus["csv-600k-gzip"], exports["csv-600k-gzip"]),
+		mk("NDJSON export", cpus["ndjson-big"], exports["ndjson-big"]),
 	}
 	sides = slices.DeleteFunc(sides, func(sd *side) bool { return sd == nil })
 	if len(sides) == 0 {
