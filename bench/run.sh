@@ -72,7 +72,8 @@
 #   BENCH_PURGE_TENANTS tenants purged in step 7 (default 10; one purge pass
 #                       deletes at most 50,000 events of each)
 #   BENCH_FEED_LIMIT    the feed's page size (default 10000, its maximum)
-#   BENCH_LINK_MBIT     the shaped link's rate, Mbit/s each way (default 100)
+#   BENCH_LINK_MBIT     the shaped link's rate, Mbit/s each way (default 100;
+#                       0 skips the measurements across it)
 #   BENCH_KEEP=1        keep the temp dir (logs, files) and print where it is
 #   BENCH_WORKER_ENV    extra VAR=VALUE words for every worker, e.g.
 #                       "GODEBUG=gctrace=1" (the gctrace goes to its log;
@@ -123,7 +124,7 @@ N_OLD=60000
 PURGE_TENANTS=${BENCH_PURGE_TENANTS:-10}
 FEED_LIMIT=${BENCH_FEED_LIMIT:-10000}
 LINK_MBIT=${BENCH_LINK_MBIT:-100}
-[[ $LINK_MBIT =~ ^[1-9][0-9]{0,4}$ ]] || { echo "bench/run.sh: BENCH_LINK_MBIT must be 1-99999" >&2 && exit 2; }
+[[ $LINK_MBIT =~ ^(0|[1-9][0-9]{0,4})$ ]] || { echo "bench/run.sh: BENCH_LINK_MBIT must be 0-99999" >&2 && exit 2; }
 [[ $PURGE_TENANTS =~ ^[1-9][0-9]?$ ]] || { echo "bench/run.sh: BENCH_PURGE_TENANTS must be 1-99" >&2 && exit 2; }
 
 say() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }
@@ -696,6 +697,7 @@ coded_exports() {
 # network; on loopback the bytes it saves are free and only its CPU shows.
 link_step() {
 	local i c api_port pg_port authority hostport target link_db api_link pg_link
+	[ "$LINK_MBIT" != 0 ] || return 0
 	api_port=$(free_port)
 	pg_port=$(free_port)
 	# DB is postgres://[user[:password]@]host[:port]/db[?…]: psql goes to
