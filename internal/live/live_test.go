@@ -164,6 +164,37 @@ func TestRoundTrip(t *testing.T) {
 	})
 }
 
+// A feed refills the buffers of chunks Redis has taken: with a short
+// queue and small chunks each buffer is filled many times over, and every
+// byte must still arrive as written, at its offset.
+func TestRecycledBuffersKeepTheBytes(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient, _ *proxy) {
+		p := &live.Publisher{Redis: rdb, ChunkSize: 4 << 10, Queue: 2, MaxLen: 1000, Stall: time.Minute}
+		want := randomBytes(600<<10 + 777) // 151 chunks through at most 10 buffers in flight
+		wantLive(t, rdb, "recycled")
+		f := p.Start(t.Context(), "recycled", 1)
+		writeOdd(f, want)
+		f.Close(t.Context())
+		p.End(t.Context(), "recycled")
+		var got bytes.Buffer
+		for _, e := range readAll(t, &live.Reader{Redis: rdb}, "recycled") {
+			if e.Kind == live.KindBroken {
+				t.Fatalf("the feed broke at %d", e.Offset)
+			}
+			if e.Kind != live.KindData {
+				continue
+			}
+			if e.Offset != int64(got.Len()) {
+				t.Fatalf("data at offset %d after %d bytes", e.Offset, got.Len())
+			}
+			got.WriteString(e.Data)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("read %d bytes back, not the %d written (or not the same bytes)", got.Len(), len(want))
+		}
+	})
+}
+
 func wantLive(t *testing.T, rdb redis.UniversalClient, id string) {
 	t.Helper()
 	if err := (&live.Reader{Redis: rdb}).Want(t.Context(), id); err != nil {
