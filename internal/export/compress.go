@@ -18,13 +18,17 @@ import (
 // zstd writer): no cgo for a static worker, an encoder several times faster
 // than gzip at a better ratio, and frames any zstd reader decodes. One
 // goroutine: the export already keeps two cores busy (reading and
-// rendering), and the worker's memory stays flat.
+// rendering), and the worker's memory stays flat. A 4 MiB window, not the
+// default 8: on 60 MB of the demo's CSV it compressed to the same 24.43 %
+// and the encoder held 10.1 MiB instead of 18.1 (2 MiB: 6.1 MiB, 1 % more
+// bytes), which every concurrent zstd export pays.
 func compressor(c audit.Compression, w io.Writer) (io.WriteCloser, error) {
 	switch c {
 	case audit.CompressGzip:
 		return gzip.NewWriter(w), nil
 	case audit.CompressZstd:
-		return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault))
+		return zstd.NewWriter(w, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault),
+			zstd.WithWindowSize(4<<20))
 	}
 	return nopCloser{w}, nil
 }
