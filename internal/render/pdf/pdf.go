@@ -123,6 +123,7 @@ func (r *Renderer) Close() error {
 		return nil
 	}
 	r.closed = true
+	defer holdTightGC()()
 	doc, err := r.layout()
 	r.events = nil
 	if err != nil {
