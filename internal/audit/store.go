@@ -125,6 +125,9 @@ type ExportStore interface {
 	FailExport(ctx context.Context, tenantID, id, code, message string, at time.Time) error
 	// ExpireExport marks a completed export expired (its object is gone).
 	ExpireExport(ctx context.Context, tenantID, id string, at time.Time) error
+	// DeferExpiry moves a completed export's expiry out to until (never
+	// in): storage retains its object until then.
+	DeferExpiry(ctx context.Context, tenantID, id string, until time.Time) error
 	DeleteExport(ctx context.Context, tenantID, id string) error
 	ListExports(ctx context.Context, f ExportListFilter) ([]Export, error)
 	// ExportsDue lists exports of every tenant that the sweeper must look at

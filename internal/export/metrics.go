@@ -80,6 +80,7 @@ const (
 	sweptDeletedOrphan = "deleted_orphan"
 	sweptPurgedEvent   = "purged_event"
 	sweptHeldBack      = "held_back"
+	sweptDeferred      = "deferred" // storage retains the object (Object Lock)
 )
 
 func (m *Metrics) exportRequested(fileType string, created bool) {

@@ -3,7 +3,9 @@ package export_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +16,10 @@ import (
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/objstore"
 	s3store "github.com/auditsentinel/sentinel/internal/objstore/s3"
 	"github.com/auditsentinel/sentinel/internal/render/formats"
+	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
@@ -119,9 +123,14 @@ func TestObjectLock(t *testing.T) {
 				!strings.Contains(err.Error(), until.UTC().Format(time.RFC3339)) {
 				t.Fatalf("deleting a locked object: %v (code %q); want a conflict naming the lock until %v", err, audit.ErrorCode(err), until)
 			}
+			var retained *objstore.Retained
+			if !errors.As(err, &retained) || !retained.Until.Equal(until.Truncate(time.Second)) { // a header: whole seconds
+				t.Fatalf("deleting a locked object: %v; want an objstore.Retained until %v", err, until)
+			}
 			if _, err := b.Stat(ctx, e.ObjectKey); err != nil {
 				t.Fatalf("the locked object is gone: %v", err)
 			}
+			sweepRetained(t, db, b, e)
 		})
 	}
 
@@ -162,7 +171,59 @@ func TestObjectLock(t *testing.T) {
 	if _, err := d.Upload(ctx, "plain", strings.NewReader("a file"), "text/csv"); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Delete(ctx, "plain"); audit.ErrorCode(err) != audit.ECONFLICT || !strings.Contains(err.Error(), "S3 Object Lock") {
+	err = d.Delete(ctx, "plain")
+	if audit.ErrorCode(err) != audit.ECONFLICT || !strings.Contains(err.Error(), "S3 Object Lock") {
 		t.Fatalf("deleting under the bucket's default retention: %v (code %q); want a conflict naming the lock", err, audit.ErrorCode(err))
 	}
+	if r := (*objstore.Retained)(nil); !errors.As(err, &r) || !r.Until.IsZero() {
+		t.Fatalf("deleting under the bucket's default retention: %v; want an objstore.Retained without a date", err)
+	}
+}
+
+// sweepRetained runs the sweeper past completed export e's expiry while
+// storage still retains its object: the export stays completed and its
+// expiry moves out, so that it leaves the due list instead of being
+// retried (and logged) every pass, and instead of filling the batch ahead
+// of the exports behind it. Storage's date is in the past by the
+// sweeper's (later) clock, so it asks again RetainedRetry later; when
+// storage names a date ahead (a fault-injecting bucket here), that date.
+func sweepRetained(t *testing.T, db *sqlstore.DB, b *s3store.Bucket, e audit.Export) {
+	t.Helper()
+	ctx := t.Context()
+	now := e.ExpiresAt.Add(time.Minute)
+	sw := &export.Sweeper{Store: db, Bucket: b, Queue: &requeues{}, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return now }, Retention: db}
+	if err := sw.Sweep(ctx); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	got, err := db.GetExport(ctx, e.TenantID, e.ID)
+	if err != nil || got.Status != audit.StatusCompleted || !got.ExpiresAt.Equal(now.Add(export.RetainedRetry)) {
+		t.Fatalf("after a sweep storage refused: %+v, %v; want completed, expiring at %v", got, err, now.Add(export.RetainedRetry))
+	}
+	due, err := db.ExportsDue(ctx, audit.DueQuery{Now: now.Add(time.Minute), QueuedBefore: now, Limit: 10})
+	if err != nil || slices.ContainsFunc(due, func(d audit.Export) bool { return d.ID == e.ID }) {
+		t.Fatalf("due after the deferral: %v, %v", due, err)
+	}
+
+	later := now.Add(export.RetainedRetry + time.Minute)
+	until := later.Add(3 * time.Hour).Truncate(time.Second)
+	sw.Bucket = retainingBucket{SweepBucket: b, until: until}
+	sw.Now = func() time.Time { return later }
+	if err := sw.Sweep(ctx); err != nil {
+		t.Fatalf("sweep: %v", err)
+	}
+	if got, err := db.GetExport(ctx, e.TenantID, e.ID); err != nil || got.Status != audit.StatusCompleted || !got.ExpiresAt.Equal(until) {
+		t.Fatalf("after a refusal naming %v: %+v, %v", until, got, err)
+	}
+}
+
+// retainingBucket refuses every deletion as S3 Object Lock does until a
+// date ahead of the real one (a fault injected; the real lock is above).
+type retainingBucket struct {
+	export.SweepBucket
+	until time.Time
+}
+
+func (r retainingBucket) Delete(context.Context, string) error {
+	return &objstore.Retained{Until: r.until, Err: audit.Errorf(audit.ECONFLICT, "retained until %v", r.until)}
 }

@@ -18,6 +18,7 @@ type SweepStore interface {
 	ExportsDue(ctx context.Context, q audit.DueQuery) ([]audit.Export, error)
 	FailExport(ctx context.Context, tenantID, id, code, message string, at time.Time) error
 	ExpireExport(ctx context.Context, tenantID, id string, at time.Time) error
+	DeferExpiry(ctx context.Context, tenantID, id string, until time.Time) error
 	ObjectKeysExist(ctx context.Context, keys []string) (map[string]bool, error)
 }
 
@@ -103,6 +104,12 @@ const (
 	SweepEvery         = 15 * time.Second
 )
 
+// RetainedRetry is how far the sweeper defers the expiry of an export
+// whose object storage refuses to delete without saying until when (a
+// legal hold set in the bucket, a bucket's default retention): it asks
+// again an hour later, not every pass.
+const RetainedRetry = time.Hour
+
 // Prefix under which every export object lives.
 const Prefix = "tenants/"
 
@@ -130,6 +137,25 @@ func (s *Sweeper) Sweep(ctx context.Context) (err error) {
 			// The query leaves held archives out; a hold placed since is
 			// caught by expire, in the transaction that retires the record.
 			h, held, err := s.expire(ctx, e, now)
+			var retained *objstore.Retained
+			if errors.As(err, &retained) {
+				// Storage keeps the object (S3 Object Lock): retrying every
+				// pass would only log, and enough such exports would fill
+				// every batch (they are the oldest due), starving the
+				// re-enqueueing of lost tasks behind them.
+				next := retained.Until
+				if !next.After(now) { // no date, or storage's clock behind ours
+					next = now.Add(RetainedRetry)
+				}
+				if err := s.Store.DeferExpiry(ctx, e.TenantID, e.ID, next); err != nil {
+					errs = append(errs, fmt.Errorf("sweeper: defer expiry of %s: %w", e.ID, err))
+					continue
+				}
+				s.Metrics.sweptOne(sweptDeferred)
+				log.InfoContext(ctx, "export not expired: storage retains its object; expiry deferred",
+					"key", e.ObjectKey, "expires_at", next, "reason", retained.Error())
+				continue
+			}
 			if err != nil {
 				errs = append(errs, err)
 				continue

@@ -35,6 +35,20 @@ type RetainingWriter interface {
 	UploadRetained(ctx context.Context, key string, r io.Reader, contentType string, until time.Time) (ObjectInfo, error)
 }
 
+// Retained is the error of a deletion storage refuses because it retains
+// the object (S3 Object Lock). Until is when that retention ends, by
+// storage's clock; zero when storage gave no date (a legal hold set in
+// storage, or a bucket's default retention kept on the bucket rather than
+// the object). Err is what callers and the API see: an audit.ECONFLICT
+// naming the lock (errors.As finds it through Unwrap).
+type Retained struct {
+	Until time.Time
+	Err   error
+}
+
+func (e *Retained) Error() string { return e.Err.Error() }
+func (e *Retained) Unwrap() error { return e.Err }
+
 // Reader reads objects. Missing objects are audit.ErrNotFound.
 type Reader interface {
 	Stat(ctx context.Context, key string) (ObjectInfo, error)

@@ -279,6 +279,28 @@ func (db *DB) ExpireExport(ctx context.Context, tenantID, id string, at time.Tim
 		`status = 'expired', expires_at = COALESCE(expires_at, $3)`, micros(at))
 }
 
+// DeferExpiry moves completed export id's expiry out to until, never in:
+// storage retains its object until then (S3 Object Lock), so the record
+// says when it can really go and leaves the sweeper's due list meanwhile.
+// An export already expiring later, or no longer completed, is left as it
+// is; a missing one is audit.ErrNotFound.
+func (db *DB) DeferExpiry(ctx context.Context, tenantID, id string, until time.Time) error {
+	res, err := db.w.ExecContext(ctx, `UPDATE exports SET expires_at = $3
+		WHERE tenant_id = $1 AND id = $2 AND status = 'completed' AND (expires_at IS NULL OR expires_at < $3)`,
+		tenantID, id, micros(until))
+	if err != nil {
+		return db.wrap("defer expiry", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return db.wrap("defer expiry", err)
+	} else if n == 0 {
+		if _, err := db.GetExport(ctx, tenantID, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // DeleteExport removes export id of tenantID.
 func (db *DB) DeleteExport(ctx context.Context, tenantID, id string) error {
 	res, err := db.w.ExecContext(ctx, `DELETE FROM exports WHERE tenant_id = $1 AND id = $2`, tenantID, id)

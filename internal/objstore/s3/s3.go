@@ -321,8 +321,8 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 // lockedBy explains a refused deletion when storage itself retains the
 // object: S3 Object Lock (a retain-until date in the future, from our own
 // upload or the bucket's default retention, or a legal hold set in
-// storage). It answers an ECONFLICT naming the lock, which the API shows as
-// a 409, or nil when the object is not locked (or cannot be asked), so that
+// storage). It answers an *objstore.Retained around an ECONFLICT naming the
+// lock, which the API shows as a 409 and the sweeper waits for, or nil when the object is not locked (or cannot be asked), so that
 // other refusals (credentials, policy) keep their own error. S3 reports the
 // lock as a plain AccessDenied, which cannot be told from a policy refusal
 // by its code alone: the object's own lock headers can, and failing those
@@ -334,18 +334,21 @@ func (b *Bucket) lockedBy(ctx context.Context, key string, refusal error) error 
 		return nil //nolint:nilerr // cannot tell: the deletion's own error stands
 	}
 	if out.ObjectLockLegalHoldStatus == types.ObjectLockLegalHoldStatusOn {
-		return audit.Errorf(audit.ECONFLICT, "storage keeps object %s under an S3 Object Lock legal hold; it cannot be deleted until that hold is released in the bucket", key)
+		return &objstore.Retained{Err: audit.Errorf(audit.ECONFLICT,
+			"storage keeps object %s under an S3 Object Lock legal hold; it cannot be deleted until that hold is released in the bucket", key)}
 	}
 	// Storage refused the deletion and the object carries a retain-until
 	// date: that date is the reason (storage's clock decided, not ours).
 	if out.ObjectLockRetainUntilDate != nil {
 		until := *out.ObjectLockRetainUntilDate
-		return audit.Errorf(audit.ECONFLICT, "storage retains object %s until %s (S3 Object Lock, %s mode); it cannot be deleted before then",
-			key, until.UTC().Format(time.RFC3339), strings.ToLower(string(out.ObjectLockMode)))
+		return &objstore.Retained{Until: until, Err: audit.Errorf(audit.ECONFLICT,
+			"storage retains object %s until %s (S3 Object Lock, %s mode); it cannot be deleted before then",
+			key, until.UTC().Format(time.RFC3339), strings.ToLower(string(out.ObjectLockMode)))}
 	}
 	var ae smithy.APIError
 	if errors.As(refusal, &ae) && ae.ErrorCode() == "AccessDenied" && strings.Contains(strings.ToLower(ae.ErrorMessage()), "object lock") {
-		return audit.Errorf(audit.ECONFLICT, "storage refuses to delete object %s: it is protected by S3 Object Lock (the bucket's default retention); it cannot be deleted before that retention ends", key)
+		return &objstore.Retained{Err: audit.Errorf(audit.ECONFLICT,
+			"storage refuses to delete object %s: it is protected by S3 Object Lock (the bucket's default retention); it cannot be deleted before that retention ends", key)}
 	}
 	return nil
 }

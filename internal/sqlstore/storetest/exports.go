@@ -256,6 +256,15 @@ func runExports(t *testing.T, open Open) {
 
 			requireCode(t, b.store.UpdateProgress(b.ctx, "t1", "x1", 1, base), audit.ErrConflict) // not running
 			requireCode(t, b.store.ExpireExport(b.ctx, "t1", "x1", base), audit.ErrConflict)      // not completed
+			// Only a completed export's expiry is deferred; another tenant's
+			// is not found.
+			if err := b.store.DeferExpiry(b.ctx, "t1", "x1", base.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if got := getExport(t, b, "t1", "x1"); got.ExpiresAt != nil {
+				t.Fatalf("a queued export's expiry deferred to %v", got.ExpiresAt)
+			}
+			requireCode(t, b.store.DeferExpiry(b.ctx, "t2", "x1", base), audit.ErrNotFound)
 
 			t1 := base.Add(time.Second)
 			e, err := b.store.StartExport(b.ctx, "t1", "x1", t1, 100)
@@ -313,6 +322,35 @@ func runExports(t *testing.T, open Open) {
 			}
 			if got := getExport(t, b, "t1", "x1"); got.RowsTotal != 101 {
 				t.Fatalf("rows_total after a late SetRowsTotal = %d, want 101", got.RowsTotal)
+			}
+
+			// Storage retains the object longer (S3 Object Lock): the expiry
+			// moves out, never in, and the export leaves the due list
+			// until then.
+			due := func(at time.Time) bool {
+				t.Helper()
+				es, err := b.store.ExportsDue(b.ctx, audit.DueQuery{Now: at, QueuedBefore: at, Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return slices.ContainsFunc(es, func(e audit.Export) bool { return e.ID == "x1" })
+			}
+			if !due(expires.Add(time.Minute)) {
+				t.Fatal("a completed export past its expiry is not due")
+			}
+			later := expires.Add(2 * time.Hour)
+			requireCode(t, b.store.DeferExpiry(b.ctx, "t2", "x1", later), audit.ErrNotFound)
+			if err := b.store.DeferExpiry(b.ctx, "t1", "x1", later); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.store.DeferExpiry(b.ctx, "t1", "x1", expires); err != nil { // earlier: no change
+				t.Fatal(err)
+			}
+			if got := getExport(t, b, "t1", "x1"); got.ExpiresAt == nil || !got.ExpiresAt.Equal(later) {
+				t.Fatalf("expiry after deferring to %v and then to the earlier %v: %v", later, expires, got.ExpiresAt)
+			}
+			if due(expires.Add(time.Minute)) || !due(later) {
+				t.Fatal("a deferred export is due before its new expiry, or not at it")
 			}
 
 			gone := base.Add(25 * time.Hour)
