@@ -15,9 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-
+	"github.com/auditsentinel/sentinel/internal/coding"
 	"github.com/auditsentinel/sentinel/internal/httpapi"
 )
 
@@ -240,25 +238,15 @@ const AcceptEncoding = "zstd, gzip"
 // file's bytes. A truncated or corrupted coded body fails to decode (zstd's
 // checksum, gzip's CRC and size), and the file's SHA-256 is checked after.
 func decodeBody(resp *http.Response, body io.Reader) (io.ReadCloser, error) {
-	switch ce := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); ce {
-	case "", "identity":
-		return io.NopCloser(body), nil
-	case "zstd":
-		// One goroutine: the disk, not the decoder, is the limit.
-		d, err := zstd.NewReader(body, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return nil, fmt.Errorf("download: zstd: %w", err)
-		}
-		return d.IOReadCloser(), nil
-	case "gzip", "x-gzip":
-		g, err := gzip.NewReader(body)
-		if err != nil {
-			return nil, fmt.Errorf("download: transfer interrupted: gzip: %w", err)
-		}
-		return g, nil
-	default:
+	ce := resp.Header.Get("Content-Encoding")
+	d, err := coding.NewReader(ce, body)
+	if errors.Is(err, coding.ErrUnsupported) {
 		return nil, fmt.Errorf("download: the server sent Content-Encoding %q, which this client does not decode", ce)
+	} else if err != nil {
+		// gzip reads its header at once: a body cut before it ends here.
+		return nil, fmt.Errorf("download: transfer interrupted: %w", err)
 	}
+	return d, nil
 }
 
 // readErr remembers the error its reader returned other than io.EOF: a
