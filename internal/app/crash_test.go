@@ -89,10 +89,7 @@ func TestWorkerKilledMidExport(t *testing.T) {
 	env := apptest.Boot(t, apptest.Options{Database: "postgres", Storage: "s3", NoWorker: true})
 	key := env.Key("acme")
 	const n = 400_000
-	g := demo.New(demo.Config{Seed: 7, TenantID: "acme", Now: time.Now().UTC(), Days: 30, Events: n})
-	if _, err := env.Deps.Store.BulkInsertEvents(t.Context(), "acme", g.Next); err != nil {
-		t.Fatal(err)
-	}
+	env.SeedDemo(demo.Config{Seed: 7, TenantID: "acme", Now: time.Now().UTC(), Days: 30, Events: n})
 	victim := startWorker(t, env, "worker-1")
 
 	res, body := env.Do(http.MethodGet, exportPath+"?timezone=Europe/Paris", key, nil, "Prefer", "respond-async")

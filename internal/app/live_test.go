@@ -24,10 +24,7 @@ func TestLiveExport(t *testing.T) {
 	env := apptest.Boot(t, apptest.Options{Database: "postgres", Storage: "s3", Env: map[string]string{"EXPORT_REUSE_WINDOW": "0s"}})
 	key := env.Key("acme")
 	const n = 40_000
-	g := demo.New(demo.Config{Seed: 11, TenantID: "acme", Now: time.Now().UTC(), Days: 30, Events: n})
-	if _, err := env.Deps.Store.BulkInsertEvents(t.Context(), "acme", g.Next); err != nil {
-		t.Fatal(err)
-	}
+	env.SeedDemo(demo.Config{Seed: 11, TenantID: "acme", Now: time.Now().UTC(), Days: 30, Events: n})
 
 	req, _ := http.NewRequest(http.MethodGet, env.URL+exportPath+"?timezone=Europe/Berlin", nil)
 	req.Header.Set("apikey", key)

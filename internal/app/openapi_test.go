@@ -872,10 +872,7 @@ func contractMain(t *testing.T, c *contract) {
 	// A CSV large enough to be streamed while it renders: the live form of
 	// the export's 200 (chunked, checksums as trailers) is documented too.
 	bigKey := c.env.Key("bigco")
-	g := demo.New(demo.Config{Seed: 5, TenantID: "bigco", Now: time.Now().UTC(), Days: 10, Events: 20_000})
-	if _, err := c.env.Deps.Store.BulkInsertEvents(t.Context(), "bigco", g.Next); err != nil {
-		t.Fatal(err)
-	}
+	c.env.SeedDemo(demo.Config{Seed: 5, TenantID: "bigco", Now: time.Now().UTC(), Days: 10, Events: 20_000})
 	res, _ = c.do(exchange{method: "GET", path: apiPrefix + "/events/export?file_type=csv", key: bigKey, status: 200})
 	if res.ContentLength != -1 || res.Trailer.Get("X-Checksum-SHA256") == "" {
 		t.Errorf("the 20,000-event export was not streamed live: Content-Length %d, trailers %v", res.ContentLength, res.Trailer)

@@ -167,10 +167,7 @@ func TestRetriedLiveExportKeepsItsBytes(t *testing.T) {
 	key := env.Key("acme")
 	const n = 300_000
 	now := time.Now().UTC()
-	g := demo.New(demo.Config{Seed: 5, TenantID: "acme", Now: now, Days: 30, Events: n})
-	if _, err := env.Deps.Store.BulkInsertEvents(t.Context(), "acme", g.Next); err != nil {
-		t.Fatal(err)
-	}
+	env.SeedDemo(demo.Config{Seed: 5, TenantID: "acme", Now: now, Days: 30, Events: n})
 	victim := startWorker(t, env, "worker-1")
 
 	req, _ := http.NewRequest(http.MethodGet, env.URL+exportPath, nil)

@@ -28,10 +28,7 @@ func TestContentCodedTransfer(t *testing.T) {
 	env := apptest.Boot(t, apptest.Options{Database: "postgres", Storage: "s3", Env: map[string]string{"EXPORT_REUSE_WINDOW": "0s"}})
 	key := env.Key("acme")
 	const n = 40_000
-	g := demo.New(demo.Config{Seed: 12, TenantID: "acme", Now: time.Now().UTC(), Days: 30, Events: n})
-	if _, err := env.Deps.Store.BulkInsertEvents(t.Context(), "acme", g.Next); err != nil {
-		t.Fatal(err)
-	}
+	env.SeedDemo(demo.Config{Seed: 12, TenantID: "acme", Now: time.Now().UTC(), Days: 30, Events: n})
 	digest := func(b []byte) string {
 		sum := sha256.Sum256(b)
 		return "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"

@@ -23,6 +23,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/app"
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/config"
+	"github.com/auditsentinel/sentinel/internal/demo"
 	"github.com/auditsentinel/sentinel/internal/secretbox"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 	"github.com/auditsentinel/sentinel/internal/tracing"
@@ -210,6 +211,16 @@ func (e *Env) Ingest(key string, events []map[string]any) map[string]any {
 		e.t.Fatalf("apptest: ingest answer: %v: %s", err, body)
 	}
 	return out
+}
+
+// SeedDemo stores the demo generator's events for c (c.TenantID; Now
+// zero: now) straight into the store, as sentinelctl seed does: the way to
+// give a test tens of thousands of events.
+func (e *Env) SeedDemo(c demo.Config) {
+	e.t.Helper()
+	if _, err := e.Deps.Store.BulkInsertEvents(e.t.Context(), c.TenantID, demo.New(c).Next); err != nil {
+		e.t.Fatalf("apptest: seed %d demo events of %s: %v", c.Events, c.TenantID, err)
+	}
 }
 
 // WaitExport polls the status URL until the export is done.
