@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -147,6 +148,16 @@ func TestOneTraceFollowsAnExport(t *testing.T) {
 			sawCompleted = true
 			if line["trace_id"] != callerTrace || line["span_id"] != task.SpanID().String() {
 				t.Errorf("worker log line without the task's trace and span: %s", sc.Bytes())
+			}
+			// Where the export's time went: rendering, then storage
+			// finishing; the two make up the whole (each truncated to a ms).
+			took, render, store := line["duration_ms"], line["render_ms"], line["store_ms"]
+			tf, ok1 := took.(float64)
+			rf, ok2 := render.(float64)
+			sf, ok3 := store.(float64)
+			if !ok1 || !ok2 || !ok3 || rf < 0 || sf < 0 || math.Abs(rf+sf-tf) > 1 {
+				t.Errorf("export completed: duration_ms %v, render_ms %v, store_ms %v; want the last two to add up to the first",
+					took, render, store)
 			}
 		}
 	}

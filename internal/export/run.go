@@ -254,7 +254,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 		// them, doubling the database's share of a long export.
 		stopCount = r.countBeside(ctx, e, p.Filter, log)
 	}
-	res, err := r.render(ctx, e, p, loc, total, key, log, &rows)
+	res, rendered, err := r.render(ctx, e, p, loc, total, key, log, &rows)
 	stopCount()
 	stopBeat()
 	if err != nil {
@@ -281,10 +281,17 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	if err := r.Store.CompleteExport(ctx, tenantID, id, res, at, expires); err != nil {
 		return fmt.Errorf("export: complete: %w", err)
 	}
-	took := r.Now().Sub(started)
+	now := r.Now()
+	took := now.Sub(started)
 	r.Metrics.exportCompleted(string(p.FileType), took, res.Rows, res.SizeBytes)
+	// render_ms is the start to the last byte rendered; store_ms the rest,
+	// until the file is stored and recorded: the object store finishing the
+	// upload (S3's CompleteMultipartUpload; a server that assembles the
+	// parts by copying them takes time in proportion to the file) and the
+	// database recording it. A waiting GET ends only after both.
 	log.InfoContext(ctx, "export completed", "rows", res.Rows, "bytes", res.SizeBytes, "sha256", res.SHA256,
-		"duration_ms", took.Milliseconds())
+		"duration_ms", took.Milliseconds(), "render_ms", rendered.Sub(started).Milliseconds(),
+		"store_ms", now.Sub(rendered).Milliseconds())
 	return nil
 }
 
@@ -360,12 +367,13 @@ func (r *Runner) lockUntil(ctx context.Context, e audit.Export) (time.Time, erro
 }
 
 // render streams events → renderer → pipe → upload, hashing and counting
-// the bytes on their way to storage.
+// the bytes on their way to storage. rendered is when the last byte was
+// rendered, before the upload finished.
 func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParams, loc *time.Location,
-	total int64, key string, log *slog.Logger, rows *atomic.Int64) (audit.ExportResult, error) {
+	total int64, key string, log *slog.Logger, rows *atomic.Int64) (_ audit.ExportResult, rendered time.Time, _ error) {
 	until, err := r.lockUntil(ctx, e)
 	if err != nil {
-		return audit.ExportResult{}, err
+		return audit.ExportResult{}, rendered, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -409,7 +417,7 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 		pw.CloseWithError(err)
 		cancel()
 		<-upDone
-		return audit.ExportResult{}, err
+		return audit.ExportResult{}, rendered, err
 	}
 	rep := render.Report{
 		ExportID:    e.ID,
@@ -437,6 +445,7 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 			renderErr = fmt.Errorf("export: finish %s compression: %w", p.Compression, err)
 		}
 	}
+	rendered = r.Now()
 	if feed != nil {
 		// Every byte is rendered: readers get the last of them now, not
 		// after the upload has finished.
@@ -446,19 +455,19 @@ func (r *Runner) render(ctx context.Context, e audit.Export, p audit.ExportParam
 		pw.CloseWithError(renderErr)
 		cancel() // the upload must abort, not complete with what it has
 		<-upDone
-		return res, renderErr
+		return res, rendered, renderErr
 	}
 	pw.Close()
 	up := <-upDone
 	if up.err != nil {
-		return res, fmt.Errorf("export: upload %s: %w", key, up.err)
+		return res, rendered, fmt.Errorf("export: upload %s: %w", key, up.err)
 	}
 	if up.info.Size != cw.N {
-		return res, fmt.Errorf("export: stored %d bytes of %d for %s", up.info.Size, cw.N, key)
+		return res, rendered, fmt.Errorf("export: stored %d bytes of %d for %s", up.info.Size, cw.N, key)
 	}
 	res.SizeBytes = cw.N
 	res.SHA256 = hex.EncodeToString(h.Sum(nil))
-	return res, nil
+	return res, rendered, nil
 }
 
 // pipeline reads events in one goroutine and renders them in another, so
