@@ -12,12 +12,22 @@ import (
 const targetNDJSONRatio = 0.9
 
 // ndjsonRows reports the NDJSON export of tenant big (exports ndjson-big,
-// rss ndjson-big) against the CSV export's rows/s, and the stored bytes per
-// event of each format and compression measured (csv-600k, csv-gzip-big,
-// csv-zstd-big, ndjson-big, parquet-big).
-func ndjsonRows(w io.Writer, exports map[string][]line, rss map[string][]float64, csvRate float64) {
-	if !formatRows(w, "NDJSON", "ndjson-big", exports, rss, csvRate, targetNDJSONRatio, targetRSSMiB) {
+// rss ndjson-big) against the CSV export run just before each of them
+// (csv-600k-paired; the target's verdict, the median of the pairs' ratios)
+// and against (a)'s rows/s (csvRate, information); where the worker said
+// how long storage took to finish each export (phases), that part of the
+// time; and the stored bytes per event of each format and compression
+// measured (csv-600k, csv-gzip-big, csv-zstd-big, ndjson-big, parquet-big).
+func ndjsonRows(w io.Writer, exports map[string][]line, rss map[string][]float64, phases map[string]line, csvRate float64) {
+	nd, pairs := exports["ndjson-big"], exports["csv-600k-paired"]
+	if len(pairs) != len(nd) {
+		pairs = nil // a run that stopped half-way: no pairs to trust
+	}
+	if !formatRows(w, "NDJSON", "ndjson-big", exports, rss, csvRate, targetNDJSONRatio, targetRSSMiB, pairs) {
 		return
+	}
+	if len(pairs) > 0 {
+		storeRows(w, nd, pairs, phases)
 	}
 	var parts []string
 	for _, f := range []struct{ name, label string }{
@@ -33,11 +43,60 @@ func ndjsonRows(w io.Writer, exports map[string][]line, rss map[string][]float64
 	}
 }
 
+// pairRatio is the median (see median) over the pairs of nd[i]'s rate ÷
+// ref[i]'s.
+func pairRatio(nd, ref []line, rate func(line) float64) float64 {
+	rs := make([]float64, 0, len(nd))
+	for i := range nd {
+		if r := rate(ref[i]); r > 0 {
+			rs = append(rs, rate(nd[i])/r)
+		}
+	}
+	return median(rs)
+}
+
+// storeRows reports, for the NDJSON exports and the CSV exports paired with
+// them, how long the object store took to finish each file after its last
+// byte was rendered (the worker's store_ms), and the pairs' ratio without
+// it: a waiting GET ends only once the file is stored, and versitygw's
+// posix backend assembles a multipart upload by copying every part, in
+// time proportional to the file, where S3, MinIO and Ceph only write
+// metadata.
+func storeRows(w io.Writer, nd, pairs []line, phases map[string]line) {
+	store := func(l line) (float64, bool) {
+		p, ok := phases[l.ExportID]
+		return p.StoreMs / 1000, ok
+	}
+	var ndS, csvS []float64
+	for i := range nd {
+		a, ok1 := store(nd[i])
+		b, ok2 := store(pairs[i])
+		if !ok1 || !ok2 {
+			return // a worker log without the split: nothing to report
+		}
+		ndS, csvS = append(ndS, a), append(csvS, b)
+	}
+	fmt.Fprintf(w, "| storage finishing the file after its last byte was rendered (worker's store_ms; median of %d): "+
+		"CSV run before each NDJSON · NDJSON | %.2f s · %.2f s | — | info |\n", len(nd), median(csvS), median(ndS))
+	less := func(l line) float64 {
+		s, _ := store(l)
+		if l.Seconds-s <= 0 {
+			return 0
+		}
+		return float64(l.Rows) / (l.Seconds - s)
+	}
+	fmt.Fprintf(w, "| NDJSON ÷ the CSV run before it, rows/s over each GET's time less its store_ms (median of %d pairs) | "+
+		"%.2f× | — | info |\n", len(nd), pairRatio(nd, pairs, less))
+}
+
 // formatRows reports export name (a file type of tenant big's 600k query,
 // as label) against the CSV export's rows/s: its median run, the ratio with
-// its target, and the worker's peak RSS against rssMiB. False when the run
-// has no such export.
-func formatRows(w io.Writer, label, name string, exports map[string][]line, rss map[string][]float64, csvRate, ratio, rssMiB float64) bool {
+// its target, and the worker's peak RSS against rssMiB. With pairs (a CSV
+// export run just before each of name's, in order) the target's ratio is
+// the median of the pairs' and the one with (a)'s csvRate is information.
+// False when the run has no such export.
+func formatRows(w io.Writer, label, name string, exports map[string][]line, rss map[string][]float64, csvRate, ratio, rssMiB float64,
+	pairs []line) bool {
 	ls := exports[name]
 	if len(ls) == 0 {
 		return false
@@ -46,10 +105,21 @@ func formatRows(w io.Writer, label, name string, exports map[string][]line, rss 
 	fmt.Fprintf(w, "| %s export, %s events, GET → last byte (median of %d) | %.2f s · %s rows/s · %.1f MB/s (%.1f MB) | "+
 		"≥ %.1f× CSV | see ratio |\n", label, thousands(m.Rows-m.SelfAuditRows), len(ls), m.Seconds, thousands(int64(m.RowsPerSec)), m.MBPerSec,
 		float64(m.Bytes)/1e6, ratio)
-	if csvRate > 0 {
+	switch {
+	case len(pairs) > 0:
+		p := medianBy(pairs, func(l line) float64 { return l.Seconds })
+		fmt.Fprintf(w, "| CSV export run just before each %s export (median of %d) | %.2f s · %s rows/s | reference | — |\n",
+			label, len(pairs), p.Seconds, thousands(int64(p.RowsPerSec)))
+		r := pairRatio(ls, pairs, func(l line) float64 { return l.RowsPerSec })
+		fmt.Fprintf(w, "| %s ÷ the CSV export run just before it, rows/s (median of %d pairs) | %.2f× | ≥ %.2f× | %s |\n",
+			label, len(pairs), r, ratio, verdict(r >= ratio))
+		if csvRate > 0 {
+			fmt.Fprintf(w, "| %s ÷ (a) CSV export, rows/s | %.2f× | — | info |\n", label, m.RowsPerSec/csvRate)
+		}
+	case csvRate > 0:
 		fmt.Fprintf(w, "| %s ÷ CSV export, rows/s | %.2f× | ≥ %.2f× | %s |\n", label, m.RowsPerSec/csvRate, ratio,
 			verdict(m.RowsPerSec >= ratio*csvRate))
-	} else {
+	default:
 		fmt.Fprintf(w, "| %s ÷ CSV export, rows/s | no CSV export in this run | ≥ %.2f× | MISSED (not run) |\n", label, ratio)
 	}
 	if v := rss[name]; len(v) > 0 {

@@ -76,5 +76,5 @@ func countParquet(f *os.File) (rows, self int64, err error) {
 // parquetRows reports the Parquet export of tenant big (exports and rss
 // parquet-big) against the CSV export's rows/s.
 func parquetRows(w io.Writer, exports map[string][]line, rss map[string][]float64, csvRate float64) {
-	formatRows(w, "Parquet", "parquet-big", exports, rss, csvRate, targetParquetRatio, targetParquetRSSMiB)
+	formatRows(w, "Parquet", "parquet-big", exports, rss, csvRate, targetParquetRatio, targetParquetRSSMiB, nil)
 }

@@ -36,6 +36,9 @@ type line struct {
 	raw     []byte
 	// kind rss
 	KiB int64 `json:"kib"`
+	// kind phases (also Name, ExportID): the worker's split of the export
+	RenderMs float64 `json:"render_ms"`
+	StoreMs  float64 `json:"store_ms"`
 	// kind seed (also ingest, feed and rss of the api: events)
 	Tenant string `json:"tenant"`
 	Events int64  `json:"events"`
@@ -106,6 +109,7 @@ func report(w io.Writer, lines []line) {
 	ingests := map[string][]line{}
 	copyins := map[string][]line{}
 	feeds := map[string][]line{}
+	phases := map[string]line{} // by export id
 	var purges []line
 	var lat *line
 	for _, l := range lines {
@@ -129,6 +133,8 @@ func report(w io.Writer, lines []line) {
 			copyins[l.Name] = append(copyins[l.Name], l)
 		case "feed":
 			feeds[l.Name] = append(feeds[l.Name], l)
+		case "phases":
+			phases[l.ExportID] = l
 		case "purge":
 			purges = append(purges, l)
 		case "latency":
@@ -241,7 +247,7 @@ func report(w io.Writer, lines []line) {
 	}
 
 	codedRows(w, exports, copies, info["link_mbit"], aRate, bRate)
-	ndjsonRows(w, exports, rss, aRate)
+	ndjsonRows(w, exports, rss, phases, aRate)
 	parquetRows(w, exports, rss, aRate)
 	feedRows(w, feeds, aRate)
 	ingestRows(w, ingests, copyins, rssLines)
