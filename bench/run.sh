@@ -610,21 +610,6 @@ ingest_run() {
 		{ tail -n 20 "$TMP/api.log" >&2; die "ingest $1 failed"; }
 	echo "$line" >>"$RESULTS"
 	say "  $line"
-	phases "$1" "$line"
-}
-# phases NAME LINE: record where the export of exportbench's LINE spent its
-# time, from its worker's completion log (render_ms: to the last byte
-# rendered; store_ms: the object store finishing the upload and the record).
-# Read after the clock stopped; an export the log does not show (a worker
-# restarted since) records nothing.
-phases() {
-	local id fields
-	id=$(sed -n 's/.*"export_id":"\([^"]*\)".*/\1/p' <<<"$2")
-	[ -n "$id" ] || return 0
-	fields=$(grep -h "msg=\"export completed\" export_id=$id " "$TMP"/worker-*.log 2>/dev/null |
-		sed -n 's/.* render_ms=\([0-9]*\) store_ms=\([0-9]*\).*/\1 \2/p' | tail -n 1)
-	[ -n "$fields" ] || return 0
-	record kind phases name "$1" export_id "$id" render_ms "${fields% *}" store_ms "${fields#* }"
 }
 # gen ARGS...: exportbench gen, its summary said.
 gen() {
