@@ -6,6 +6,10 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
 // The socket look shouldPing relies on: nothing pending on a quiet
@@ -62,4 +66,36 @@ func waitReadable(t *testing.T, c net.Conn) {
 			t.Fatal("never readable")
 		}
 	}
+}
+
+// On a real PostgreSQL connection: the poll is what decides (ok), a
+// healthy idle connection has nothing pending (so it is neither pinged nor
+// made to wait: pgx's CheckConn, the fallback, waits out its 1 ms deadline
+// on a healthy connection, which had added a millisecond to every query on
+// a connection used in the last second), and a connection whose backend
+// was terminated is readable before anything reads it.
+func TestSocketReadablePostgres(t *testing.T) {
+	url := testenv.PostgresURL(t)
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	admin, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(t.Context())
+
+	var one int
+	if err := conn.QueryRow(t.Context(), "SELECT 1").Scan(&one); err != nil {
+		t.Fatal(err)
+	}
+	if readable, ok := socketReadable(conn.PgConn().Conn()); !ok || readable {
+		t.Fatalf("healthy idle connection: readable=%v ok=%v, want false true", readable, ok)
+	}
+	if _, err := admin.Exec(t.Context(), "SELECT pg_terminate_backend($1)", conn.PgConn().PID()); err != nil {
+		t.Fatal(err)
+	}
+	waitReadable(t, conn.PgConn().Conn())
 }
