@@ -107,6 +107,11 @@ func TestMetricsAfterExport(t *testing.T) {
 	delta(worker0, worker1, `sentinel_export_rows_count{file_type="csv"}`, 1)
 	delta(worker0, worker1, `sentinel_export_rows_sum{file_type="csv"}`, 20)
 	delta(worker0, worker1, `sentinel_export_duration_seconds_count{file_type="csv"}`, 1)
+	delta(worker0, worker1, `sentinel_export_store_seconds_count{file_type="csv"}`, 1)
+	if took, store := worker1[`sentinel_export_duration_seconds_sum{file_type="csv"}`]-worker0[`sentinel_export_duration_seconds_sum{file_type="csv"}`],
+		worker1[`sentinel_export_store_seconds_sum{file_type="csv"}`]-worker0[`sentinel_export_store_seconds_sum{file_type="csv"}`]; store <= 0 || store > took {
+		t.Errorf("the export's store time %v s is not a part of its %v s", store, took)
+	}
 	delta(worker0, worker1, `sentinel_export_bytes_total{file_type="csv"}`, float64(len(body)))
 	if got := worker1["sentinel_exports_in_flight"]; got != 0 {
 		t.Errorf("sentinel_exports_in_flight = %v after the export, want 0", got)

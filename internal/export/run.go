@@ -283,7 +283,7 @@ func (r *Runner) Run(ctx context.Context, tenantID, id string) (err error) {
 	}
 	now := r.Now()
 	took := now.Sub(started)
-	r.Metrics.exportCompleted(string(p.FileType), took, res.Rows, res.SizeBytes)
+	r.Metrics.exportCompleted(string(p.FileType), took, now.Sub(rendered), res.Rows, res.SizeBytes)
 	// render_ms is the start to the last byte rendered; store_ms the rest,
 	// until the file is stored and recorded: the object store finishing the
 	// upload (S3's CompleteMultipartUpload; a server that assembles the
