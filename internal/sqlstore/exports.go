@@ -291,14 +291,10 @@ func (db *DB) DeferExpiry(ctx context.Context, tenantID, id string, until time.T
 	if err != nil {
 		return db.wrap("defer expiry", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return db.wrap("defer expiry", err)
-	} else if n == 0 {
-		if _, err := db.GetExport(ctx, tenantID, id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return db.changedOr(res, "defer expiry", func() error {
+		_, err := db.GetExport(ctx, tenantID, id)
+		return err
+	})
 }
 
 // DeleteExport removes export id of tenantID.
@@ -307,12 +303,7 @@ func (db *DB) DeleteExport(ctx context.Context, tenantID, id string) error {
 	if err != nil {
 		return db.wrap("delete export", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return db.wrap("delete export", err)
-	} else if n == 0 {
-		return audit.NotFound("export %s not found", id)
-	}
-	return nil
+	return db.oneRow(res, "delete export", "export %s not found", id)
 }
 
 // transition runs UPDATE exports SET set WHERE tenant, id and from hold;

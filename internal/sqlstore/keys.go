@@ -71,12 +71,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 	if err != nil {
 		return db.wrap("revoke api key", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return db.wrap("revoke api key", err)
-	} else if n == 0 {
-		return audit.NotFound("API key %s not found", id)
-	}
-	return nil
+	return db.oneRow(res, "revoke api key", "API key %s not found", id)
 }
 
 // RevokeTenantAPIKey is RevokeAPIKey for a key of tenantID only.
@@ -86,12 +81,7 @@ func (db *DB) RevokeTenantAPIKey(ctx context.Context, tenantID, id string, at ti
 	if err != nil {
 		return db.wrap("revoke api key", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return db.wrap("revoke api key", err)
-	} else if n == 0 {
-		return audit.NotFound("API key %s not found", id)
-	}
-	return nil
+	return db.oneRow(res, "revoke api key", "API key %s not found", id)
 }
 
 // joinScopes is the stored form of a scope set: names separated by spaces.

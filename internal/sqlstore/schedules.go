@@ -185,18 +185,6 @@ func (db *DB) scanSchedule(sc scanner) (audit.Schedule, error) {
 	return s, nil
 }
 
-// oneRow turns "no row changed" into a not-found error.
-func (db *DB) oneRow(res sql.Result, op, format string, args ...any) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return db.wrap(op, err)
-	}
-	if n == 0 {
-		return audit.NotFound(format, args...)
-	}
-	return nil
-}
-
 const deliveryColumns = `id, tenant_id, schedule_id, export_id, export_status, url, state, created_at, finished_at`
 
 // CreateDelivery inserts d as pending unless the tenant has a delivery for
@@ -252,13 +240,10 @@ func (db *DB) FinishDelivery(ctx context.Context, tenantID, id string, state aud
 	if err != nil {
 		return db.wrap("finish delivery", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return db.wrap("finish delivery", err)
-	} else if n == 0 {
+	return db.changedOr(res, "finish delivery", func() error {
 		_, err := db.GetDelivery(ctx, tenantID, id)
 		return err
-	}
-	return nil
+	})
 }
 
 func scanDelivery(sc scanner) (audit.WebhookDelivery, error) {

@@ -156,6 +156,27 @@ func (db *DB) wrap(op string, err error) error {
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }
 
+// oneRow turns "no row changed" into a not-found error.
+func (db *DB) oneRow(res sql.Result, op, format string, args ...any) error {
+	return db.changedOr(res, op, func() error { return audit.NotFound(format, args...) })
+}
+
+// changedOr answers for a statement meant to change one row: nil when it
+// did, otherwise orElse's answer. orElse is a not-found error (oneRow), or
+// a lookup of the record when a conditional update may rightly change
+// nothing: it tells a missing record (not found) from one already as
+// wanted (nil).
+func (db *DB) changedOr(res sql.Result, op string, orElse func() error) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return db.wrap(op, err)
+	}
+	if n == 0 {
+		return orElse()
+	}
+	return nil
+}
+
 // withTx runs fn in a write transaction, committing when it returns nil.
 func (db *DB) withTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
