@@ -553,13 +553,13 @@ export_run() { # export_run NAME KEY QUERY EXPECT_ROWS [EXPORTBENCH_FLAGS...]
 # phases NAME LINE: record where the export of exportbench's LINE spent its
 # time, from its worker's completion log (render_ms: to the last byte
 # rendered; store_ms: the object store finishing the upload and the record).
-# Read after the clock stopped; an export the log does not show (a worker
-# restarted since) records nothing.
+# Read after the clock stopped, from the log of the worker that ran it (the
+# current one); an export that log does not show records nothing.
 phases() {
 	local id fields
 	id=$(sed -n 's/.*"export_id":"\([^"]*\)".*/\1/p' <<<"$2")
 	[ -n "$id" ] || return 0
-	fields=$(grep -h "msg=\"export completed\" export_id=$id " "$TMP"/worker-*.log 2>/dev/null |
+	fields=$(grep -h "msg=\"export completed\" export_id=$id " "$TMP/worker-$WORKER_N.log" 2>/dev/null |
 		sed -n 's/.* render_ms=\([0-9]*\) store_ms=\([0-9]*\).*/\1 \2/p' | tail -n 1)
 	[ -n "$fields" ] || return 0
 	record kind phases name "$1" export_id "$id" render_ms "${fields% *}" store_ms "${fields#* }"
