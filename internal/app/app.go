@@ -161,6 +161,7 @@ type Worker struct {
 	queue     *jobs.Client
 	schedules *dispatchLoop
 	audit     *auditLoop
+	sweeper   *export.Sweeper // run by srv; kept for tests of its wiring
 	// Metrics are the worker's; an embedded worker's are the api's.
 	Metrics     *processMetrics
 	ownsMetrics bool
@@ -202,13 +203,16 @@ func newWorker(cfg config.Config, logger *slog.Logger, deps *Deps, m *processMet
 	sweeper := &export.Sweeper{
 		Store: deps.Store, Bucket: deps.Bucket, Queue: queue, Logger: logger.With("component", "sweeper"), Now: time.Now,
 		OnFailed: exportDone, Metrics: m.Export, Retention: deps.Store, Audit: audit.rec,
+		OrphanScanEvery: cfg.SweepOrphanScanEvery, UploadScanEvery: cfg.SweepUploadScanEvery,
+		PurgeEvery: cfg.PurgeEvery, PurgeDuty: cfg.PurgeDuty,
+		Leases: deps.Leases(),
 	}
 	srv := jobs.NewServer(jobs.ServerConfig{
 		Redis: deps.Redis, Concurrency: cfg.WorkerConcurrency, Runner: runner, Failer: deps.Store,
-		Sweeper: sweeper, IsPermanent: export.Permanent, Logger: logger, Now: time.Now, SweepEvery: export.SweepEvery,
+		Sweeper: sweeper, IsPermanent: export.Permanent, Logger: logger, Now: time.Now, SweepEvery: cfg.SweepEvery,
 		OnExportDone: exportDone, Webhooks: notifier, Metrics: m.Jobs, Tracer: deps.Tracer,
 	})
-	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue), audit: audit, Metrics: m}
+	return &Worker{srv: srv, queue: queue, schedules: newDispatchLoop(logger, deps, queue), audit: audit, sweeper: sweeper, Metrics: m}
 }
 
 // newQueue is a queue client whose enqueues join the caller's trace.

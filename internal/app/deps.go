@@ -20,6 +20,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/config"
 	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/lease"
 	"github.com/auditsentinel/sentinel/internal/live"
 	"github.com/auditsentinel/sentinel/internal/objstore"
 	"github.com/auditsentinel/sentinel/internal/objstore/filesystem"
@@ -160,6 +161,13 @@ func (d *Deps) LivePublisher(cfg config.Config, logger *slog.Logger) *live.Publi
 		return nil
 	}
 	return &live.Publisher{Redis: d.rdb, Logger: logger.With("component", "live")}
+}
+
+// Leases are the sweeper's: its costly steps run once per period for the
+// whole cluster, on the queue's Redis.
+func (d *Deps) Leases() *lease.Redis {
+	host, _ := os.Hostname()
+	return &lease.Redis{Client: d.rdb, Owner: fmt.Sprintf("%s/%d", host, os.Getpid())}
 }
 
 // PingRedis checks the queue's Redis.

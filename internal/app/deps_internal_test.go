@@ -171,3 +171,52 @@ func TestOpenWithoutStartRedisRefusesEmbeddedMode(t *testing.T) {
 		t.Fatalf("Open: %v; want an error naming REDIS_URL", err)
 	}
 }
+
+// The sweeper's cadence comes from the environment, and its costly steps
+// are spaced for the whole cluster (leases on the queue's Redis); with
+// nothing set, config's defaults are the sweeper's own.
+func TestSweeperCadenceFromConfig(t *testing.T) {
+	def := config.Default()
+	for name, pair := range map[string][2]time.Duration{
+		"SWEEP_EVERY":             {def.SweepEvery, export.DefaultSweepEvery},
+		"SWEEP_ORPHAN_SCAN_EVERY": {def.SweepOrphanScanEvery, export.DefaultOrphanScanEvery},
+		"SWEEP_UPLOAD_SCAN_EVERY": {def.SweepUploadScanEvery, export.DefaultUploadScanEvery},
+		"PURGE_EVERY":             {def.PurgeEvery, export.DefaultPurgeEvery},
+	} {
+		if pair[0] != pair[1] {
+			t.Errorf("%s defaults to %s in config, %s in the sweeper", name, pair[0], pair[1])
+		}
+	}
+	if def.PurgeDuty != export.DefaultPurgeDuty {
+		t.Errorf("PURGE_DUTY defaults to %v in config, %v in the sweeper", def.PurgeDuty, export.DefaultPurgeDuty)
+	}
+
+	vars := map[string]string{"DATABASE_URL": "sqlite:" + testenv.SQLitePath(t), "STORAGE_URL": "file://" + t.TempDir(),
+		"SWEEP_EVERY": "20s", "SWEEP_ORPHAN_SCAN_EVERY": "6h", "SWEEP_UPLOAD_SCAN_EVERY": "30m",
+		"PURGE_EVERY": "2m", "PURGE_DUTY": "0.05"}
+	cfg, err := config.FromEnv(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler), embedded.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	w := NewWorker(cfg, slog.New(slog.DiscardHandler), d)
+	s := w.sweeper
+	if s.OrphanScanEvery != 6*time.Hour || s.UploadScanEvery != 30*time.Minute || s.PurgeEvery != 2*time.Minute ||
+		s.PurgeDuty != 0.05 {
+		t.Fatalf("sweeper: orphans every %s, uploads every %s, purge every %s at duty %v; want the environment's",
+			s.OrphanScanEvery, s.UploadScanEvery, s.PurgeEvery, s.PurgeDuty)
+	}
+	if s.Leases == nil {
+		t.Fatal("the sweeper takes no leases: every worker would list the bucket and purge on its own clock")
+	}
+	if ok, err := s.Leases.Acquire(t.Context(), "wiring-test", time.Second); err != nil || !ok {
+		t.Fatalf("the sweeper's leases do not reach Redis: %v, %v", ok, err)
+	}
+	if got := w.srv.SweepEvery(); got != 20*time.Second {
+		t.Fatalf("sweeps scheduled every %s; want SWEEP_EVERY's 20s", got)
+	}
+}

@@ -39,6 +39,15 @@ const EnvHelp = `Configuration comes from the environment (an empty value counts
                        429 (default 20, 0 = no cap; api only)
   PDF_MAX_EVENTS       cap on events in one PDF (default 5000)
   WORKER_CONCURRENCY   exports run at once by a worker or the embedded one (default 4)
+  SWEEP_EVERY          how often the sweeper re-enqueues lost tasks, fails stalled
+                       exports and deletes expired files (default 15s, 1s..5m)
+  SWEEP_ORPHAN_SCAN_EVERY, SWEEP_UPLOAD_SCAN_EVERY
+                       how often the bucket is listed for objects no export owns
+                       (default 1h) and for abandoned uploads (default 10m)
+  PURGE_EVERY, PURGE_DUTY
+                       how often events past their retention are purged (default 1m),
+                       and the share of the database's time a purge may take (default 0.1)
+                       (these four run once per period for the whole cluster)
   SIGNING_KEY          Ed25519 key (base64 seed) that signs export manifests; unset =
                        embedded mode generates one in ./data (next to the SQLite
                        database), otherwise manifests answer 501 (api only)

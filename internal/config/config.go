@@ -26,6 +26,11 @@
 //	PDF_MAX_EVENTS        integer, 1..100000                       default 5000
 //	EXPORT_MAX_ACTIVE_PER_TENANT  integer, 0..100000 (0 = no cap)  default 20
 //	WORKER_CONCURRENCY    integer, 1..1024                         default 4
+//	SWEEP_EVERY           duration, 1s..5m                         default 15s
+//	SWEEP_ORPHAN_SCAN_EVERY  duration, 1m..30d                     default 1h
+//	SWEEP_UPLOAD_SCAN_EVERY  duration, 1m..1d                      default 10m
+//	PURGE_EVERY           duration, 1s..1d                         default 1m
+//	PURGE_DUTY            number, 0.01..1                          default 0.1
 //	LOG_LEVEL             debug | info | warn | error              default info
 //	LOG_FORMAT            json | text | auto                       default auto
 //	SIGNING_KEY           base64 Ed25519 seed (32 bytes) or        optional
@@ -65,6 +70,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -101,6 +107,20 @@ const (
 	MaxPDFMaxEvents      = 100_000
 	MaxActivePerTenant   = 100_000
 	MaxWorkerConcurrency = 1024
+	// The sweeper's cadence. A sweep finds lost and stalled exports, so
+	// SWEEP_EVERY stays short: a lost task waits up to 30 s plus it.
+	MinSweepEvery      = time.Second
+	MaxSweepEvery      = 5 * time.Minute
+	MinOrphanScanEvery = time.Minute
+	MaxOrphanScanEvery = 30 * 24 * time.Hour
+	MinUploadScanEvery = time.Minute
+	// An incomplete upload is abandoned after a day; listing them less
+	// often than that would leave them twice as long.
+	MaxUploadScanEvery = 24 * time.Hour
+	MinPurgeEvery      = time.Second
+	MaxPurgeEvery      = 24 * time.Hour
+	MinPurgeDuty       = 0.01
+	MaxPurgeDuty       = 1.0
 )
 
 // Config is everything the binaries read from the environment.
@@ -169,6 +189,23 @@ type Config struct {
 	// WorkerConcurrency is the number of exports one worker process runs
 	// at once (WORKER_CONCURRENCY).
 	WorkerConcurrency int
+
+	// The sweeper's cadence, for the whole cluster (each step runs on one
+	// worker per period; set the same values on every worker).
+	// SweepEvery spaces the sweeps, which re-enqueue lost tasks, fail
+	// stalled exports and delete expired files (SWEEP_EVERY).
+	SweepEvery time.Duration
+	// SweepOrphanScanEvery spaces the full listing of the bucket for
+	// objects no export owns (SWEEP_ORPHAN_SCAN_EVERY).
+	SweepOrphanScanEvery time.Duration
+	// SweepUploadScanEvery spaces the listing of incomplete uploads to
+	// abort (SWEEP_UPLOAD_SCAN_EVERY).
+	SweepUploadScanEvery time.Duration
+	// PurgeEvery spaces the retention purges (PURGE_EVERY).
+	PurgeEvery time.Duration
+	// PurgeDuty is the share of its time a purge keeps the database busy
+	// (PURGE_DUTY): after a batch that took d it waits d×(1−duty)/duty.
+	PurgeDuty float64
 
 	LogLevel  slog.Level // LOG_LEVEL
 	LogFormat string     // LOG_FORMAT: json, text or auto
@@ -240,9 +277,16 @@ func Default() Config {
 		// far above what a person or a scheduled job asks for at once.
 		ExportMaxActivePerTenant: 20,
 		WorkerConcurrency:        4,
-		LogLevel:                 slog.LevelInfo,
-		LogFormat:                LogFormatAuto,
-		Tracing:                  tracing.Config{Protocol: tracing.ProtocolHTTP},
+		// The sweeper's own defaults (package export); a test in
+		// package app keeps the two in step.
+		SweepEvery:           15 * time.Second,
+		SweepOrphanScanEvery: time.Hour,
+		SweepUploadScanEvery: 10 * time.Minute,
+		PurgeEvery:           time.Minute,
+		PurgeDuty:            0.1,
+		LogLevel:             slog.LevelInfo,
+		LogFormat:            LogFormatAuto,
+		Tracing:              tracing.Config{Protocol: tracing.ProtocolHTTP},
 	}
 }
 
@@ -287,6 +331,11 @@ const (
 	allowPDFMax       = "an integer from 1 to 100000"
 	allowMaxActive    = "an integer from 0 (no cap) to 100000"
 	allowConcurrency  = "an integer from 1 to 1024"
+	allowSweepEvery   = "a duration from 1s to 5m, e.g. 15s"
+	allowOrphanScan   = "a duration from 1m to 30d, e.g. 1h"
+	allowUploadScan   = "a duration from 1m to 1d, e.g. 10m"
+	allowPurgeEvery   = "a duration from 1s to 1d, e.g. 1m"
+	allowPurgeDuty    = "a number from 0.01 to 1, e.g. 0.1 (1: purge batches back to back)"
 	allowExporter     = "otlp or none (unset: otlp when an OTLP endpoint is set, none otherwise)"
 	allowProtocol     = "http/protobuf or grpc"
 	redactedPlacehold = "<redacted>"
@@ -376,6 +425,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	durVar("EXPORT_WAIT", allowExportWait, &c.ExportWait)
 	durVar("EXPORT_REUSE_WINDOW", allowReuseWindow, &c.ExportReuseWindow)
 	durVar("EXPORT_RETENTION", allowRetention, &c.ExportRetention)
+	durVar("SWEEP_EVERY", allowSweepEvery, &c.SweepEvery)
+	durVar("SWEEP_ORPHAN_SCAN_EVERY", allowOrphanScan, &c.SweepOrphanScanEvery)
+	durVar("SWEEP_UPLOAD_SCAN_EVERY", allowUploadScan, &c.SweepUploadScanEvery)
+	durVar("PURGE_EVERY", allowPurgeEvery, &c.PurgeEvery)
+	if v, ok := get("PURGE_DUTY"); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) {
+			bad("PURGE_DUTY", v, allowPurgeDuty, errors.New("not a number"))
+		} else {
+			c.PurgeDuty = f
+		}
+	}
 
 	intVar := func(name, allowed string, dst *int) {
 		if v, ok := get(name); ok {
@@ -512,6 +573,13 @@ func (c Config) Validate() error {
 	durRange("EXPORT_WAIT", allowExportWait, c.ExportWait, 0, MaxExportWait)
 	durRange("EXPORT_REUSE_WINDOW", allowReuseWindow, c.ExportReuseWindow, 0, MaxExportReuseWindow)
 	durRange("EXPORT_RETENTION", allowRetention, c.ExportRetention, MinExportRetention, MaxExportRetention)
+	durRange("SWEEP_EVERY", allowSweepEvery, c.SweepEvery, MinSweepEvery, MaxSweepEvery)
+	durRange("SWEEP_ORPHAN_SCAN_EVERY", allowOrphanScan, c.SweepOrphanScanEvery, MinOrphanScanEvery, MaxOrphanScanEvery)
+	durRange("SWEEP_UPLOAD_SCAN_EVERY", allowUploadScan, c.SweepUploadScanEvery, MinUploadScanEvery, MaxUploadScanEvery)
+	durRange("PURGE_EVERY", allowPurgeEvery, c.PurgeEvery, MinPurgeEvery, MaxPurgeEvery)
+	if !(c.PurgeDuty >= MinPurgeDuty && c.PurgeDuty <= MaxPurgeDuty) {
+		bad("PURGE_DUTY", strconv.FormatFloat(c.PurgeDuty, 'g', -1, 64), allowPurgeDuty, errors.New("out of range"))
+	}
 
 	if c.ExportMaxActivePerTenant < 0 || c.ExportMaxActivePerTenant > MaxActivePerTenant {
 		bad("EXPORT_MAX_ACTIVE_PER_TENANT", strconv.Itoa(c.ExportMaxActivePerTenant), allowMaxActive, errors.New("out of range"))
@@ -577,6 +645,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("pdf_max_events", c.PDFMaxEvents),
 		slog.Int("export_max_active_per_tenant", c.ExportMaxActivePerTenant),
 		slog.Int("worker_concurrency", c.WorkerConcurrency),
+		slog.String("sweep_every", FormatDuration(c.SweepEvery)),
+		slog.String("sweep_orphan_scan_every", FormatDuration(c.SweepOrphanScanEvery)),
+		slog.String("sweep_upload_scan_every", FormatDuration(c.SweepUploadScanEvery)),
+		slog.String("purge_every", FormatDuration(c.PurgeEvery)),
+		slog.Float64("purge_duty", c.PurgeDuty),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.String("log_format", c.LogFormat),
 		slog.Bool("signing_key", c.SigningKey != nil),

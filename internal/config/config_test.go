@@ -62,6 +62,11 @@ func TestDefaults(t *testing.T) {
 		ExportRetention:          168 * time.Hour,
 		PDFMaxEvents:             5000,
 		WorkerConcurrency:        4,
+		SweepEvery:               15 * time.Second,
+		SweepOrphanScanEvery:     time.Hour,
+		SweepUploadScanEvery:     10 * time.Minute,
+		PurgeEvery:               time.Minute,
+		PurgeDuty:                0.1,
 		LogLevel:                 slog.LevelInfo,
 		ExportMaxActivePerTenant: 20,
 		LogFormat:                LogFormatAuto,
@@ -201,6 +206,22 @@ func TestFromEnvGood(t *testing.T) {
 			func(t *testing.T, c Config) { eq(t, c.ExportMaxActivePerTenant, 3) }},
 		{"WORKER_CONCURRENCY", map[string]string{"WORKER_CONCURRENCY": "16"},
 			func(t *testing.T, c Config) { eq(t, c.WorkerConcurrency, 16) }},
+		{"sweeper cadence", map[string]string{"SWEEP_EVERY": "1m", "SWEEP_ORPHAN_SCAN_EVERY": "1d",
+			"SWEEP_UPLOAD_SCAN_EVERY": "30m", "PURGE_EVERY": "5m", "PURGE_DUTY": "0.25"},
+			func(t *testing.T, c Config) {
+				eq(t, c.SweepEvery, time.Minute)
+				eq(t, c.SweepOrphanScanEvery, 24*time.Hour)
+				eq(t, c.SweepUploadScanEvery, 30*time.Minute)
+				eq(t, c.PurgeEvery, 5*time.Minute)
+				eq(t, c.PurgeDuty, 0.25)
+			}},
+		{"sweeper cadence at its bounds", map[string]string{"SWEEP_EVERY": "1s", "SWEEP_ORPHAN_SCAN_EVERY": "30d",
+			"SWEEP_UPLOAD_SCAN_EVERY": "1m", "PURGE_EVERY": "1d", "PURGE_DUTY": "1"},
+			func(t *testing.T, c Config) {
+				eq(t, c.SweepEvery, time.Second)
+				eq(t, c.SweepOrphanScanEvery, 30*24*time.Hour)
+				eq(t, c.PurgeDuty, 1.0)
+			}},
 		{"LOG_LEVEL debug", map[string]string{"LOG_LEVEL": "debug"},
 			func(t *testing.T, c Config) { eq(t, c.LogLevel, slog.LevelDebug) }},
 		{"LOG_LEVEL WARN", map[string]string{"LOG_LEVEL": "WARN"},
@@ -288,6 +309,22 @@ func TestFromEnvBad(t *testing.T) {
 		{"WORKER_CONCURRENCY", "-2"},
 		{"WORKER_CONCURRENCY", "four"},
 		{"WORKER_CONCURRENCY", "2000"},
+		{"SWEEP_EVERY", "0"},
+		{"SWEEP_EVERY", "500ms"},
+		{"SWEEP_EVERY", "10m"},
+		{"SWEEP_EVERY", "often"},
+		{"SWEEP_ORPHAN_SCAN_EVERY", "30s"},
+		{"SWEEP_ORPHAN_SCAN_EVERY", "31d"},
+		{"SWEEP_UPLOAD_SCAN_EVERY", "59s"},
+		{"SWEEP_UPLOAD_SCAN_EVERY", "2d"},
+		{"PURGE_EVERY", "0s"},
+		{"PURGE_EVERY", "2d"},
+		{"PURGE_DUTY", "0"},
+		{"PURGE_DUTY", "0.001"},
+		{"PURGE_DUTY", "1.5"},
+		{"PURGE_DUTY", "NaN"},
+		{"PURGE_DUTY", "inf"},
+		{"PURGE_DUTY", "10%"},
 		{"LOG_LEVEL", "trace"},
 		{"LOG_FORMAT", "logfmt"},
 		{"SIGNING_KEY", "not base64!"},

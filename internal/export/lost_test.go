@@ -18,10 +18,10 @@ import (
 
 // A queued export whose task was lost with Redis (FLUSHALL after the 202)
 // is enqueued again by the first sweep after DefaultStaleQueued, and the
-// sweeps come every SweepEvery: the loss is repaired within 60 s. The test
+// sweeps come every DefaultSweepEvery: the loss is repaired within 60 s. The test
 // runs on a real Redis and a real store, with the sweeper's clock injected.
 func TestLostTaskRequeuedWithinAMinute(t *testing.T) {
-	if worst := export.DefaultStaleQueued + export.SweepEvery; worst >= time.Minute {
+	if worst := export.DefaultStaleQueued + export.DefaultSweepEvery; worst >= time.Minute {
 		t.Fatalf("a lost task may wait %s to be enqueued again; the bound is under 60 s", worst)
 	}
 	ctx := t.Context()

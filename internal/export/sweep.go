@@ -58,13 +58,22 @@ type Sweeper struct {
 	// OnFailed, when set, is told about exports the sweeper failed, so
 	// their webhooks go out like those of any other failure.
 	OnFailed func(ctx context.Context, tenantID, exportID string)
-	// OrphanScanEvery spaces the full listing of the bucket (default 1 h):
-	// it is the one step whose cost grows with the bucket.
+	// OrphanScanEvery spaces the full listing of the bucket (default
+	// DefaultOrphanScanEvery): it is the one step whose cost grows with
+	// the bucket.
 	OrphanScanEvery time.Duration
 	// UploadScanEvery spaces the listing of incomplete uploads (default
-	// 10 min), so that sweeping often for lost tasks does not list the
-	// bucket's uploads every few seconds.
+	// DefaultUploadScanEvery), so that sweeping often for lost tasks does
+	// not list the bucket's uploads every few seconds.
 	UploadScanEvery time.Duration
+	// Leases, when set, spaces those two listings and the purge for the
+	// whole cluster: whichever worker's pass first finds a step due takes
+	// its lease for the step's period, and the others skip it until the
+	// lease lapses. Nil spaces them per Sweeper, which is the same for a
+	// single worker but, with N workers each keeping its own clock, lists
+	// the bucket N times per period and multiplies the purge's share of
+	// the database (PurgeDuty) by N.
+	Leases Leases
 	// Metrics counts passes and actions; nil: none.
 	Metrics *Metrics
 	// BatchSize bounds one pass (default 500).
@@ -86,23 +95,39 @@ type Sweeper struct {
 	// busy, in (0, 1] (default DefaultPurgeDuty; 1: back to back).
 	PurgeDuty float64
 
-	mu           sync.Mutex
+	mu           sync.Mutex // guards the last* clocks (Leases == nil)
 	lastOrphanAt time.Time
 	lastUploadAt time.Time
 	lastPurgeAt  time.Time
 }
 
-// DefaultStaleQueued and SweepEvery bound how long a queued export whose
+// DefaultStaleQueued and DefaultSweepEvery bound how long a queued export whose
 // task was lost (Redis flushed or failed over after the 202) waits to be
-// enqueued again: at most DefaultStaleQueued + SweepEvery, 45 s. Each sweep
+// enqueued again: at most DefaultStaleQueued + DefaultSweepEvery, 45 s
+// (SWEEP_EVERY changes the second term). Each sweep
 // costs the database one query whose branches are range scans of small
 // partial indexes (exports_queued_created, exports_running_heartbeat,
 // exports_status_expires), run once per period for the whole cluster, not
 // per export or per replica (the sweep task is unique per period).
 const (
 	DefaultStaleQueued = 30 * time.Second
-	SweepEvery         = 15 * time.Second
+	DefaultSweepEvery  = 15 * time.Second
 )
+
+// Defaults of the steps a pass runs only now and then. Listing a bucket
+// costs one request per 1,000 objects, so the full listing (orphans) is
+// hourly; incomplete uploads are few and listed by prefix.
+const (
+	DefaultOrphanScanEvery = time.Hour
+	DefaultUploadScanEvery = 10 * time.Minute
+)
+
+// Leases hands out, across every worker, one holder of a named step per
+// period (package lease implements it on Redis).
+type Leases interface {
+	// Acquire takes name for ttl; false when another holder has it.
+	Acquire(ctx context.Context, name string, ttl time.Duration) (bool, error)
+}
 
 // RetainedRetry is how far the sweeper defers the expiry of an export
 // whose object storage refuses to delete without saying until when (a
@@ -190,17 +215,25 @@ func (s *Sweeper) Sweep(ctx context.Context) (err error) {
 			}
 		}
 	}
-	if s.due(&s.lastUploadAt, now, orDefault(s.UploadScanEvery, 10*time.Minute)) {
+	if due, err := s.due(ctx, "sweep-uploads", &s.lastUploadAt, now, orDefault(s.UploadScanEvery, DefaultUploadScanEvery)); err != nil {
+		errs = append(errs, err)
+	} else if due {
 		if err := s.abortAbandoned(ctx, now); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if s.Retention != nil && s.due(&s.lastPurgeAt, now, orDefault(s.PurgeEvery, DefaultPurgeEvery)) {
-		if err := s.purge(ctx, now); err != nil {
+	if s.Retention != nil {
+		if due, err := s.due(ctx, "sweep-purge", &s.lastPurgeAt, now, orDefault(s.PurgeEvery, DefaultPurgeEvery)); err != nil {
 			errs = append(errs, err)
+		} else if due {
+			if err := s.purge(ctx, now); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
-	if s.orphanScanDue(now) {
+	if due, err := s.orphanScanDue(ctx, now); err != nil {
+		errs = append(errs, err)
+	} else if due {
 		if err := s.deleteOrphans(ctx, now); err != nil {
 			errs = append(errs, err)
 		}
@@ -306,20 +339,29 @@ func (s *Sweeper) deleteOrphans(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
-func (s *Sweeper) orphanScanDue(now time.Time) bool {
-	return s.due(&s.lastOrphanAt, now, orDefault(s.OrphanScanEvery, time.Hour))
+func (s *Sweeper) orphanScanDue(ctx context.Context, now time.Time) (bool, error) {
+	return s.due(ctx, "sweep-orphans", &s.lastOrphanAt, now, orDefault(s.OrphanScanEvery, DefaultOrphanScanEvery))
 }
 
-// due reports whether a step last run at *last is due again at now, and if
-// so records now.
-func (s *Sweeper) due(last *time.Time, now time.Time, every time.Duration) bool {
+// due reports whether the step name should run in this pass: with Leases,
+// when this worker takes the step's lease for every; without, when the
+// step last ran at *last, every or more before now (and then it records
+// now). An error taking the lease skips the step this time.
+func (s *Sweeper) due(ctx context.Context, name string, last *time.Time, now time.Time, every time.Duration) (bool, error) {
+	if s.Leases != nil {
+		ok, err := s.Leases.Acquire(ctx, name, every)
+		if err != nil {
+			return false, fmt.Errorf("sweeper: %w", err)
+		}
+		return ok, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !last.IsZero() && now.Sub(*last) < every {
-		return false
+		return false, nil
 	}
 	*last = now
-	return true
+	return true, nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -47,7 +47,8 @@ type ServerConfig struct {
 	// queues again. asynq's default (1 s) would dominate the latency of a
 	// small export; 50 ms costs an idle worker ~20 cheap Redis calls a second.
 	TaskCheckInterval time.Duration
-	// SweepEvery schedules the sweeper (default 1 min; 0 disables).
+	// SweepEvery schedules the sweeper (0: no schedule; SWEEP_EVERY in
+	// the binaries, default 15 s).
 	SweepEvery time.Duration
 	// OnExportDone, when set, is called after an export task completed the
 	// export or recorded it failed (also for a duplicate delivery of a done
@@ -113,6 +114,14 @@ func NewServer(cfg ServerConfig) *Server {
 		}
 	}
 	return s
+}
+
+// SweepEvery is the sweeper's period (0: this server schedules none).
+func (s *Server) SweepEvery() time.Duration {
+	if s.scheduler == nil {
+		return 0
+	}
+	return s.cfg.SweepEvery
 }
 
 // Start begins processing in the background.

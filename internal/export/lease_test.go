@@ -1,0 +1,125 @@
+package export_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/auditsentinel/sentinel/internal/export"
+	"github.com/auditsentinel/sentinel/internal/lease"
+	"github.com/auditsentinel/sentinel/internal/objstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
+	"github.com/auditsentinel/sentinel/internal/testenv"
+)
+
+// listings is a real bucket that counts its listings.
+type listings struct {
+	objstore.Bucket
+	objects, uploads atomic.Int32
+}
+
+func (l *listings) List(ctx context.Context, prefix string, fn func(objstore.ObjectInfo) error) error {
+	l.objects.Add(1)
+	return l.Bucket.List(ctx, prefix, fn)
+}
+
+func (l *listings) ListIncompleteUploads(ctx context.Context, prefix string) ([]objstore.IncompleteUpload, error) {
+	l.uploads.Add(1)
+	return l.Bucket.ListIncompleteUploads(ctx, prefix)
+}
+
+func redisClient(t *testing.T, url string) redis.UniversalClient {
+	t.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// TestSweeperLeasesSpaceStepsAcrossWorkers: with leases on a real Redis,
+// two workers' sweepers list the bucket once per period between them;
+// each with its own clock (no leases), every worker lists it.
+func TestSweeperLeasesSpaceStepsAcrossWorkers(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), testenv.SQLitePath(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	bucket := &listings{Bucket: fileBackend(t).bucket}
+	redisURL := testenv.RedisURL(t)
+	sweeper := func(leases export.Leases) *export.Sweeper {
+		return &export.Sweeper{
+			Store: db, Bucket: bucket, Queue: &requeues{}, Logger: slog.New(slog.DiscardHandler), Now: time.Now,
+			OrphanScanEvery: time.Second, UploadScanEvery: time.Second, Leases: leases,
+		}
+	}
+	sweep := func(s *export.Sweeper) {
+		t.Helper()
+		if err := s.Sweep(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(step string, objects, uploads int32) {
+		t.Helper()
+		if o, u := bucket.objects.Load(), bucket.uploads.Load(); o != objects || u != uploads {
+			t.Fatalf("%s: %d object and %d upload listings, want %d and %d", step, o, u, objects, uploads)
+		}
+	}
+
+	// Each worker on its own clock: two workers, two listings of each.
+	sweep(sweeper(nil))
+	sweep(sweeper(nil))
+	want("two workers without leases", 2, 2)
+
+	c := redisClient(t, redisURL)
+	a := sweeper(&lease.Redis{Client: c, Owner: "worker-a"})
+	b := sweeper(&lease.Redis{Client: c, Owner: "worker-b"})
+	sweep(a)
+	want("worker a's first pass", 3, 3)
+	sweep(b)
+	sweep(a)
+	want("both again within the period", 3, 3)
+	// The period is measured from the holder's start: once the leases
+	// lapse (Redis expires them), the next pass anywhere lists again.
+	deadline := time.Now().Add(10 * time.Second)
+	for bucket.objects.Load() == 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("no listing 10 s after a 1 s lease")
+		}
+		time.Sleep(50 * time.Millisecond)
+		sweep(b)
+	}
+	want("worker b after the period", 4, 4)
+}
+
+// TestSweeperLeaseErrorSkipsTheStep: when Redis cannot be asked, the
+// costly steps are skipped and the pass reports why; the rest of the pass
+// still runs.
+func TestSweeperLeaseErrorSkipsTheStep(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), testenv.SQLitePath(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	bucket := &listings{Bucket: fileBackend(t).bucket}
+	down := redisClient(t, fmt.Sprintf("redis://127.0.0.1:%d/0?max_retries=-1", testenv.FreePort(t)))
+	s := &export.Sweeper{
+		Store: db, Bucket: bucket, Queue: &requeues{}, Logger: slog.New(slog.DiscardHandler), Now: time.Now,
+		Leases: &lease.Redis{Client: down, Owner: "w"},
+	}
+	err = s.Sweep(t.Context())
+	if err == nil {
+		t.Fatal("a pass whose leases could not be taken reported no error")
+	}
+	if o, u := bucket.objects.Load(), bucket.uploads.Load(); o != 0 || u != 0 {
+		t.Fatalf("%d object and %d upload listings without a lease; want none", o, u)
+	}
+}
