@@ -19,6 +19,22 @@ import (
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
+// openEnv opens Deps on the configuration vars make (an embedded Redis
+// when REDIS_URL is not among them).
+func openEnv(t *testing.T, vars map[string]string) (config.Config, *Deps) {
+	t.Helper()
+	cfg, err := config.FromEnv(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler), embedded.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return cfg, d
+}
+
 // Every live response holds a connection of the Redis client while it
 // waits on its stream: the pool must have room for all of them (in a
 // cluster, on each node, since one node may hold every stream read).
@@ -28,15 +44,7 @@ func TestRedisPoolFitsLiveStreams(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			vars := map[string]string{"REDIS_URL": url, "DATABASE_URL": "sqlite:" + testenv.SQLitePath(t),
 				"STORAGE_URL": "file://" + t.TempDir()}
-			cfg, err := config.FromEnv(func(k string) string { return vars[k] })
-			if err != nil {
-				t.Fatal(err)
-			}
-			d, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler), embedded.Start)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { d.Close() })
+			cfg, d := openEnv(t, vars)
 			if err := d.PingRedis(t.Context()); err != nil {
 				t.Fatal(err)
 			}
@@ -194,15 +202,7 @@ func TestSweeperCadenceFromConfig(t *testing.T) {
 	vars := map[string]string{"DATABASE_URL": "sqlite:" + testenv.SQLitePath(t), "STORAGE_URL": "file://" + t.TempDir(),
 		"SWEEP_EVERY": "20s", "SWEEP_ORPHAN_SCAN_EVERY": "6h", "SWEEP_UPLOAD_SCAN_EVERY": "30m",
 		"PURGE_EVERY": "2m", "PURGE_DUTY": "0.05"}
-	cfg, err := config.FromEnv(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler), embedded.Start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
+	cfg, d := openEnv(t, vars)
 	w := NewWorker(cfg, slog.New(slog.DiscardHandler), d)
 	s := w.sweeper
 	if s.OrphanScanEvery != 6*time.Hour || s.UploadScanEvery != 30*time.Minute || s.PurgeEvery != 2*time.Minute ||
