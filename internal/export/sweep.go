@@ -215,29 +215,14 @@ func (s *Sweeper) Sweep(ctx context.Context) (err error) {
 			}
 		}
 	}
-	if due, err := s.due(ctx, "sweep-uploads", &s.lastUploadAt, now, orDefault(s.UploadScanEvery, DefaultUploadScanEvery)); err != nil {
-		errs = append(errs, err)
-	} else if due {
-		if err := s.abortAbandoned(ctx, now); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs = append(errs, s.whenDue(ctx, "sweep-uploads", &s.lastUploadAt, now,
+		orDefault(s.UploadScanEvery, DefaultUploadScanEvery), func() error { return s.abortAbandoned(ctx, now) }))
 	if s.Retention != nil {
-		if due, err := s.due(ctx, "sweep-purge", &s.lastPurgeAt, now, orDefault(s.PurgeEvery, DefaultPurgeEvery)); err != nil {
-			errs = append(errs, err)
-		} else if due {
-			if err := s.purge(ctx, now); err != nil {
-				errs = append(errs, err)
-			}
-		}
+		errs = append(errs, s.whenDue(ctx, "sweep-purge", &s.lastPurgeAt, now,
+			orDefault(s.PurgeEvery, DefaultPurgeEvery), func() error { return s.purge(ctx, now) }))
 	}
-	if due, err := s.orphanScanDue(ctx, now); err != nil {
-		errs = append(errs, err)
-	} else if due {
-		if err := s.deleteOrphans(ctx, now); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs = append(errs, s.whenDue(ctx, "sweep-orphans", &s.lastOrphanAt, now,
+		orDefault(s.OrphanScanEvery, DefaultOrphanScanEvery), func() error { return s.deleteOrphans(ctx, now) }))
 	return errors.Join(errs...)
 }
 
@@ -339,14 +324,18 @@ func (s *Sweeper) deleteOrphans(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
-func (s *Sweeper) orphanScanDue(ctx context.Context, now time.Time) (bool, error) {
-	return s.due(ctx, "sweep-orphans", &s.lastOrphanAt, now, orDefault(s.OrphanScanEvery, DefaultOrphanScanEvery))
+// whenDue runs step if the step name should run in this pass: with
+// Leases, when this worker takes the step's lease for every; without, when
+// the step last ran at *last, every or more before now (and then it
+// records now). An error taking the lease skips the step this time.
+func (s *Sweeper) whenDue(ctx context.Context, name string, last *time.Time, now time.Time, every time.Duration,
+	step func() error) error {
+	if due, err := s.due(ctx, name, last, now, every); err != nil || !due {
+		return err
+	}
+	return step()
 }
 
-// due reports whether the step name should run in this pass: with Leases,
-// when this worker takes the step's lease for every; without, when the
-// step last ran at *last, every or more before now (and then it records
-// now). An error taking the lease skips the step this time.
 func (s *Sweeper) due(ctx context.Context, name string, last *time.Time, now time.Time, every time.Duration) (bool, error) {
 	if s.Leases != nil {
 		ok, err := s.Leases.Acquire(ctx, name, every)
