@@ -17,14 +17,18 @@ import (
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
-// listings is a real bucket that counts its listings.
+// listings is a real bucket that counts its listings. With hold set, the
+// first listing of objects waits until hold is closed.
 type listings struct {
 	objstore.Bucket
 	objects, uploads atomic.Int32
+	hold             chan struct{}
 }
 
 func (l *listings) List(ctx context.Context, prefix string, fn func(objstore.ObjectInfo) error) error {
-	l.objects.Add(1)
+	if l.objects.Add(1) == 1 && l.hold != nil {
+		<-l.hold
+	}
 	return l.Bucket.List(ctx, prefix, fn)
 }
 
@@ -121,5 +125,54 @@ func TestSweeperLeaseErrorSkipsTheStep(t *testing.T) {
 	}
 	if o, u := bucket.objects.Load(), bucket.uploads.Load(); o != 0 || u != 0 {
 		t.Fatalf("%d object and %d upload listings without a lease; want none", o, u)
+	}
+}
+
+// TestSweeperHoldsTheLeaseWhileAStepRuns: a step that outlasts its period
+// keeps its lease, so no other worker runs it beside it; once it ends, the
+// lease lapses within a period and the step runs again elsewhere.
+func TestSweeperHoldsTheLeaseWhileAStepRuns(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), testenv.SQLitePath(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	bucket := &listings{Bucket: fileBackend(t).bucket, hold: make(chan struct{})}
+	c := redisClient(t, testenv.RedisURL(t))
+	const period = 400 * time.Millisecond
+	sweeper := func(owner string) *export.Sweeper {
+		return &export.Sweeper{
+			Store: db, Bucket: bucket, Queue: &requeues{}, Logger: slog.New(slog.DiscardHandler), Now: time.Now,
+			OrphanScanEvery: period, Leases: &lease.Redis{Client: c, Owner: owner},
+		}
+	}
+	a, b := sweeper("worker-a"), sweeper("worker-b")
+	aDone := make(chan error, 1)
+	go func() { aDone <- a.Sweep(t.Context()) }()
+	for bucket.objects.Load() == 0 {
+		time.Sleep(10 * time.Millisecond) // until a's listing has started
+	}
+	// Five periods pass while a lists; b sweeps all along and must not.
+	for end := time.Now().Add(5 * period); time.Now().Before(end); time.Sleep(period / 4) {
+		if err := b.Sweep(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := bucket.objects.Load(); n != 1 {
+		t.Fatalf("%d listings while the first one ran for five periods; want it alone", n)
+	}
+	close(bucket.hold)
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for bucket.objects.Load() == 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the lease never lapsed after the step ended")
+		}
+		time.Sleep(period / 4)
+		if err := b.Sweep(t.Context()); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -68,11 +68,12 @@ type Sweeper struct {
 	UploadScanEvery time.Duration
 	// Leases, when set, spaces those two listings and the purge for the
 	// whole cluster: whichever worker's pass first finds a step due takes
-	// its lease for the step's period, and the others skip it until the
-	// lease lapses. Nil spaces them per Sweeper, which is the same for a
-	// single worker but, with N workers each keeping its own clock, lists
-	// the bucket N times per period and multiplies the purge's share of
-	// the database (PurgeDuty) by N.
+	// its lease for the step's period and holds it while the step runs,
+	// and the others skip the step until the lease lapses. Nil spaces them
+	// per Sweeper, which is the same for a single worker but, with N
+	// workers each keeping its own clock, lists the bucket N times per
+	// period and multiplies the purge's share of the database (PurgeDuty)
+	// by N.
 	Leases Leases
 	// Metrics counts passes and actions; nil: none.
 	Metrics *Metrics
@@ -127,6 +128,9 @@ const (
 type Leases interface {
 	// Acquire takes name for ttl; false when another holder has it.
 	Acquire(ctx context.Context, name string, ttl time.Duration) (bool, error)
+	// Extend gives this holder's lease ttl more from now; false when it
+	// is no longer this holder's.
+	Extend(ctx context.Context, name string, ttl time.Duration) (bool, error)
 }
 
 // RetainedRetry is how far the sweeper defers the expiry of an export
@@ -333,7 +337,38 @@ func (s *Sweeper) whenDue(ctx context.Context, name string, last *time.Time, now
 	if due, err := s.due(ctx, name, last, now, every); err != nil || !due {
 		return err
 	}
+	if s.Leases != nil {
+		defer s.holdLease(ctx, name, every)()
+	}
 	return step()
+}
+
+// holdLease extends the lease name by every, each half of every, until the
+// returned stop is called: a step that outlasts its period (a purge with
+// a backlog on many tenants) must not have a second run beside it, which
+// for the purge would double its share of the database. The ticker runs
+// on real time, as the lease does in Redis.
+func (s *Sweeper) holdLease(ctx context.Context, name string, every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(every / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if ok, err := s.Leases.Extend(ctx, name, every); err != nil || !ok {
+					s.Logger.WarnContext(ctx, "sweeper: a step outlasting its period lost its lease; another worker may run it too",
+						"step", name, "held", ok, "err", err)
+				}
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
 
 func (s *Sweeper) due(ctx context.Context, name string, last *time.Time, now time.Time, every time.Duration) (bool, error) {

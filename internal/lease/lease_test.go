@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/auditsentinel/sentinel/internal/lease"
+	"github.com/auditsentinel/sentinel/internal/redisconn/embedded"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
@@ -82,5 +83,46 @@ func TestAcquireReportsRedisErrors(t *testing.T) {
 	l := &lease.Redis{Client: c, Owner: "w"}
 	if ok, err := l.Acquire(context.Background(), "x", time.Second); err == nil || ok {
 		t.Fatalf("Acquire on a closed port = %v, %v; want an error", ok, err)
+	}
+}
+
+// TestExtend: the holder extends its lease; nobody else can, nor can the
+// holder once the lease has lapsed.
+func TestExtend(t *testing.T) {
+	t.Run("redis", func(t *testing.T) { testExtend(t, client(t)) })
+	// The script runs on the embedded (miniredis) server too.
+	t.Run("embedded", func(t *testing.T) {
+		srv, err := embedded.Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Close)
+		c := redis.NewUniversalClient(srv.Config().UniversalOptions())
+		t.Cleanup(func() { _ = c.Close() })
+		testExtend(t, c)
+	})
+}
+
+func testExtend(t *testing.T, c redis.UniversalClient) {
+	ctx := context.Background()
+	a := &lease.Redis{Client: c, Owner: "worker-a"}
+	b := &lease.Redis{Client: c, Owner: "worker-b"}
+	if ok, err := a.Acquire(ctx, "purge", 200*time.Millisecond); err != nil || !ok {
+		t.Fatalf("acquire = %v, %v", ok, err)
+	}
+	if ok, err := b.Extend(ctx, "purge", time.Minute); err != nil || ok {
+		t.Fatalf("another owner's extend = %v, %v; want false", ok, err)
+	}
+	if ok, err := a.Extend(ctx, "purge", time.Minute); err != nil || !ok {
+		t.Fatalf("the holder's extend = %v, %v; want true", ok, err)
+	}
+	if pttl, err := c.PTTL(ctx, "sentinel:lease:purge").Result(); err != nil || pttl <= 59*time.Second {
+		t.Fatalf("TTL after extend = %s, %v; want just under 1m", pttl, err)
+	}
+	if ok, err := a.Extend(ctx, "orphans", time.Minute); err != nil || ok {
+		t.Fatalf("extend of a lease never taken = %v, %v; want false", ok, err)
+	}
+	if n, err := c.Exists(ctx, "sentinel:lease:orphans").Result(); err != nil || n != 0 {
+		t.Fatalf("extend created the lease: exists = %d, %v", n, err)
 	}
 }
