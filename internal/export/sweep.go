@@ -96,10 +96,8 @@ type Sweeper struct {
 	// busy, in (0, 1] (default DefaultPurgeDuty; 1: back to back).
 	PurgeDuty float64
 
-	mu           sync.Mutex // guards the last* clocks (Leases == nil)
-	lastOrphanAt time.Time
-	lastUploadAt time.Time
-	lastPurgeAt  time.Time
+	mu      sync.Mutex
+	lastRun map[string]time.Time // without Leases: when each step last ran
 }
 
 // DefaultStaleQueued and DefaultSweepEvery bound how long a queued export whose
@@ -219,13 +217,13 @@ func (s *Sweeper) Sweep(ctx context.Context) (err error) {
 			}
 		}
 	}
-	errs = append(errs, s.whenDue(ctx, "sweep-uploads", &s.lastUploadAt, now,
+	errs = append(errs, s.whenDue(ctx, "sweep-uploads", now,
 		orDefault(s.UploadScanEvery, DefaultUploadScanEvery), func() error { return s.abortAbandoned(ctx, now) }))
 	if s.Retention != nil {
-		errs = append(errs, s.whenDue(ctx, "sweep-purge", &s.lastPurgeAt, now,
+		errs = append(errs, s.whenDue(ctx, "sweep-purge", now,
 			orDefault(s.PurgeEvery, DefaultPurgeEvery), func() error { return s.purge(ctx, now) }))
 	}
-	errs = append(errs, s.whenDue(ctx, "sweep-orphans", &s.lastOrphanAt, now,
+	errs = append(errs, s.whenDue(ctx, "sweep-orphans", now,
 		orDefault(s.OrphanScanEvery, DefaultOrphanScanEvery), func() error { return s.deleteOrphans(ctx, now) }))
 	return errors.Join(errs...)
 }
@@ -330,11 +328,10 @@ func (s *Sweeper) deleteOrphans(ctx context.Context, now time.Time) error {
 
 // whenDue runs step if the step name should run in this pass: with
 // Leases, when this worker takes the step's lease for every; without, when
-// the step last ran at *last, every or more before now (and then it
-// records now). An error taking the lease skips the step this time.
-func (s *Sweeper) whenDue(ctx context.Context, name string, last *time.Time, now time.Time, every time.Duration,
-	step func() error) error {
-	if due, err := s.due(ctx, name, last, now, every); err != nil || !due {
+// this Sweeper last ran it every or more before now (and then it records
+// now). An error taking the lease skips the step this time.
+func (s *Sweeper) whenDue(ctx context.Context, name string, now time.Time, every time.Duration, step func() error) error {
+	if due, err := s.due(ctx, name, now, every); err != nil || !due {
 		return err
 	}
 	if s.Leases != nil {
@@ -371,7 +368,7 @@ func (s *Sweeper) holdLease(ctx context.Context, name string, every time.Duratio
 	return func() { close(done); wg.Wait() }
 }
 
-func (s *Sweeper) due(ctx context.Context, name string, last *time.Time, now time.Time, every time.Duration) (bool, error) {
+func (s *Sweeper) due(ctx context.Context, name string, now time.Time, every time.Duration) (bool, error) {
 	if s.Leases != nil {
 		ok, err := s.Leases.Acquire(ctx, name, every)
 		if err != nil {
@@ -381,10 +378,13 @@ func (s *Sweeper) due(ctx context.Context, name string, last *time.Time, now tim
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !last.IsZero() && now.Sub(*last) < every {
+	if last, ok := s.lastRun[name]; ok && now.Sub(last) < every {
 		return false, nil
 	}
-	*last = now
+	if s.lastRun == nil {
+		s.lastRun = make(map[string]time.Time)
+	}
+	s.lastRun[name] = now
 	return true, nil
 }
 
