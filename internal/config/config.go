@@ -70,7 +70,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -431,7 +430,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	durVar("PURGE_EVERY", allowPurgeEvery, &c.PurgeEvery)
 	if v, ok := get("PURGE_DUTY"); ok {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) {
+		if err != nil {
 			bad("PURGE_DUTY", v, allowPurgeDuty, errors.New("not a number"))
 		} else {
 			c.PurgeDuty = f
@@ -577,7 +576,7 @@ func (c Config) Validate() error {
 	durRange("SWEEP_ORPHAN_SCAN_EVERY", allowOrphanScan, c.SweepOrphanScanEvery, MinOrphanScanEvery, MaxOrphanScanEvery)
 	durRange("SWEEP_UPLOAD_SCAN_EVERY", allowUploadScan, c.SweepUploadScanEvery, MinUploadScanEvery, MaxUploadScanEvery)
 	durRange("PURGE_EVERY", allowPurgeEvery, c.PurgeEvery, MinPurgeEvery, MaxPurgeEvery)
-	if !(c.PurgeDuty >= MinPurgeDuty && c.PurgeDuty <= MaxPurgeDuty) {
+	if !(c.PurgeDuty >= MinPurgeDuty && c.PurgeDuty <= MaxPurgeDuty) { // also NaN
 		bad("PURGE_DUTY", strconv.FormatFloat(c.PurgeDuty, 'g', -1, 64), allowPurgeDuty, errors.New("out of range"))
 	}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/lease"
 	"github.com/auditsentinel/sentinel/internal/objstore"
+	"github.com/auditsentinel/sentinel/internal/sqlstore"
 	"github.com/auditsentinel/sentinel/internal/sqlstore/sqlite"
 	"github.com/auditsentinel/sentinel/internal/testenv"
 )
@@ -37,6 +38,17 @@ func (l *listings) ListIncompleteUploads(ctx context.Context, prefix string) ([]
 	return l.Bucket.ListIncompleteUploads(ctx, prefix)
 }
 
+// sqliteStore is a fresh SQLite store, closed with the test.
+func sqliteStore(t *testing.T) *sqlstore.DB {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), testenv.SQLitePath(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func redisClient(t *testing.T, url string) redis.UniversalClient {
 	t.Helper()
 	opt, err := redis.ParseURL(url)
@@ -52,11 +64,7 @@ func redisClient(t *testing.T, url string) redis.UniversalClient {
 // two workers' sweepers list the bucket once per period between them;
 // each with its own clock (no leases), every worker lists it.
 func TestSweeperLeasesSpaceStepsAcrossWorkers(t *testing.T) {
-	db, err := sqlite.Open(t.Context(), testenv.SQLitePath(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := sqliteStore(t)
 	bucket := &listings{Bucket: fileBackend(t).bucket}
 	redisURL := testenv.RedisURL(t)
 	sweeper := func(leases export.Leases) *export.Sweeper {
@@ -108,19 +116,14 @@ func TestSweeperLeasesSpaceStepsAcrossWorkers(t *testing.T) {
 // costly steps are skipped and the pass reports why; the rest of the pass
 // still runs.
 func TestSweeperLeaseErrorSkipsTheStep(t *testing.T) {
-	db, err := sqlite.Open(t.Context(), testenv.SQLitePath(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := sqliteStore(t)
 	bucket := &listings{Bucket: fileBackend(t).bucket}
 	down := redisClient(t, fmt.Sprintf("redis://127.0.0.1:%d/0?max_retries=-1", testenv.FreePort(t)))
 	s := &export.Sweeper{
 		Store: db, Bucket: bucket, Queue: &requeues{}, Logger: slog.New(slog.DiscardHandler), Now: time.Now,
 		Leases: &lease.Redis{Client: down, Owner: "w"},
 	}
-	err = s.Sweep(t.Context())
-	if err == nil {
+	if err := s.Sweep(t.Context()); err == nil {
 		t.Fatal("a pass whose leases could not be taken reported no error")
 	}
 	if o, u := bucket.objects.Load(), bucket.uploads.Load(); o != 0 || u != 0 {
@@ -132,11 +135,7 @@ func TestSweeperLeaseErrorSkipsTheStep(t *testing.T) {
 // keeps its lease, so no other worker runs it beside it; once it ends, the
 // lease lapses within a period and the step runs again elsewhere.
 func TestSweeperHoldsTheLeaseWhileAStepRuns(t *testing.T) {
-	db, err := sqlite.Open(t.Context(), testenv.SQLitePath(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := sqliteStore(t)
 	bucket := &listings{Bucket: fileBackend(t).bucket, hold: make(chan struct{})}
 	c := redisClient(t, testenv.RedisURL(t))
 	const period = 400 * time.Millisecond
