@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"time"
-	"unsafe"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/objstore"
@@ -116,7 +115,7 @@ func (s *Follower) Wait(ctx context.Context, tenant string, e audit.Export, d ti
 				}
 				if !graceEnd.IsZero() {
 					w.Pending = append(w.Pending, en)
-					held += len(en.Data)
+					held += en.Len()
 				}
 			case KindBroken:
 				w.Pending, held, graceEnd = nil, 0, time.Time{} // not worth streaming
@@ -176,6 +175,7 @@ func (s *Follower) Copy(ctx context.Context, out io.Writer, w Waited) (_ audit.E
 			if streaming, err = st.apply(pending); err != nil {
 				return e, gone() // the client went away
 			}
+			s.reportBad(ctx, e.ID, st)
 		}
 		if ctx.Err() != nil {
 			return e, ctx.Err()
@@ -236,8 +236,17 @@ func (s *Follower) Copy(ctx context.Context, out io.Writer, w Waited) (_ audit.E
 			if _, err := st.apply(pending); err != nil {
 				return cur, gone()
 			}
+			s.reportBad(ctx, e.ID, st)
 		}
 		return cur, s.finish(ctx, cur, st, abort, gone)
+	}
+}
+
+// reportBad logs the entry that stopped st's streaming, if one did.
+func (s *Follower) reportBad(ctx context.Context, exportID string, st *liveSend) {
+	if st.bad != nil {
+		s.logger().WarnContext(ctx, "live: unreadable entry; finishing from storage", "export_id", exportID, "err", st.bad)
+		st.bad = nil
 	}
 }
 
@@ -272,7 +281,7 @@ func (s *Follower) finish(ctx context.Context, e audit.Export, st *liveSend, abo
 		for st.sent < e.SizeBytes {
 			n, err := rs.Read(buf)
 			if n > 0 {
-				if werr := st.write(string(buf[:n])); werr != nil {
+				if werr := st.write(buf[:n]); werr != nil {
 					return gone()
 				}
 			}
@@ -301,12 +310,16 @@ type liveSend struct {
 	sent int64
 	// fromStorage: the stream missed bytes that came from the stored file.
 	fromStorage bool
+	// block is where compressed entries are decoded, one at a time.
+	block []byte
+	// bad is the entry that could not be decoded, stopping the stream.
+	bad error
 }
 
 // apply sends what entries hold past the bytes sent so far. It reports
 // false when the stream cannot go on: it missed bytes (an entry starts past
-// what was sent: trimmed before it was read) or its publisher gave up; the
-// rest then comes from storage.
+// what was sent: trimmed before it was read), its publisher gave up, or an
+// entry cannot be decoded; the rest then comes from storage.
 func (l *liveSend) apply(entries []Entry) (streaming bool, err error) {
 	for _, en := range entries {
 		switch en.Kind {
@@ -315,8 +328,16 @@ func (l *liveSend) apply(entries []Entry) (streaming bool, err error) {
 				return false, nil
 			}
 			// A retried attempt starts again at 0: skip what was sent.
-			if skip := l.sent - en.Offset; skip < int64(len(en.Data)) {
-				if err := l.write(en.Data[skip:]); err != nil {
+			if skip := l.sent - en.Offset; skip < int64(en.Len()) {
+				b, err := en.Bytes(l.block)
+				if err != nil {
+					l.bad = err
+					return false, nil
+				}
+				if en.Compressed {
+					l.block = b
+				}
+				if err := l.write(b[skip:]); err != nil {
 					return false, err
 				}
 			}
@@ -329,12 +350,10 @@ func (l *liveSend) apply(entries []Entry) (streaming bool, err error) {
 	return true, nil
 }
 
-func (l *liveSend) write(s string) error {
-	// The writer and the hash only read the bytes (io.Writer's contract:
-	// never modify nor retain p), so they are lent the string's instead of
-	// a copy of every chunk of a large file (the response writer does not
-	// implement io.StringWriter, so io.WriteString would copy).
-	b := unsafe.Slice(unsafe.StringData(s), len(s))
+// write sends b, which it only reads: an uncompressed entry's bytes are
+// lent straight from the string go-redis returned (Entry.Bytes), not a
+// copy of every chunk of a large file.
+func (l *liveSend) write(b []byte) error {
 	n, err := l.w.Write(b)
 	l.sum.Write(b[:n])
 	l.sent += int64(n)

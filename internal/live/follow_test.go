@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
@@ -137,6 +138,17 @@ func chunks(data []byte, from, to, n int) []live.Entry {
 	return out
 }
 
+// s2chunks is chunks as S2 blocks, as a publisher sends text; cut, when
+// not zero, drops that many bytes from the end of each block.
+func s2chunks(data []byte, from, to, n, cut int) []live.Entry {
+	out := chunks(data, from, to, n)
+	for i, e := range out {
+		z := s2.Encode(nil, []byte(e.Data))
+		out[i] = live.Entry{Kind: live.KindData, Offset: e.Offset, Data: string(z[:len(z)-cut]), Compressed: true, Size: len(e.Data)}
+	}
+	return out
+}
+
 const fileSize = 3<<20 + 777
 
 // copyAll runs Copy from the start of the stream.
@@ -172,6 +184,33 @@ func TestCopyWholeStream(t *testing.T) {
 	s.steps = []step{
 		{entries: append([]live.Entry{{Kind: live.KindStart, Attempt: 1}}, all[:5]...)},
 		{entries: all[5:]},
+		{before: b.complete(t), entries: []live.Entry{{Kind: live.KindEnd}}},
+	}
+	b.wantWhole(t)
+}
+
+// Compressed entries are decoded on their way to the client.
+func TestCopyCompressedStream(t *testing.T) {
+	s := &scripted{}
+	b := followSetup(t, s, fileSize)
+	s.steps = []step{
+		{entries: append([]live.Entry{{Kind: live.KindStart, Attempt: 1}}, s2chunks(b.data, 0, 1<<20, 64<<10, 0)...)},
+		{entries: chunks(b.data, 1<<20, 2<<20, 64<<10)},
+		{entries: s2chunks(b.data, 2<<20, len(b.data), 64<<10, 0)},
+		{before: b.complete(t), entries: []live.Entry{{Kind: live.KindEnd}}},
+	}
+	b.wantWhole(t)
+}
+
+// A block that does not decode (here: cut short) stops the stream at its
+// offset; the rest comes from storage and the body is still the file.
+func TestCopyBadBlockFinishesFromStorage(t *testing.T) {
+	s := &scripted{}
+	b := followSetup(t, s, fileSize)
+	s.steps = []step{
+		{entries: s2chunks(b.data, 0, 1<<20, 64<<10, 0)},
+		{entries: s2chunks(b.data, 1<<20, 2<<20, 64<<10, 3)},
+		{entries: s2chunks(b.data, 2<<20, len(b.data), 64<<10, 0)},
 		{before: b.complete(t), entries: []live.Entry{{Kind: live.KindEnd}}},
 	}
 	b.wantWhole(t)

@@ -18,12 +18,25 @@
 //
 //	k=s a=ATTEMPT            an attempt starts; its data starts at offset 0
 //	k=d o=OFFSET b=BYTES     the next bytes of the file
+//	k=z o=OFFSET b=BLOCK     the same, as an S2 block (see below)
 //	k=x o=OFFSET             the publisher dropped bytes from OFFSET on
 //	k=e                      the export is done (its record says how)
 //
 // A retried export publishes a new "s" and its bytes from offset 0 again.
 // The "e" entry is also how a waiting GET learns at once that any export
 // (PDF too) is done, instead of polling the database.
+//
+// Data is compressed on its way through Redis: a chunk goes as an S2 block
+// (klauspost/compress/s2, Snappy's block format made faster) when that is
+// smaller, as it is for every export's text. The relay's bytes cross the
+// network twice (worker to Redis, Redis to API) and sit in Redis's memory,
+// up to MaxLen chunks per stream; S2 encodes 64 KiB chunks of the demo's
+// CSV to 55 % and of its NDJSON to 41 % at 750-900 MB/s a core, and
+// decodes at 7 GB/s. zstd's fastest level makes 36 % and 27 % but at
+// 200-270 MB/s, which would cost a worker more CPU than the relay's two
+// hops save. The API decodes a block just before it sends it. An API of
+// an earlier version reads a "z" entry as malformed and finishes the
+// answer from storage, so a rolling upgrade serves the right bytes.
 package live
 
 import (
@@ -34,7 +47,9 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -68,6 +83,9 @@ const (
 	KindData   = "d"
 	KindBroken = "x"
 	KindEnd    = "e"
+	// kindDataS2 is a data entry whose bytes are an S2 block: Reader
+	// returns it as a KindData entry with Compressed set.
+	kindDataS2 = "z"
 )
 
 // Key is the Redis key of export id's stream. The braces make it one hash
@@ -104,6 +122,9 @@ type Publisher struct {
 	// 55 MB of 181, and its waiting GET finished from storage after the
 	// export completed.
 	Stall time.Duration
+	// Uncompressed sends every chunk as it is rather than as an S2 block
+	// (tests; readers of either version read both).
+	Uncompressed bool
 }
 
 func (p *Publisher) chunkSize() int { return orDefault(p.ChunkSize, DefaultChunkSize) }
@@ -209,6 +230,10 @@ type Feed struct {
 	// flight (queued, in a batch), so it bounds nothing new.
 	free chan []byte
 	done chan struct{}
+	// enc holds the S2 blocks of the batch being sent, owned by the
+	// sender: at most maxBatch buffers, allocated as batches first grow
+	// to need them.
+	enc [][]byte
 
 	// Owned by the writer.
 	buf    []byte
@@ -367,8 +392,9 @@ func (f *Feed) send(ctx context.Context, batch []chunk) (int64, error) {
 	pipe := f.p.Redis.Pipeline()
 	adds := make([]*redis.StringCmd, len(batch))
 	for i, c := range batch {
+		kind, data := f.encode(i, c.data)
 		adds[i] = pipe.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: f.p.maxLen(),
-			Values: []any{"k", KindData, "o", strconv.FormatInt(c.off, 10), "b", c.data}})
+			Values: []any{"k", kind, "o", strconv.FormatInt(c.off, 10), "b", data}})
 	}
 	pipe.Expire(ctx, key, f.p.ttl())
 	_, err := pipe.Exec(ctx)
@@ -383,13 +409,71 @@ func (f *Feed) send(ctx context.Context, batch []chunk) (int64, error) {
 	return batch[len(batch)-1].off, err // only EXPIRE failed: keep it safe
 }
 
+// encode returns the kind and bytes of the data entry for p, the i-th
+// chunk of a batch: p as an S2 block in the batch's i-th buffer when that
+// is smaller (text always is), else p itself.
+func (f *Feed) encode(i int, p []byte) (string, []byte) {
+	if f.p.Uncompressed {
+		return KindData, p
+	}
+	need := s2.MaxEncodedLen(len(p))
+	if need < 0 {
+		return KindData, p // too large for a block; never at chunk sizes
+	}
+	for len(f.enc) <= i {
+		f.enc = append(f.enc, nil)
+	}
+	if cap(f.enc[i]) < need {
+		f.enc[i] = make([]byte, need)
+	}
+	z := s2.Encode(f.enc[i][:need], p)
+	if len(z) >= len(p) {
+		return KindData, p
+	}
+	return kindDataS2, z
+}
+
 // Entry is one entry of a stream, as a Reader returns it.
 type Entry struct {
 	ID      string
 	Kind    string
 	Attempt int
 	Offset  int64
-	Data    string // go-redis hands values over as strings; kept so, not copied
+	// Data is a data entry's payload as Redis holds it: the file's bytes
+	// from Offset on, or, when Compressed, an S2 block of Size of them. Use
+	// Bytes and Len for the file's bytes. go-redis hands values over as
+	// strings; kept so, not copied.
+	Data       string
+	Compressed bool
+	Size       int // the decoded size of a Compressed entry's block
+}
+
+// Len is how many of the file's bytes a data entry carries.
+func (e Entry) Len() int {
+	if e.Compressed {
+		return e.Size
+	}
+	return len(e.Data)
+}
+
+// Bytes returns a data entry's bytes of the file: Data itself, or Data
+// decoded into buf when it is an S2 block (buf is grown when too small).
+// The result may share memory with Data and must not be modified.
+func (e Entry) Bytes(buf []byte) ([]byte, error) {
+	if !e.Compressed {
+		return unsafe.Slice(unsafe.StringData(e.Data), len(e.Data)), nil
+	}
+	if cap(buf) < e.Size {
+		buf = make([]byte, e.Size)
+	}
+	b, err := s2.Decode(buf[:cap(buf)], unsafe.Slice(unsafe.StringData(e.Data), len(e.Data)))
+	if err == nil && len(b) != e.Size {
+		err = fmt.Errorf("decoded %d bytes of %d", len(b), e.Size)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: s2 block at offset %d: %w", ErrBadEntry, e.ID, e.Offset, err)
+	}
+	return b, nil
 }
 
 // Reader reads export streams (API side).
@@ -459,9 +543,15 @@ func parse(m redis.XMessage) (Entry, error) {
 	switch e.Kind {
 	case KindStart:
 		e.Attempt, err = strconv.Atoi(str("a"))
-	case KindData:
+	case KindData, kindDataS2:
 		e.Offset, err = strconv.ParseInt(str("o"), 10, 64)
 		e.Data = str("b")
+		if e.Kind == kindDataS2 && err == nil {
+			e.Kind, e.Compressed = KindData, true
+			// The block's header says its decoded size: checked here so
+			// that Size can be trusted before the block is decoded.
+			e.Size, err = s2.DecodedLen(unsafe.Slice(unsafe.StringData(e.Data), len(e.Data)))
+		}
 	case KindBroken:
 		e.Offset, err = strconv.ParseInt(str("o"), 10, 64)
 	case KindEnd:

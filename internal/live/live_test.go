@@ -3,6 +3,8 @@ package live_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -113,6 +115,16 @@ func readAll(t *testing.T, r *live.Reader, id string) []live.Entry {
 	return nil
 }
 
+// entryBytes is data entry e's bytes of the file.
+func entryBytes(t *testing.T, e live.Entry) []byte {
+	t.Helper()
+	b, err := e.Bytes(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	rng := rand.New(rand.NewPCG(7, uint64(n)))
@@ -152,7 +164,7 @@ func TestRoundTrip(t *testing.T) {
 			if e.Kind != live.KindData || e.Offset != int64(got.Len()) {
 				t.Fatalf("entry %+v after %d bytes: want data at that offset", e, got.Len())
 			}
-			got.WriteString(e.Data)
+			got.Write(entryBytes(t, e))
 		}
 		if !bytes.Equal(got.Bytes(), want) {
 			t.Fatalf("read %d bytes back, not the %d written", got.Len(), len(want))
@@ -187,7 +199,7 @@ func TestRecycledBuffersKeepTheBytes(t *testing.T) {
 			if e.Offset != int64(got.Len()) {
 				t.Fatalf("data at offset %d after %d bytes", e.Offset, got.Len())
 			}
-			got.WriteString(e.Data)
+			got.Write(entryBytes(t, e))
 		}
 		if !bytes.Equal(got.Bytes(), want) {
 			t.Fatalf("read %d bytes back, not the %d written (or not the same bytes)", got.Len(), len(want))
@@ -276,7 +288,7 @@ func TestSlowRedisBreaksTheFeed(t *testing.T) {
 				if broken != nil || e.Offset != int64(got.Len()) {
 					t.Fatalf("data entry %d at %d after %d bytes (broken: %v)", i, e.Offset, got.Len(), broken != nil)
 				}
-				got.WriteString(e.Data)
+				got.Write(entryBytes(t, e))
 			case live.KindBroken:
 				broken = &es[i]
 			}
@@ -324,7 +336,7 @@ func TestBriefStallKeepsTheStream(t *testing.T) {
 				if e.Offset != int64(got.Len()) {
 					t.Fatalf("data at %d after %d bytes", e.Offset, got.Len())
 				}
-				got.WriteString(e.Data)
+				got.Write(entryBytes(t, e))
 			case live.KindBroken:
 				t.Fatalf("stream broken at %d although Redis answered within Stall", e.Offset)
 			}
@@ -519,4 +531,83 @@ func (px *proxy) resume() {
 	px.paused = false
 	px.cond.Broadcast()
 	px.mu.Unlock()
+}
+
+// textBytes is n bytes of CSV-like text, as compressible as an export.
+func textBytes(n int) []byte {
+	rng := rand.New(rand.NewPCG(11, uint64(n)))
+	kinds := []string{"user.login", "user.logout", "invoice.paid", "role.granted", "export.created"}
+	var b bytes.Buffer
+	for b.Len() < n {
+		fmt.Fprintf(&b, "%08x-%04x,2026-12-%02dT%02d:%02d:%02dZ,%s,web,user-%d,\"did a thing to %d\"\n",
+			rng.Uint32(), rng.IntN(1<<16), 1+rng.IntN(28), rng.IntN(24), rng.IntN(60), rng.IntN(60),
+			kinds[rng.IntN(len(kinds))], rng.IntN(500), rng.IntN(100000))
+	}
+	return b.Bytes()[:n]
+}
+
+// Text goes through Redis as S2 blocks, incompressible chunks as they
+// are, and the reader gets every byte back at its offset either way; a
+// publisher told not to compress sends every chunk as it is.
+func TestCompressedChunks(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient, _ *proxy) {
+		text := textBytes(1<<20 + 999)
+		want := append(append(append([]byte{}, text[:600<<10]...), randomBytes(200<<10)...), text[600<<10:]...)
+		for _, uncompressed := range []bool{false, true} {
+			id := fmt.Sprintf("z-%v", uncompressed)
+			p := &live.Publisher{Redis: rdb, ChunkSize: 64 << 10, Queue: 64, Uncompressed: uncompressed}
+			wantLive(t, rdb, id)
+			f := p.Start(t.Context(), id, 1)
+			writeOdd(f, want)
+			f.Close(t.Context())
+			p.End(t.Context(), id)
+
+			var got bytes.Buffer
+			var wire, compressed, plain int
+			for _, e := range readAll(t, &live.Reader{Redis: rdb}, id) {
+				if e.Kind != live.KindData {
+					continue
+				}
+				if e.Offset != int64(got.Len()) {
+					t.Fatalf("data at offset %d after %d bytes", e.Offset, got.Len())
+				}
+				b := entryBytes(t, e)
+				if len(b) != e.Len() {
+					t.Fatalf("entry at %d: Len %d, %d bytes", e.Offset, e.Len(), len(b))
+				}
+				got.Write(b)
+				wire += len(e.Data)
+				if e.Compressed {
+					compressed++
+				} else {
+					plain++
+				}
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Fatalf("uncompressed=%v: read %d bytes back, not the %d written (or not the same bytes)", uncompressed, got.Len(), len(want))
+			}
+			switch {
+			case uncompressed && (compressed > 0 || wire != len(want)):
+				t.Fatalf("uncompressed publisher: %d compressed entries, %d bytes in Redis for %d", compressed, wire, len(want))
+			case !uncompressed && (compressed < 10 || plain < 2 || wire > len(want)*2/3):
+				t.Fatalf("%d compressed and %d plain entries, %d bytes in Redis for %d; want the text compressed, the random bytes not",
+					compressed, plain, wire, len(want))
+			}
+		}
+	})
+}
+
+// An S2 entry whose header is not a block's is malformed, as any entry of
+// an unknown form: the reader reports it, and a follower goes to storage.
+func TestMalformedBlock(t *testing.T) {
+	backends(t, func(t *testing.T, rdb redis.UniversalClient, _ *proxy) {
+		err := rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: live.Key("badz"),
+			Values: []any{"k", "z", "o", "0", "b", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"}}).Err()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := (&live.Reader{Redis: rdb}).Next(t.Context(), "badz", "0", time.Second); !errors.Is(err, live.ErrBadEntry) {
+			t.Fatalf("Next: %v, want ErrBadEntry", err)
+		}
+	})
 }
