@@ -10,8 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/auditsentinel/sentinel/internal/app/apptest"
 	"github.com/auditsentinel/sentinel/internal/demo"
+	"github.com/auditsentinel/sentinel/internal/live"
 )
 
 // TestLiveExport: a CSV too large to be answered the ordinary way within
@@ -57,6 +60,41 @@ func TestLiveExport(t *testing.T) {
 	fres, stored := env.Do(http.MethodGet, "/v5/audit-sentinel/exports/"+id+"/file", key, nil)
 	if fres.StatusCode != http.StatusOK || fres.ContentLength != int64(len(body)) || !bytes.Equal(stored, body) {
 		t.Fatalf("stored file: status %d, %d bytes, equal %v", fres.StatusCode, len(stored), bytes.Equal(stored, body))
+	}
+
+	// It came through the stream, not from storage after the fact, and
+	// the stream carried it as S2 blocks of about half its size.
+	if got := scrape(t, env.URL+"/metrics")[`sentinel_live_responses_total{outcome="live"}`]; got != 1 {
+		t.Fatalf("sentinel_live_responses_total{outcome=\"live\"} = %v, want 1", got)
+	}
+	opt, err := redis.ParseURL(env.Vars["REDIS_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	es, err := (&live.Reader{Redis: rdb, Count: 1000}).Next(t.Context(), id, "0", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var relayed []byte
+	var wire, blocks int
+	for _, e := range es {
+		if e.Kind != live.KindData {
+			continue
+		}
+		b, err := e.Bytes(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		relayed, wire = append(relayed, b...), wire+len(e.Data)
+		if e.Compressed {
+			blocks++
+		}
+	}
+	if !bytes.Equal(relayed, body) || blocks == 0 || wire > len(body)*2/3 {
+		t.Fatalf("stream: %d bytes relayed (equal to the body: %v) in %d bytes, %d S2 blocks; want the body in under 2/3 of its size",
+			len(relayed), bytes.Equal(relayed, body), wire, blocks)
 	}
 
 	// A small export finishes within the grace: Content-Length, ETag.
