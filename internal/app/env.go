@@ -34,6 +34,8 @@ const EnvHelp = `Configuration comes from the environment (an empty value counts
                        (default 10m; api only)
   EXPORT_RETENTION     how long export files are kept (default 7d)
   EXPORT_LIVE          stream a large CSV to its waiting GET while it renders (default true)
+  LIVE_COMPRESSION     none | s2: S2 blocks of about half the bytes through Redis, for
+                       more worker CPU (default none; worker)
   EXPORT_MAX_ACTIVE_PER_TENANT
                        a tenant's on-demand exports queued or running at once; beyond it
                        429 (default 20, 0 = no cap; api only)

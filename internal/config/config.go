@@ -22,6 +22,7 @@
 //	EXPORT_WAIT           duration, 0s..2m                         default 20s
 //	EXPORT_REUSE_WINDOW   duration, 0s..30d (0 = never reuse)      default 10m
 //	EXPORT_LIVE           bool (stream CSVs while they render)     default true
+//	LIVE_COMPRESSION      none | s2 (the live stream in Redis)     default none
 //	EXPORT_RETENTION      duration, 1s..3650d ("7d" allowed)       default 168h
 //	PDF_MAX_EVENTS        integer, 1..100000                       default 5000
 //	EXPORT_MAX_ACTIVE_PER_TENANT  integer, 0..100000 (0 = no cap)  default 20
@@ -166,6 +167,11 @@ type Config struct {
 	// waiting GET streams it as it renders instead of after it is stored
 	// (EXPORT_LIVE, default true; package live).
 	ExportLive bool
+	// LiveCompression is how the live stream's chunks cross Redis: none,
+	// or s2, S2 blocks of about half their size, for a Redis across a
+	// network or short of memory, at ~0.25 CPU-s of a worker's per
+	// 180 MB (LIVE_COMPRESSION, default none; package live).
+	LiveCompression string
 	// S3Endpoint is AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL: the SDK
 	// reads them too, but passing the value explicitly keeps what the
 	// process logs and what it connects to the same.
@@ -268,6 +274,7 @@ func Default() Config {
 		ExportWait:        20 * time.Second,
 		ExportReuseWindow: 10 * time.Minute,
 		ExportLive:        true,
+		LiveCompression:   "none",
 		S3ObjectLockMode:  "governance",
 		ExportRetention:   7 * 24 * time.Hour,
 		PDFMaxEvents:      5000,
@@ -397,6 +404,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	boolVar("S3_FORCE_PATH_STYLE", &c.S3ForcePathStyle)
 	boolVar("S3_SIGN_PAYLOAD", &c.S3SignPayload)
 	boolVar("EXPORT_LIVE", &c.ExportLive)
+	if v, ok := get("LIVE_COMPRESSION"); ok {
+		switch m := strings.ToLower(v); m {
+		case "none", "s2":
+			c.LiveCompression = m
+		default:
+			bad("LIVE_COMPRESSION", v, "none or s2", errors.New("not a live stream compression"))
+		}
+	}
 	if v, ok := get("S3_OBJECT_LOCK_MODE"); ok {
 		switch m := strings.ToLower(v); m {
 		case "governance", "compliance", "off":
@@ -637,6 +652,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("s3_sign_payload", c.S3SignPayload),
 		slog.String("s3_object_lock_mode", c.S3ObjectLockMode),
 		slog.Bool("export_live", c.ExportLive),
+		slog.String("live_compression", c.LiveCompression),
 		slog.String("s3_endpoint", c.S3Endpoint),
 		slog.String("export_wait", FormatDuration(c.ExportWait)),
 		slog.String("export_reuse_window", FormatDuration(c.ExportReuseWindow)),

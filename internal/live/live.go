@@ -26,17 +26,20 @@
 // The "e" entry is also how a waiting GET learns at once that any export
 // (PDF too) is done, instead of polling the database.
 //
-// Data is compressed on its way through Redis: a chunk goes as an S2 block
-// (klauspost/compress/s2, Snappy's block format made faster) when that is
-// smaller, as it is for every export's text. The relay's bytes cross the
-// network twice (worker to Redis, Redis to API) and sit in Redis's memory,
-// up to MaxLen chunks per stream; S2 encodes 64 KiB chunks of the demo's
-// CSV to 55 % and of its NDJSON to 41 % at 750-900 MB/s a core, and
-// decodes at 7 GB/s. zstd's fastest level makes 36 % and 27 % but at
-// 200-270 MB/s, which would cost a worker more CPU than the relay's two
-// hops save. The API decodes a block just before it sends it. An API of
-// an earlier version reads a "z" entry as malformed and finishes the
-// answer from storage, so a rolling upgrade serves the right bytes.
+// Data may be compressed on its way through Redis (Publisher.Compress):
+// a chunk then goes as an S2 block (klauspost/compress/s2, Snappy's block
+// format made faster) when that is smaller, as it is for every export's
+// text. The relay's bytes cross the network twice (worker to Redis, Redis
+// to API) and sit in Redis's memory, up to MaxLen chunks per stream; S2
+// encodes 64 KiB chunks of the demo's CSV to 55 % and of its NDJSON to
+// 41 % at 750-900 MB/s a core, and decodes at 7 GB/s. zstd's fastest level
+// makes 36 % and 27 % but at 200-270 MB/s. It is off by default: with
+// everything on one machine (make bench) encoding cost the worker
+// 0.24-0.39 CPU-s per 600,000-event export and saved Redis and the API
+// less than that. Readers always decode it. The API decodes a block just
+// before it sends it. An API of an earlier version reads a "z" entry as
+// malformed and finishes the answer from storage, so a rolling upgrade
+// serves the right bytes.
 package live
 
 import (
@@ -122,9 +125,10 @@ type Publisher struct {
 	// 55 MB of 181, and its waiting GET finished from storage after the
 	// export completed.
 	Stall time.Duration
-	// Uncompressed sends every chunk as it is rather than as an S2 block
-	// (tests; readers of either version read both).
-	Uncompressed bool
+	// Compress sends a chunk as an S2 block when that is smaller (see the
+	// package doc): fewer bytes through Redis and its network, for more
+	// of the worker's CPU.
+	Compress bool
 }
 
 func (p *Publisher) chunkSize() int { return orDefault(p.ChunkSize, DefaultChunkSize) }
@@ -413,7 +417,7 @@ func (f *Feed) send(ctx context.Context, batch []chunk) (int64, error) {
 // chunk of a batch: p as an S2 block in the batch's i-th buffer when that
 // is smaller (text always is), else p itself.
 func (f *Feed) encode(i int, p []byte) (string, []byte) {
-	if f.p.Uncompressed {
+	if !f.p.Compress {
 		return KindData, p
 	}
 	need := s2.MaxEncodedLen(len(p))

@@ -546,16 +546,17 @@ func textBytes(n int) []byte {
 	return b.Bytes()[:n]
 }
 
-// Text goes through Redis as S2 blocks, incompressible chunks as they
-// are, and the reader gets every byte back at its offset either way; a
-// publisher told not to compress sends every chunk as it is.
+// A compressing publisher sends text through Redis as S2 blocks and
+// incompressible chunks as they are, and the reader gets every byte back
+// at its offset either way; by default a publisher sends every chunk as
+// it is.
 func TestCompressedChunks(t *testing.T) {
 	backends(t, func(t *testing.T, rdb redis.UniversalClient, _ *proxy) {
 		text := textBytes(1<<20 + 999)
 		want := append(append(append([]byte{}, text[:600<<10]...), randomBytes(200<<10)...), text[600<<10:]...)
 		for _, uncompressed := range []bool{false, true} {
 			id := fmt.Sprintf("z-%v", uncompressed)
-			p := &live.Publisher{Redis: rdb, ChunkSize: 64 << 10, Queue: 64, Uncompressed: uncompressed}
+			p := &live.Publisher{Redis: rdb, ChunkSize: 64 << 10, Queue: 64, Compress: !uncompressed}
 			wantLive(t, rdb, id)
 			f := p.Start(t.Context(), id, 1)
 			writeOdd(f, want)
