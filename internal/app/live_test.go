@@ -2,9 +2,11 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -46,6 +48,10 @@ func testLiveExport(t *testing.T, compression string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What the stream holds is read beside the body: it goes two seconds
+	// after the export ends.
+	streamed := make(chan streamRead, 1)
+	go func() { streamed <- readStream(env, res.Header.Get("X-Export-Id")) }()
 	body, err := io.ReadAll(res.Body)
 	res.Body.Close()
 	if err != nil {
@@ -78,31 +84,11 @@ func testLiveExport(t *testing.T, compression string) {
 	if got := scrape(t, env.URL+"/metrics")[`sentinel_live_responses_total{outcome="live"}`]; got != 1 {
 		t.Fatalf("sentinel_live_responses_total{outcome=\"live\"} = %v, want 1", got)
 	}
-	opt, err := redis.ParseURL(env.Vars["REDIS_URL"])
-	if err != nil {
-		t.Fatal(err)
+	sr := <-streamed
+	if sr.err != nil {
+		t.Fatalf("read the stream: %v", sr.err)
 	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	es, err := (&live.Reader{Redis: rdb, Count: 1000}).Next(t.Context(), id, "0", time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var relayed []byte
-	var wire, blocks int
-	for _, e := range es {
-		if e.Kind != live.KindData {
-			continue
-		}
-		b, err := e.Bytes(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		relayed, wire = append(relayed, b...), wire+len(e.Data)
-		if e.Compressed {
-			blocks++
-		}
-	}
+	relayed, wire, blocks := sr.data, sr.wire, sr.blocks
 	compressed := blocks > 0 && wire < len(body)*2/3
 	if !bytes.Equal(relayed, body) || compressed != (compression == "s2") || compression == "none" && wire != len(body) {
 		t.Fatalf("stream: %d bytes relayed (equal to the body: %v) in %d bytes, %d S2 blocks; want the body, compressed %v",
@@ -114,4 +100,46 @@ func testLiveExport(t *testing.T, compression string) {
 	if sres.StatusCode != http.StatusOK || sres.ContentLength != int64(len(small)) || sres.Header.Get("ETag") == "" {
 		t.Fatalf("small export: status %d, Content-Length %d, ETag %q", sres.StatusCode, sres.ContentLength, sres.Header.Get("ETag"))
 	}
+}
+
+// streamRead is what an export's live stream carried.
+type streamRead struct {
+	data         []byte // the file's bytes, decoded
+	wire, blocks int    // bytes Redis held for them; how many entries were S2 blocks
+	err          error
+}
+
+// readStream reads export id's live stream from its start to its end entry.
+func readStream(env *apptest.Env, id string) (sr streamRead) {
+	opt, err := redis.ParseURL(env.Vars["REDIS_URL"])
+	if err != nil {
+		return streamRead{err: err}
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	r := &live.Reader{Redis: rdb}
+	after := "0"
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		es, err := r.Next(context.Background(), id, after, time.Second)
+		if err != nil {
+			return streamRead{err: err}
+		}
+		for _, e := range es {
+			after = e.ID
+			switch e.Kind {
+			case live.KindEnd:
+				return sr
+			case live.KindData:
+				b, err := e.Bytes(nil)
+				if err != nil {
+					return streamRead{err: err}
+				}
+				sr.data, sr.wire = append(sr.data, b...), sr.wire+len(e.Data)
+				if e.Compressed {
+					sr.blocks++
+				}
+			}
+		}
+	}
+	return streamRead{err: fmt.Errorf("no end entry within a minute; %d bytes read", len(sr.data))}
 }
