@@ -478,12 +478,12 @@ func (e Entry) Len() int {
 // The result may share memory with Data and must not be modified.
 func (e Entry) Bytes(buf []byte) ([]byte, error) {
 	if !e.Compressed {
-		return unsafe.Slice(unsafe.StringData(e.Data), len(e.Data)), nil
+		return bytesOf(e.Data), nil
 	}
 	if cap(buf) < e.Size {
 		buf = make([]byte, e.Size)
 	}
-	b, err := s2.Decode(buf[:cap(buf)], unsafe.Slice(unsafe.StringData(e.Data), len(e.Data)))
+	b, err := s2.Decode(buf[:cap(buf)], bytesOf(e.Data))
 	if err == nil && len(b) != e.Size {
 		err = fmt.Errorf("decoded %d bytes of %d", len(b), e.Size)
 	}
@@ -492,6 +492,15 @@ func (e Entry) Bytes(buf []byte) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// maxBlock bounds the decoded size of a block a Reader accepts: far above
+// any chunk a Publisher sends (DefaultChunkSize).
+const maxBlock = 16 << 20
+
+// bytesOf lends s's bytes as a slice, which must only be read: go-redis's
+// strings are passed to the hash, the decoder and the response writer
+// without a copy of every chunk.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // Reader reads export streams (API side).
 type Reader struct {
@@ -566,8 +575,12 @@ func parse(m redis.XMessage) (Entry, error) {
 		if e.Kind == kindDataS2 && err == nil {
 			e.Kind, e.Compressed = KindData, true
 			// The block's header says its decoded size: checked here so
-			// that Size can be trusted before the block is decoded.
-			e.Size, err = s2.DecodedLen(unsafe.Slice(unsafe.StringData(e.Data), len(e.Data)))
+			// that Size can be trusted before the block is decoded (and a
+			// header claiming more than any chunk is not allocated for).
+			e.Size, err = s2.DecodedLen(bytesOf(e.Data))
+			if err == nil && e.Size > maxBlock {
+				err = fmt.Errorf("s2 block of %d bytes decoded, over %d", e.Size, maxBlock)
+			}
 		}
 	case KindBroken:
 		e.Offset, err = strconv.ParseInt(str("o"), 10, 64)

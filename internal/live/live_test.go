@@ -599,17 +599,24 @@ func TestCompressedChunks(t *testing.T) {
 	})
 }
 
-// An S2 entry whose header is not a block's is malformed, as any entry of
-// an unknown form: the reader reports it, and a follower goes to storage.
+// An S2 entry whose header is not a block's, or claims more bytes than
+// any chunk (which a reader would allocate), is malformed, as any entry
+// of an unknown form: the reader reports it, and a follower goes to
+// storage.
 func TestMalformedBlock(t *testing.T) {
 	backends(t, func(t *testing.T, rdb redis.UniversalClient, _ *proxy) {
-		err := rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: live.Key("badz"),
-			Values: []any{"k", "z", "o", "0", "b", "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"}}).Err()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := (&live.Reader{Redis: rdb}).Next(t.Context(), "badz", "0", time.Second); !errors.Is(err, live.ErrBadEntry) {
-			t.Fatalf("Next: %v, want ErrBadEntry", err)
+		for name, block := range map[string]string{
+			"not-a-header": "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+			"1GiB":         "\x80\x80\x80\x80\x04abc",
+		} {
+			err := rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: live.Key(name),
+				Values: []any{"k", "z", "o", "0", "b", block}}).Err()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := (&live.Reader{Redis: rdb}).Next(t.Context(), name, "0", time.Second); !errors.Is(err, live.ErrBadEntry) {
+				t.Fatalf("%s: Next: %v, want ErrBadEntry", name, err)
+			}
 		}
 	})
 }
