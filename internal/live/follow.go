@@ -329,13 +329,9 @@ func (l *liveSend) apply(entries []Entry) (streaming bool, err error) {
 			}
 			// A retried attempt starts again at 0: skip what was sent.
 			if skip := l.sent - en.Offset; skip < int64(en.Len()) {
-				b, err := en.Bytes(l.block)
-				if err != nil {
-					l.bad = err
+				b, ok := l.decode(en)
+				if !ok {
 					return false, nil
-				}
-				if en.Compressed {
-					l.block = b
 				}
 				if err := l.write(b[skip:]); err != nil {
 					return false, err
@@ -348,6 +344,20 @@ func (l *liveSend) apply(entries []Entry) (streaming bool, err error) {
 		}
 	}
 	return true, nil
+}
+
+// decode returns data entry en's bytes of the file, decoding a block into
+// l.block; an entry that cannot be decoded is kept in l.bad.
+func (l *liveSend) decode(en Entry) ([]byte, bool) {
+	b, err := en.Bytes(l.block)
+	if err != nil {
+		l.bad = err
+		return nil, false
+	}
+	if en.Compressed {
+		l.block = b
+	}
+	return b, true
 }
 
 // write sends b, which it only reads: an uncompressed entry's bytes are
