@@ -17,6 +17,7 @@ import (
 	"github.com/auditsentinel/sentinel/internal/app/apptest"
 	"github.com/auditsentinel/sentinel/internal/demo"
 	"github.com/auditsentinel/sentinel/internal/live"
+	"github.com/auditsentinel/sentinel/internal/testenv"
 )
 
 // TestLiveExport: a CSV too large to be answered the ordinary way within
@@ -50,8 +51,9 @@ func testLiveExport(t *testing.T, compression string) {
 	}
 	// What the stream holds is read beside the body: it goes two seconds
 	// after the export ends.
+	rdb := testenv.RedisClient(t, env.Vars["REDIS_URL"])
 	streamed := make(chan streamRead, 1)
-	go func() { streamed <- readStream(env, res.Header.Get("X-Export-Id")) }()
+	go func() { streamed <- readStream(rdb, res.Header.Get("X-Export-Id")) }()
 	body, err := io.ReadAll(res.Body)
 	res.Body.Close()
 	if err != nil {
@@ -110,13 +112,7 @@ type streamRead struct {
 }
 
 // readStream reads export id's live stream from its start to its end entry.
-func readStream(env *apptest.Env, id string) (sr streamRead) {
-	opt, err := redis.ParseURL(env.Vars["REDIS_URL"])
-	if err != nil {
-		return streamRead{err: err}
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
+func readStream(rdb redis.UniversalClient, id string) (sr streamRead) {
 	r := &live.Reader{Redis: rdb}
 	after := "0"
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {

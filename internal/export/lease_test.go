@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/auditsentinel/sentinel/internal/export"
 	"github.com/auditsentinel/sentinel/internal/lease"
 	"github.com/auditsentinel/sentinel/internal/objstore"
@@ -49,17 +47,6 @@ func sqliteStore(t *testing.T) *sqlstore.DB {
 	return db
 }
 
-func redisClient(t *testing.T, url string) redis.UniversalClient {
-	t.Helper()
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
 // TestSweeperLeasesSpaceStepsAcrossWorkers: with leases on a real Redis,
 // two workers' sweepers list the bucket once per period between them;
 // each with its own clock (no leases), every worker lists it.
@@ -91,7 +78,7 @@ func TestSweeperLeasesSpaceStepsAcrossWorkers(t *testing.T) {
 	sweep(sweeper(nil))
 	want("two workers without leases", 2, 2)
 
-	c := redisClient(t, redisURL)
+	c := testenv.RedisClient(t, redisURL)
 	a := sweeper(&lease.Redis{Client: c, Owner: "worker-a"})
 	b := sweeper(&lease.Redis{Client: c, Owner: "worker-b"})
 	sweep(a)
@@ -118,7 +105,7 @@ func TestSweeperLeasesSpaceStepsAcrossWorkers(t *testing.T) {
 func TestSweeperLeaseErrorSkipsTheStep(t *testing.T) {
 	db := sqliteStore(t)
 	bucket := &listings{Bucket: fileBackend(t).bucket}
-	down := redisClient(t, fmt.Sprintf("redis://127.0.0.1:%d/0?max_retries=-1", testenv.FreePort(t)))
+	down := testenv.RedisClient(t, fmt.Sprintf("redis://127.0.0.1:%d/0?max_retries=-1", testenv.FreePort(t)))
 	s := &export.Sweeper{
 		Store: db, Bucket: bucket, Queue: &requeues{}, Logger: slog.New(slog.DiscardHandler), Now: time.Now,
 		Leases: &lease.Redis{Client: down, Owner: "w"},
@@ -137,7 +124,7 @@ func TestSweeperLeaseErrorSkipsTheStep(t *testing.T) {
 func TestSweeperHoldsTheLeaseWhileAStepRuns(t *testing.T) {
 	db := sqliteStore(t)
 	bucket := &listings{Bucket: fileBackend(t).bucket, hold: make(chan struct{})}
-	c := redisClient(t, testenv.RedisURL(t))
+	c := testenv.RedisClient(t, testenv.RedisURL(t))
 	const period = 400 * time.Millisecond
 	sweeper := func(owner string) *export.Sweeper {
 		return &export.Sweeper{

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/live"
@@ -41,12 +40,7 @@ type liveBundle struct {
 // the abort).
 func liveSetup(t *testing.T) *liveBundle {
 	t.Helper()
-	opt, err := redis.ParseURL(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
+	rdb := testenv.RedisClient(t, testenv.RedisURL(t))
 	reader := &live.Reader{Redis: rdb}
 	if err := reader.Want(t.Context(), "x1"); err != nil {
 		t.Fatal(err)

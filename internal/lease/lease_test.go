@@ -15,13 +15,7 @@ import (
 
 func client(t *testing.T) redis.UniversalClient {
 	t.Helper()
-	opt, err := redis.ParseURL(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return testenv.RedisClient(t, testenv.RedisURL(t))
 }
 
 // TestAcquire: one holder per name and period on a real Redis; the lease

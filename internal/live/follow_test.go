@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/s2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/auditsentinel/sentinel/internal/audit"
 	"github.com/auditsentinel/sentinel/internal/live"
@@ -429,12 +428,7 @@ func TestWaitReadErrorNotOK(t *testing.T) {
 // The follower on a real Redis, with what a worker publishes: Wait is
 // woken by the end entry, and Copy from the stream's start writes the file.
 func TestFollowOverRedis(t *testing.T) {
-	opt, err := redis.ParseURL(testenv.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { rdb.Close() })
+	rdb := testenv.RedisClient(t, testenv.RedisURL(t))
 	r := &live.Reader{Redis: rdb}
 	b := followSetup(t, r, fileSize)
 	if err := r.Want(t.Context(), "x1"); err != nil {
