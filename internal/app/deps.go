@@ -160,7 +160,7 @@ func (d *Deps) LivePublisher(cfg config.Config, logger *slog.Logger) *live.Publi
 	if !cfg.ExportLive {
 		return nil
 	}
-	return &live.Publisher{Redis: d.rdb, Logger: logger.With("component", "live"), Compress: cfg.LiveCompression == "s2"}
+	return &live.Publisher{Redis: d.rdb, Logger: logger.With("component", "live"), Compress: cfg.LiveCompression == config.LiveCompressionS2}
 }
 
 // Leases are the sweeper's: its costly steps run once per period for the

@@ -98,6 +98,12 @@ const (
 	LogFormatAuto = "auto"
 )
 
+// Live stream compressions (LIVE_COMPRESSION).
+const (
+	LiveCompressionNone = "none"
+	LiveCompressionS2   = "s2"
+)
+
 // Limits enforced by Validate.
 const (
 	MaxExportWait        = 2 * time.Minute
@@ -274,7 +280,7 @@ func Default() Config {
 		ExportWait:        20 * time.Second,
 		ExportReuseWindow: 10 * time.Minute,
 		ExportLive:        true,
-		LiveCompression:   "none",
+		LiveCompression:   LiveCompressionNone,
 		S3ObjectLockMode:  "governance",
 		ExportRetention:   7 * 24 * time.Hour,
 		PDFMaxEvents:      5000,
@@ -406,7 +412,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	boolVar("EXPORT_LIVE", &c.ExportLive)
 	if v, ok := get("LIVE_COMPRESSION"); ok {
 		switch m := strings.ToLower(v); m {
-		case "none", "s2":
+		case LiveCompressionNone, LiveCompressionS2:
 			c.LiveCompression = m
 		default:
 			bad("LIVE_COMPRESSION", v, "none or s2", errors.New("not a live stream compression"))
