@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -160,27 +161,39 @@ func TestProgressBarMidExport(t *testing.T) {
 		t.Fatalf("estimate %d for %d events: not a progress bar's total", e.RowsTotal, n)
 	}
 
-	// The page polls twice a second; it shows what the record holds.
-	const bar = `(() => { const b = document.getElementById("progress"); return [b.value, b.max]; })()`
+	// The page polls twice a second; it shows what the record holds. The
+	// API asks the planner afresh on every poll, and the planner's answer
+	// may move by a row or two as the table changes under it (the reads
+	// this test makes are audited into the same table), so the bar's total
+	// is held to the estimate within 1 %, and the words beside the bar to
+	// the bar itself, read in the same instant.
+	const bar = `(() => { const b = document.getElementById("progress");
+		return {value: b.value, max: b.max, rows: document.getElementById("rows").textContent.trim()}; })()`
+	type snapshot struct {
+		Value float64 `json:"value"`
+		Max   float64 `json:"max"`
+		Rows  string  `json:"rows"`
+	}
 	deadline := time.Now().Add(30 * time.Second)
-	var vm []float64
+	var vm snapshot
 	for {
-		vm = eval[[]float64](t, ctx, bar)
-		if vm[0] == float64(e.RowsWritten) || time.Now().After(deadline) {
+		vm = eval[snapshot](t, ctx, bar)
+		if vm.Value == float64(e.RowsWritten) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if vm[0] != float64(e.RowsWritten) || vm[1] != float64(e.RowsTotal) || !(vm[0] > 0 && vm[0] <= vm[1]) {
-		t.Fatalf("progress bar %v of %v, want %d of %d, strictly between empty and full", vm[0], vm[1], e.RowsWritten, e.RowsTotal)
+	if vm.Value != float64(e.RowsWritten) || !(vm.Value > 0 && vm.Value <= vm.Max) ||
+		math.Abs(vm.Max-float64(e.RowsTotal)) > float64(e.RowsTotal)/100 {
+		t.Fatalf("progress bar %v of %v, want %d of about %d, strictly between empty and full", vm.Value, vm.Max, e.RowsWritten, e.RowsTotal)
 	}
-	if got, want := text(t, ctx, "#rows"), fmt.Sprintf("%s of ~%s rows", thousands(e.RowsWritten), thousands(e.RowsTotal)); got != want {
-		t.Errorf("rows say %q, want %q", got, want)
+	if want := fmt.Sprintf("%s of ~%s rows", thousands(e.RowsWritten), thousands(int64(vm.Max))); vm.Rows != want {
+		t.Errorf("rows say %q, want %q", vm.Rows, want)
 	}
 	if got := text(t, ctx, "#status"); got != "running" {
 		t.Errorf("status says %q mid-export", got)
 	}
-	t.Logf("progress bar at %d of %d rows (%.0f%%)", e.RowsWritten, e.RowsTotal, 100*vm[0]/vm[1])
+	t.Logf("progress bar at %d of %.0f rows (%.0f%%)", e.RowsWritten, vm.Max, 100*vm.Value/vm.Max)
 	checkA11y(t, ctx, "export in progress")
 	screenshot(t, ctx, "export-progress")
 
@@ -188,11 +201,11 @@ func TestProgressBarMidExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, ctx, "finish", chromedp.WaitVisible(chromedp.CSS("#download")))
-	if vm = eval[[]float64](t, ctx, bar); vm[0] != n || vm[1] != n {
-		t.Errorf("finished progress bar %v of %v, want %d of %d", vm[0], vm[1], n, n)
+	if vm = eval[snapshot](t, ctx, bar); vm.Value != n || vm.Max != n {
+		t.Errorf("finished progress bar %v of %v, want %d of %d", vm.Value, vm.Max, n, n)
 	}
-	if got, want := text(t, ctx, "#rows"), thousands(n)+" of "+thousands(n)+" rows"; got != want {
-		t.Errorf("finished rows say %q, want %q", got, want)
+	if want := thousands(n) + " of " + thousands(n) + " rows"; vm.Rows != want {
+		t.Errorf("finished rows say %q, want %q", vm.Rows, want)
 	}
 }
 
