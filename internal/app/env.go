@@ -10,6 +10,9 @@ const EnvHelp = `Configuration comes from the environment (an empty value counts
                        /metrics there, covering the embedded worker
   METRICS_ADDR         where a worker serves /metrics, /healthz and /readyz, e.g. :9090
                        (default unset = none; worker only)
+  DEBUG_ADDR           where the api or a worker serves Go's profiles, /debug/pprof/, e.g.
+                       127.0.0.1:6060 (default unset = none); no authentication: keep
+                       it on loopback or a pod-internal port
   DATABASE_URL         postgres://… or sqlite:PATH (default sqlite:./data/audit.db)
   REDIS_URL            redis://…, rediss://…, redis-sentinel://…, redis-cluster://…;
                        unset = embedded mode (in-process Redis and worker; the api only,

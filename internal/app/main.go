@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"runtime/debug"
 	"time"
 
@@ -41,6 +39,7 @@ type Main struct {
 	// Set by Run, for tests.
 	Deps        *Deps
 	API         *API
+	debug       *sideServer
 	ownsTracing bool
 }
 
@@ -109,6 +108,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.API = api
+	if m.debug, err = startDebug(m.Config, m.Logger); err != nil {
+		return err
+	}
 	if banner != "" && m.Stdout != nil {
 		fmt.Fprint(m.Stdout, DemoBanner(banner, api.Addr()))
 	}
@@ -118,10 +120,40 @@ func (m *Main) Run(ctx context.Context) (err error) {
 // Addr is the address the server listens on, once Run succeeded.
 func (m *Main) Addr() string { return m.API.Addr() }
 
+// DebugAddr is where the api serves /debug/pprof/ ("" without DEBUG_ADDR),
+// once Run succeeded.
+func (m *Main) DebugAddr() string { return m.debug.addr() }
+
+// startDebug serves Go's profiles on cfg.DebugAddr; nil when it is unset.
+func startDebug(cfg config.Config, logger *slog.Logger) (*sideServer, error) {
+	if cfg.DebugAddr == "" {
+		return nil, nil
+	}
+	s, err := serveSide(cfg.DebugAddr, "DEBUG_ADDR", newDebugHandler(), logger)
+	if err != nil {
+		return nil, err
+	}
+	logger.Warn("profiles listening without authentication; keep DEBUG_ADDR off public networks",
+		"addr", s.addr(), "path", "/debug/pprof/")
+	return s, nil
+}
+
+// closeSide shuts *s down (within 5 s) and forgets it; nil does nothing.
+func closeSide(s **sideServer) error {
+	if *s == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := (*s).close(ctx)
+	*s = nil
+	return err
+}
+
 // Close shuts the server down gracefully (requests in flight get 30s), then
 // the embedded worker, then every connection Run opened.
 func (m *Main) Close() error {
-	var errs []error
+	errs := []error{closeSide(&m.debug)}
 	if m.API != nil {
 		m.Logger.Info("shutting down")
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
@@ -155,7 +187,8 @@ type WorkerMain struct {
 	// Set by Run, for tests.
 	Deps        *Deps
 	Worker      *Worker
-	metrics     *metricsServer
+	metrics     *sideServer
+	debug       *sideServer
 	ownsTracing bool
 }
 
@@ -195,16 +228,13 @@ func (m *WorkerMain) Run(ctx context.Context) (err error) {
 	}
 	m.Worker = w
 	if m.Config.MetricsAddr != "" {
-		ln, err := net.Listen("tcp", m.Config.MetricsAddr)
-		if err != nil {
-			return fmt.Errorf("METRICS_ADDR %s: %w", m.Config.MetricsAddr, err)
+		if m.metrics, err = serveSide(m.Config.MetricsAddr, "METRICS_ADDR", newMetricsHandler(w.Metrics, depChecks(m.Deps)), m.Logger); err != nil {
+			return err
 		}
-		m.metrics = &metricsServer{served: make(chan error, 1), ln: ln, srv: &http.Server{
-			Handler: newMetricsHandler(w.Metrics, depChecks(m.Deps)), ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
-		}}
-		go func() { m.metrics.served <- m.metrics.srv.Serve(ln) }()
-		m.Logger.Info("worker metrics listening", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
+		m.Logger.Info("worker metrics listening", "addr", m.metrics.addr(), "paths", "/metrics /healthz /readyz")
+	}
+	if m.debug, err = startDebug(m.Config, m.Logger); err != nil {
+		return err
 	}
 	m.Logger.Info("worker started", "concurrency", m.Config.WorkerConcurrency)
 	return nil
@@ -212,24 +242,17 @@ func (m *WorkerMain) Run(ctx context.Context) (err error) {
 
 // MetricsAddr is where the worker serves /metrics ("" without
 // METRICS_ADDR), once Run succeeded.
-func (m *WorkerMain) MetricsAddr() string {
-	if m.metrics == nil {
-		return ""
-	}
-	return m.metrics.ln.Addr().String()
-}
+func (m *WorkerMain) MetricsAddr() string { return m.metrics.addr() }
+
+// DebugAddr is where the worker serves /debug/pprof/ ("" without
+// DEBUG_ADDR), once Run succeeded.
+func (m *WorkerMain) DebugAddr() string { return m.debug.addr() }
 
 // Close stops taking tasks, waits for running exports (up to asynq's
 // shutdown timeout, after which they return to the queue) and closes every
 // connection Run opened.
 func (m *WorkerMain) Close() error {
-	var errs []error
-	if m.metrics != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		errs = append(errs, m.metrics.close(ctx))
-		cancel()
-		m.metrics = nil
-	}
+	errs := []error{closeSide(&m.metrics), closeSide(&m.debug)}
 	if m.Worker != nil {
 		m.Logger.Info("worker shutting down; running exports get up to 25s, then return to the queue")
 		m.Worker.Shutdown()

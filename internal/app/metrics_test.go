@@ -56,6 +56,9 @@ func TestMetricsAfterExport(t *testing.T) {
 		Env: map[string]string{"METRICS_ADDR": "127.0.0.1:0"}})
 	apiURL := env.URL + "/metrics"
 	workerURL := "http://" + env.WorkerMain.MetricsAddr() + "/metrics"
+	if a, b := env.Main.DebugAddr(), env.WorkerMain.DebugAddr(); a != "" || b != "" {
+		t.Errorf("without DEBUG_ADDR the api serves profiles on %q, the worker on %q", a, b)
+	}
 	key := env.Key("acme")
 	env.Ingest(key, fixture())
 

@@ -11,6 +11,8 @@
 //	METRICS_ADDR          the worker's /metrics, /healthz, /readyz optional (unset = none;
 //	                      listen address, HOST:PORT or :PORT       the api serves /metrics
 //	                                                               on HTTP_ADDR)
+//	DEBUG_ADDR            Go's profiles (/debug/pprof/), no auth;   optional (unset = none)
+//	                      listen address, HOST:PORT or :PORT
 //	DATABASE_URL          postgres://… | postgresql://… |          default "sqlite:./data/audit.db"
 //	                      sqlite:PATH | sqlite://PATH
 //	REDIS_URL             see redisconn.ParseURL; unset = embedded mode
@@ -137,6 +139,11 @@ type Config struct {
 	// (METRICS_ADDR); empty: nowhere. The api ignores it: its /metrics is
 	// on HTTPAddr and, in embedded mode, covers the in-process worker.
 	MetricsAddr string
+	// DebugAddr is where the api or the worker serves Go's runtime
+	// profiles, /debug/pprof/ (DEBUG_ADDR); empty: nowhere. It has no
+	// authentication, so it is a listener of its own, never the API's:
+	// bind it to loopback or a pod-internal port.
+	DebugAddr string
 
 	// DatabaseURL is DATABASE_URL as given; DatabaseKind and DatabaseDSN are
 	// what it selects: for "postgres" the DSN is the URL itself, for
@@ -373,6 +380,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v, ok := get("METRICS_ADDR"); ok {
 		c.MetricsAddr = v
 	}
+	if v, ok := get("DEBUG_ADDR"); ok {
+		c.DebugAddr = v
+	}
 	if v, ok := get("DATABASE_URL"); ok {
 		kind, dsn, err := ParseDatabaseURL(v)
 		if err != nil {
@@ -557,6 +567,11 @@ func (c Config) Validate() error {
 			bad("METRICS_ADDR", c.MetricsAddr, allowHTTPAddr, err)
 		}
 	}
+	if c.DebugAddr != "" {
+		if err := checkListenAddr(c.DebugAddr); err != nil {
+			bad("DEBUG_ADDR", c.DebugAddr, allowHTTPAddr, err)
+		}
+	}
 
 	switch c.DatabaseKind {
 	case DatabasePostgres, DatabaseSQLite:
@@ -650,6 +665,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("debug_addr", c.DebugAddr),
 		slog.String("database", c.DatabaseKind),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("redis", c.Redis.String()),

@@ -105,6 +105,12 @@ func TestFromEnvGood(t *testing.T) {
 		{"HTTP_ADDR blank is default", map[string]string{"HTTP_ADDR": "  "}, func(t *testing.T, c Config) {
 			eq(t, c.HTTPAddr, ":8080")
 		}},
+		{"DEBUG_ADDR unset is none", map[string]string{}, func(t *testing.T, c Config) {
+			eq(t, c.DebugAddr, "")
+		}},
+		{"DEBUG_ADDR loopback", map[string]string{"DEBUG_ADDR": "127.0.0.1:6060"}, func(t *testing.T, c Config) {
+			eq(t, c.DebugAddr, "127.0.0.1:6060")
+		}},
 		{"DATABASE_URL postgres", map[string]string{"DATABASE_URL": "postgres://u:p@db:5432/audit?sslmode=disable"},
 			func(t *testing.T, c Config) {
 				eq(t, c.DatabaseKind, DatabasePostgres)
@@ -264,6 +270,8 @@ func TestFromEnvBad(t *testing.T) {
 		{"HTTP_ADDR", "8080"},
 		{"HTTP_ADDR", ":http"},
 		{"HTTP_ADDR", ":70000"},
+		{"DEBUG_ADDR", "6060"},
+		{"DEBUG_ADDR", "localhost:pprof"},
 		{"DATABASE_URL", "mysql://root@db/audit"},
 		{"DATABASE_URL", "./audit.db"},
 		{"DATABASE_URL", "sqlite:"},
