@@ -78,6 +78,13 @@
 #   BENCH_WORKER_ENV    extra VAR=VALUE words for every worker, e.g.
 #                       "GODEBUG=gctrace=1" (the gctrace goes to its log;
 #                       keep it with BENCH_KEEP=1)
+#   BENCH_PROFILE=S     with a quick mode only (profiling costs CPU, so its
+#                       figures are not a report's): the api and every
+#                       worker serve DEBUG_ADDR, and each measured export
+#                       takes an S-second CPU profile of both from just
+#                       before its GET, kept as prof/NAME-N-{api,worker}.pprof
+#                       in the temp dir (with BENCH_KEEP=1); read them with
+#                       go tool pprof -top [-diff_base OTHER] FILE
 #
 # Exits non-zero when something cannot be provisioned or a measurement fails
 # (wrong row count, bad checksum, error status). Missed targets do not fail
@@ -106,6 +113,11 @@ done
 SCALE=${BENCH_SCALE:-1}
 if ! [[ $SCALE =~ ^(1|0?\.[0-9]+)$ ]] || [ "$SCALE" = 0 ] || [[ $SCALE =~ ^0?\.0*$ ]]; then
 	printf 'bench/run.sh: BENCH_SCALE must be a number in (0, 1], not %s\n' "$SCALE" >&2
+	exit 2
+fi
+PROFILE=${BENCH_PROFILE:-}
+if [ -n "$PROFILE" ] && { ! [[ $PROFILE =~ ^[1-9][0-9]?$ ]] || [ -z "$QUICK" ]; }; then
+	printf 'bench/run.sh: BENCH_PROFILE takes seconds (1-99), with a BENCH_ONLY_ quick mode, not %s\n' "$PROFILE" >&2
 	exit 2
 fi
 if [ "$SCALE" != 1 ] && [ -z "$QUICK" ]; then
@@ -378,7 +390,12 @@ export HTTP_ADDR=127.0.0.1:$API_PORT
 # Every request is a new export: nothing is answered from an earlier one.
 export EXPORT_REUSE_WINDOW=0s EXPORT_WAIT=20s
 export LOG_FORMAT=text LOG_LEVEL=info
-unset WORKER_CONCURRENCY GOGC GOMEMLIMIT GODEBUG
+unset WORKER_CONCURRENCY GOGC GOMEMLIMIT GODEBUG DEBUG_ADDR
+# BENCH_PROFILE: where the api and the worker serve their profiles.
+if [ -n "$PROFILE" ]; then
+	API_DEBUG=127.0.0.1:$(free_port) WORKER_DEBUG=127.0.0.1:$(free_port)
+	mkdir -p "$TMP/prof"
+fi
 
 # ---------------------------------------------------------------- seed
 "$BIN/sentinelctl" migrate >/dev/null || die "sentinelctl migrate failed"
@@ -511,7 +528,7 @@ KEY_MID=$(key_for mid)
 # start_api: (re)start the api, so that its VmHWM is what it has done since.
 start_api() {
 	stop_pid "$API_PID"
-	"$BIN/api" >>"$TMP/api.log" 2>&1 &
+	env ${PROFILE:+DEBUG_ADDR=$API_DEBUG} "$BIN/api" >>"$TMP/api.log" 2>&1 &
 	API_PID=$!
 	wait_for "api" 30 curl -fsS "$BASE/readyz" ||
 		{ tail -n 30 "$TMP/api.log" >&2; die "the api did not become ready on $BASE"; }
@@ -528,7 +545,7 @@ start_worker() { # start_worker [ENV=VALUE...]
 	# looking inside it (GODEBUG=gctrace=1); the variables unset above
 	# otherwise keep the host's settings out of the figures.
 	# shellcheck disable=SC2086
-	env ${BENCH_WORKER_ENV:-} "$@" "$BIN/worker" >"$log" 2>&1 &
+	env ${PROFILE:+DEBUG_ADDR=$WORKER_DEBUG} ${BENCH_WORKER_ENV:-} "$@" "$BIN/worker" >"$log" 2>&1 &
 	WORKER_PID=$!
 	wait_for "worker" 30 grep -q 'worker started' "$log" ||
 		{ tail -n 30 "$log" >&2; die "the worker did not start (log above)"; }
@@ -541,7 +558,8 @@ rss() {
 	say "  worker peak RSS ($1): $((kib / 1024)) MiB"
 }
 export_run() { # export_run NAME KEY QUERY EXPECT_ROWS [EXPORTBENCH_FLAGS...]
-	local line
+	local line profs=()
+	[ -z "$PROFILE" ] || profile_start "$1" profs
 	# -delete: each file goes once verified, so the S3 server's disk (and
 	# the kernel's write-back of it) does not grow from run to run.
 	line=$("$BIN/exportbench" export -base "$BASE" -key "$2" -query "$3" -expect-rows "$4" -name "$1" -delete "${@:5}") ||
@@ -549,6 +567,23 @@ export_run() { # export_run NAME KEY QUERY EXPECT_ROWS [EXPORTBENCH_FLAGS...]
 	echo "$line" >>"$RESULTS"
 	say "  $line"
 	phases "$1" "$line"
+	[ ${#profs[@]} = 0 ] || wait "${profs[@]}" || die "a CPU profile of $1 failed (see $TMP/prof)"
+}
+# profile_start NAME PIDS_VAR: start a BENCH_PROFILE-second CPU profile of
+# the api and the worker, appending the pids of the curls taking them to the
+# array named PIDS_VAR.
+PROFILE_N=0
+profile_start() {
+	local -n pids=$2
+	local who addr
+	PROFILE_N=$((PROFILE_N + 1))
+	for who in api worker; do
+		addr=$API_DEBUG
+		[ "$who" = api ] || addr=$WORKER_DEBUG
+		curl -fsS -o "$TMP/prof/$1-$PROFILE_N-$who.pprof" "http://$addr/debug/pprof/profile?seconds=$PROFILE" &
+		pids+=($!)
+	done
+	sleep 0.2 # both profiles are running before the GET
 }
 # phases NAME LINE: record where the export of exportbench's LINE spent its
 # time, from its worker's completion log (render_ms: to the last byte
