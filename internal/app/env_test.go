@@ -71,3 +71,37 @@ func TestEnvHelpListsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployReadmeListsEveryVariable: deploy/README.md's variable table is
+// the long version of EnvHelp (defaults, accepted values, which binary),
+// so every variable config.FromEnv reads has a row there, or is named in
+// one (the AWS SDK's under AWS_*). METRICS_ADDR had none until a reader
+// went looking for it.
+func TestDeployReadmeListsEveryVariable(t *testing.T) {
+	t.Parallel()
+	read := map[string]bool{}
+	if _, err := config.FromEnv(func(k string) string {
+		read[k] = true
+		return ""
+	}); err != nil {
+		t.Fatalf("config on an empty environment: %v", err)
+	}
+	doc, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "deploy", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows strings.Builder
+	for line := range strings.Lines(string(doc)) {
+		if strings.HasPrefix(line, "| `") {
+			rows.WriteString(line)
+		}
+	}
+	if rows.Len() == 0 {
+		t.Fatal("deploy/README.md has no variable table rows (| `NAME` | …)")
+	}
+	for k := range read {
+		if !strings.Contains(rows.String(), "`"+k+"`") {
+			t.Errorf("%s (read by config.FromEnv) has no row in deploy/README.md's variable table", k)
+		}
+	}
+}
