@@ -153,7 +153,7 @@ func (s *Follower) Wait(ctx context.Context, tenant string, e audit.Export, d ti
 // sent differs from the file stored.
 func (s *Follower) Copy(ctx context.Context, out io.Writer, w Waited) (_ audit.Export, err error) {
 	e := w.Export
-	st := &liveSend{w: out, sum: sha256.New()}
+	st := &liveSend{w: out, sum: sha256.New(), log: s.logger().With("export_id", e.ID)}
 	end := s.Metrics.copyStarted()
 	defer func() { end(err, st.fromStorage) }()
 	abort := func(msg string, args ...any) error {
@@ -172,10 +172,9 @@ func (s *Follower) Copy(ctx context.Context, out io.Writer, w Waited) (_ audit.E
 	for {
 		if streaming {
 			var err error
-			if streaming, err = st.apply(pending); err != nil {
+			if streaming, err = st.apply(ctx, pending); err != nil {
 				return e, gone() // the client went away
 			}
-			s.reportBad(ctx, e.ID, st)
 		}
 		if ctx.Err() != nil {
 			return e, ctx.Err()
@@ -233,20 +232,11 @@ func (s *Follower) Copy(ctx context.Context, out io.Writer, w Waited) (_ audit.E
 		}
 		if streaming {
 			// Send what was read with the end entry before finishing.
-			if _, err := st.apply(pending); err != nil {
+			if _, err := st.apply(ctx, pending); err != nil {
 				return cur, gone()
 			}
-			s.reportBad(ctx, e.ID, st)
 		}
 		return cur, s.finish(ctx, cur, st, abort, gone)
-	}
-}
-
-// reportBad logs the entry that stopped st's streaming, if one did.
-func (s *Follower) reportBad(ctx context.Context, exportID string, st *liveSend) {
-	if st.bad != nil {
-		s.logger().WarnContext(ctx, "live: unreadable entry; finishing from storage", "export_id", exportID, "err", st.bad)
-		st.bad = nil
 	}
 }
 
@@ -312,15 +302,14 @@ type liveSend struct {
 	fromStorage bool
 	// block is where compressed entries are decoded, one at a time.
 	block []byte
-	// bad is the entry that could not be decoded, stopping the stream.
-	bad error
+	log   *slog.Logger // with the export's id
 }
 
 // apply sends what entries hold past the bytes sent so far. It reports
 // false when the stream cannot go on: it missed bytes (an entry starts past
 // what was sent: trimmed before it was read), its publisher gave up, or an
 // entry cannot be decoded; the rest then comes from storage.
-func (l *liveSend) apply(entries []Entry) (streaming bool, err error) {
+func (l *liveSend) apply(ctx context.Context, entries []Entry) (streaming bool, err error) {
 	for _, en := range entries {
 		switch en.Kind {
 		case KindData:
@@ -329,7 +318,7 @@ func (l *liveSend) apply(entries []Entry) (streaming bool, err error) {
 			}
 			// A retried attempt starts again at 0: skip what was sent.
 			if skip := l.sent - en.Offset; skip < int64(en.Len()) {
-				b, ok := l.decode(en)
+				b, ok := l.decode(ctx, en)
 				if !ok {
 					return false, nil
 				}
@@ -347,11 +336,11 @@ func (l *liveSend) apply(entries []Entry) (streaming bool, err error) {
 }
 
 // decode returns data entry en's bytes of the file, decoding a block into
-// l.block; an entry that cannot be decoded is kept in l.bad.
-func (l *liveSend) decode(en Entry) ([]byte, bool) {
+// l.block; false (logged) for an entry that cannot be decoded.
+func (l *liveSend) decode(ctx context.Context, en Entry) ([]byte, bool) {
 	b, err := en.Bytes(l.block)
 	if err != nil {
-		l.bad = err
+		l.log.WarnContext(ctx, "live: unreadable entry; finishing from storage", "err", err)
 		return nil, false
 	}
 	if en.Compressed {
