@@ -138,18 +138,6 @@ func startDebug(cfg config.Config, logger *slog.Logger) (*sideServer, error) {
 	return s, nil
 }
 
-// closeSide shuts *s down (within 5 s) and forgets it; nil does nothing.
-func closeSide(s **sideServer) error {
-	if *s == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := (*s).close(ctx)
-	*s = nil
-	return err
-}
-
 // Close shuts the server down gracefully (requests in flight get 30s), then
 // the embedded worker, then every connection Run opened.
 func (m *Main) Close() error {

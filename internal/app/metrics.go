@@ -2,11 +2,8 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -94,38 +91,6 @@ func depChecks(deps *Deps) []httpapi.Check {
 	}
 }
 
-// sideServer is an HTTP listener beside the API: a separate worker's
-// METRICS_ADDR (/metrics for Prometheus, /healthz and /readyz for the
-// kubelet's probes) and either binary's DEBUG_ADDR (debug.go).
-type sideServer struct {
-	srv    *http.Server
-	ln     net.Listener
-	served chan error
-}
-
-// serveSide listens on addr (from the variable envVar, named in the error)
-// and serves h there until close.
-func serveSide(addr, envVar string, h http.Handler, logger *slog.Logger) (*sideServer, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", envVar, addr, err)
-	}
-	s := &sideServer{served: make(chan error, 1), ln: ln, srv: &http.Server{
-		Handler: h, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}}
-	go func() { s.served <- s.srv.Serve(ln) }()
-	return s, nil
-}
-
-// addr is where s listens; "" for no server.
-func (s *sideServer) addr() string {
-	if s == nil {
-		return ""
-	}
-	return s.ln.Addr().String()
-}
-
 // WorkerPaths are the paths a worker serves on METRICS_ADDR.
 var WorkerPaths = []string{"/metrics", "/healthz", "/readyz"}
 
@@ -193,12 +158,4 @@ func newMetricsHandler(m *processMetrics, checks []httpapi.Check) http.Handler {
 		_, _ = w.Write([]byte(`{"ready":true}` + "\n"))
 	})
 	return mux
-}
-
-func (s *sideServer) close(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return err
 }
