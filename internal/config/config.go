@@ -75,6 +75,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -420,22 +421,19 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	boolVar("S3_FORCE_PATH_STYLE", &c.S3ForcePathStyle)
 	boolVar("S3_SIGN_PAYLOAD", &c.S3SignPayload)
 	boolVar("EXPORT_LIVE", &c.ExportLive)
-	if v, ok := get("LIVE_COMPRESSION"); ok {
-		switch m := strings.ToLower(v); m {
-		case LiveCompressionNone, LiveCompressionS2:
-			c.LiveCompression = m
-		default:
-			bad("LIVE_COMPRESSION", v, "none or s2", errors.New("not a live stream compression"))
+	// wordVar reads one of words, in any case.
+	wordVar := func(name, what string, dst *string, words ...string) {
+		if v, ok := get(name); ok {
+			if m := strings.ToLower(v); slices.Contains(words, m) {
+				*dst = m
+			} else {
+				allowed := strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+				bad(name, v, allowed, errors.New("not "+what))
+			}
 		}
 	}
-	if v, ok := get("S3_OBJECT_LOCK_MODE"); ok {
-		switch m := strings.ToLower(v); m {
-		case "governance", "compliance", "off":
-			c.S3ObjectLockMode = m
-		default:
-			bad("S3_OBJECT_LOCK_MODE", v, "governance, compliance or off", errors.New("not an Object Lock mode"))
-		}
-	}
+	wordVar("LIVE_COMPRESSION", "a live stream compression", &c.LiveCompression, LiveCompressionNone, LiveCompressionS2)
+	wordVar("S3_OBJECT_LOCK_MODE", "an Object Lock mode", &c.S3ObjectLockMode, "governance", "compliance", "off")
 	c.S3Endpoint = getenv("AWS_ENDPOINT_URL_S3")
 	if c.S3Endpoint == "" {
 		c.S3Endpoint = getenv("AWS_ENDPOINT_URL")
@@ -562,14 +560,12 @@ func (c Config) Validate() error {
 	if err := checkListenAddr(c.HTTPAddr); err != nil {
 		bad("HTTP_ADDR", c.HTTPAddr, allowHTTPAddr, err)
 	}
-	if c.MetricsAddr != "" {
-		if err := checkListenAddr(c.MetricsAddr); err != nil {
-			bad("METRICS_ADDR", c.MetricsAddr, allowHTTPAddr, err)
+	for _, a := range [...]struct{ name, addr string }{{"METRICS_ADDR", c.MetricsAddr}, {"DEBUG_ADDR", c.DebugAddr}} {
+		if a.addr == "" {
+			continue // optional: no listener
 		}
-	}
-	if c.DebugAddr != "" {
-		if err := checkListenAddr(c.DebugAddr); err != nil {
-			bad("DEBUG_ADDR", c.DebugAddr, allowHTTPAddr, err)
+		if err := checkListenAddr(a.addr); err != nil {
+			bad(a.name, a.addr, allowHTTPAddr, err)
 		}
 	}
 

@@ -9,13 +9,7 @@ import (
 
 func flushRedis(tb testing.TB, u string) {
 	tb.Helper()
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		tb.Fatalf("testenv: TEST_REDIS_URL: %v", err)
-	}
-	c := redis.NewClient(opt)
-	defer c.Close()
-	if err := c.FlushAll(context.Background()).Err(); err != nil {
+	if err := RedisClient(tb, u).FlushAll(context.Background()).Err(); err != nil {
 		tb.Fatalf("testenv: Redis at TEST_REDIS_URL is not usable: %v", err)
 	}
 }
