@@ -567,7 +567,10 @@ export_run() { # export_run NAME KEY QUERY EXPECT_ROWS [EXPORTBENCH_FLAGS...]
 	echo "$line" >>"$RESULTS"
 	say "  $line"
 	phases "$1" "$line"
-	[ ${#profs[@]} = 0 ] || wait "${profs[@]}" || die "a CPU profile of $1 failed (see $TMP/prof)"
+	local pid
+	for pid in "${profs[@]}"; do # one by one: wait with several pids reports the last one's status only
+		wait "$pid" || die "a CPU profile of $1 failed (see $TMP/prof)"
+	done
 }
 # profile_start NAME PIDS_VAR: start a BENCH_PROFILE-second CPU profile of
 # the api and the worker, appending the pids of the curls taking them to the
@@ -575,12 +578,10 @@ export_run() { # export_run NAME KEY QUERY EXPECT_ROWS [EXPORTBENCH_FLAGS...]
 PROFILE_N=0
 profile_start() {
 	local -n pids=$2
-	local who addr
+	local who
 	PROFILE_N=$((PROFILE_N + 1))
-	for who in api worker; do
-		addr=$API_DEBUG
-		[ "$who" = api ] || addr=$WORKER_DEBUG
-		curl -fsS -o "$TMP/prof/$1-$PROFILE_N-$who.pprof" "http://$addr/debug/pprof/profile?seconds=$PROFILE" &
+	for who in api=$API_DEBUG worker=$WORKER_DEBUG; do
+		curl -fsS -o "$TMP/prof/$1-$PROFILE_N-${who%%=*}.pprof" "http://${who#*=}/debug/pprof/profile?seconds=$PROFILE" &
 		pids+=($!)
 	done
 	sleep 0.2 # both profiles are running before the GET
