@@ -18,6 +18,8 @@ const targetNDJSONRatio = 0.9
 // how long storage took to finish each export (phases), that part of the
 // time; and the stored bytes per event of each format and compression
 // measured (csv-600k, csv-gzip-big, csv-zstd-big, ndjson-big, parquet-big).
+// With an NDJSON export of the seven event fields after each NDJSON export
+// (ndjson-fields-big), it also reports how the time follows the bytes.
 func ndjsonRows(w io.Writer, exports map[string][]line, rss map[string][]float64, phases map[string]line, csvRate float64) {
 	nd, pairs := exports["ndjson-big"], exports["csv-600k-paired"]
 	if len(pairs) != len(nd) {
@@ -28,6 +30,9 @@ func ndjsonRows(w io.Writer, exports map[string][]line, rss map[string][]float64
 	}
 	if len(pairs) > 0 {
 		storeRows(w, nd, pairs, phases)
+		if fields := exports["ndjson-fields-big"]; len(fields) == len(nd) {
+			bytesRows(w, nd, pairs, fields)
+		}
 	}
 	var parts []string
 	for _, f := range []struct{ name, label string }{
@@ -127,4 +132,37 @@ func formatRows(w io.Writer, label, name string, exports map[string][]line, rss 
 			thousands(m.Rows-m.SelfAuditRows), label, len(v), slices.Max(v), rssMiB, verdict(slices.Max(v) <= rssMiB))
 	}
 	return true
+}
+
+// bytesRows reports what sets the NDJSON export's pace against the CSV's:
+// the format (rendering JSON) or its bytes (every byte is hashed by the
+// worker, uploaded, relayed through Redis and the api, hashed again and
+// read by the client). fields are NDJSON exports of the seven event fields
+// alone, nearly the CSV's bytes per event, one after each of nd. A line
+// t = a + b × MB through the medians of the CSV exports (pairs) and the
+// NDJSON exports predicts the fields' time from their bytes: if the
+// prediction holds, the bytes set the pace, and the line says how many
+// bytes per event an NDJSON file could have for the target ratio.
+func bytesRows(w io.Writer, nd, pairs, fields []line) {
+	perEvent := func(l line) float64 { return float64(l.Bytes) / float64(max(l.Rows, 1)) }
+	f := medianBy(fields, func(l line) float64 { return l.Seconds })
+	c := medianBy(pairs, func(l line) float64 { return l.Seconds })
+	n := medianBy(nd, func(l line) float64 { return l.Seconds })
+	fmt.Fprintf(w, "| NDJSON of the seven event fields alone (`columns=`, no metadata; %.1f bytes an event, %.2f× the CSV's) "+
+		"÷ the CSV export run before it, rows/s (median of %d pairs) | %.2f× | — | info |\n",
+		perEvent(f), perEvent(f)/perEvent(c), len(fields), pairRatio(fields, pairs, func(l line) float64 { return l.RowsPerSec }))
+	mb := func(l line) float64 { return float64(l.Bytes) / 1e6 }
+	if mb(n) <= mb(c) || n.Seconds <= c.Seconds {
+		return // no slope to draw
+	}
+	b := (n.Seconds - c.Seconds) / (mb(n) - mb(c))
+	a := c.Seconds - b*mb(c)
+	// The NDJSON time at which rows/s is targetNDJSONRatio × the CSV's,
+	// and the bytes per event the line allows for it.
+	target := c.Seconds / targetNDJSONRatio
+	need := (target - a) / b * 1e6 / float64(max(n.Rows, 1))
+	fmt.Fprintf(w, "| time against bytes: the line t = a + b × MB through the medians of the CSV and the NDJSON exports; "+
+		"what it predicts for the seven-field NDJSON; the bytes per event at which NDJSON would reach %.2f× | "+
+		"a = %.2f s, b = %.1f ms/MB; predicted %.2f s, measured %.2f s; ≤ %.0f bytes an event (NDJSON has %.1f) | — | info |\n",
+		targetNDJSONRatio, a, b*1000, a+b*mb(f), f.Seconds, need, perEvent(n))
 }
