@@ -671,7 +671,7 @@ ndjson_step() {
 	for i in $(seq 1 "$RUNS"); do
 		start_worker
 		quiesce
-		export_run csv-600k-paired "$KEY_BIG" "file_type=csv" "$N_BIG"
+		export_cpu csv-600k-paired "$i" "$KEY_BIG" "file_type=csv" "$N_BIG"
 		rss csv-600k-paired
 		start_worker
 		quiesce
@@ -679,7 +679,7 @@ ndjson_step() {
 		rss ndjson-big
 		start_worker
 		quiesce
-		export_run ndjson-fields-big "$KEY_BIG" "file_type=ndjson&columns=$EVENT_FIELDS" "$N_BIG"
+		export_cpu ndjson-fields-big "$i" "$KEY_BIG" "file_type=ndjson&columns=$EVENT_FIELDS" "$N_BIG"
 		start_worker
 		quiesce
 		export_run parquet-big "$KEY_BIG" "file_type=parquet" "$N_BIG"

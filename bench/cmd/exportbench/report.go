@@ -391,6 +391,11 @@ func cpuSection(w io.Writer, info map[string]string, cpus, exports, copies map[s
 		mk("zstd-coded export", cpus["csv-600k-zstd"], exports["csv-600k-zstd"]),
 		mk("gzip-coded export", cpus["csv-600k-gzip"], exports["csv-600k-gzip"]),
 		mk("NDJSON export", cpus["ndjson-big"], exports["ndjson-big"]),
+		// The CSV export just before each NDJSON export, and the NDJSON
+		// export of the event fields alone just after: the same step, so
+		// the three compare (see bytesRows).
+		mk("CSV export before each NDJSON", cpus["csv-600k-paired"], exports["csv-600k-paired"]),
+		mk("seven-field NDJSON export", cpus["ndjson-fields-big"], exports["ndjson-fields-big"]),
 	}
 	sides = slices.DeleteFunc(sides, func(sd *side) bool { return sd == nil })
 	if len(sides) == 0 {
