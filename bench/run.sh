@@ -256,6 +256,15 @@ record() { json "$@" >>"$RESULTS"; }
 # pg_ticks below samples PostgreSQL around psql, and bash's `times` gives
 # psql's own. No forks in these helpers.
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null) || CLK_TCK=100
+# A VM that reports free memory back to its host (virtio-balloon free page
+# reporting; this sandbox's guest kernel has it) makes the next touch of
+# that memory fault on the host, counted as the toucher's system time: the
+# S3 server's page cache of each export is freed (parts once assembled,
+# files once deleted) and touched afresh by the next. The report names the
+# setting and how much was handed back during the run, since it moves
+# versitygw's system time, and with it (a), by up to a second.
+PAGE_REPORTING=/sys/module/page_reporting/parameters
+REPORTED0=$(cat "$PAGE_REPORTING/reported_kib" 2>/dev/null) || REPORTED0=
 PG_PM=""         # the throwaway cluster's postmaster (empty on BENCH_DATABASE_URL)
 REDIS_PID=""
 VERSITYGW_PID=""
@@ -956,7 +965,11 @@ purge_step() {
 record_env() {
 	record kind info key nproc value "$(nproc)"
 	record kind info key clk_tck value "$CLK_TCK"
-	record kind info key machine value "$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+	local reporting=""
+	if [ -n "$REPORTED0" ]; then
+		reporting=", free memory reported to the host (page_reporting order $(cat "$PAGE_REPORTING/page_reporting_order"), min_free_ms $(cat "$PAGE_REPORTING/min_free_ms" 2>/dev/null || echo '?'); $(awk -v a="$REPORTED0" -v b="$(cat "$PAGE_REPORTING/reported_kib")" 'BEGIN {printf "%.1f GiB", (b - a) / 1048576}') during the run)"
+	fi
+	record kind info key machine value "$(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)$reporting"
 	record kind info key go value "$(go version | awk '{print $3}')"
 	record kind info key commit value:s "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
 	record kind info key duration_seconds value "$SECONDS"

@@ -19,7 +19,7 @@ const targetNDJSONRatio = 0.9
 // time; and the stored bytes per event of each format and compression
 // measured (csv-600k, csv-gzip-big, csv-zstd-big, ndjson-big, parquet-big).
 // With an NDJSON export of the seven event fields after each NDJSON export
-// (ndjson-fields-big), it also reports how the time follows the bytes.
+// (ndjson-fields-big), it also reports the time each takes per MB.
 func ndjsonRows(w io.Writer, exports map[string][]line, rss map[string][]float64, phases map[string]line, csvRate float64) {
 	nd, pairs := exports["ndjson-big"], exports["csv-600k-paired"]
 	if len(pairs) != len(nd) {
@@ -137,32 +137,26 @@ func formatRows(w io.Writer, label, name string, exports map[string][]line, rss 
 // bytesRows reports what sets the NDJSON export's pace against the CSV's:
 // the format (rendering JSON) or its bytes (every byte is hashed by the
 // worker, uploaded, relayed through Redis and the api, hashed again and
-// read by the client). fields are NDJSON exports of the seven event fields
-// alone, nearly the CSV's bytes per event, one after each of nd. A line
-// t = a + b × MB through the medians of the CSV exports (pairs) and the
-// NDJSON exports predicts the fields' time from their bytes: if the
-// prediction holds, the bytes set the pace, and the line says how many
-// bytes per event an NDJSON file could have for the target ratio.
+// read by the client, on the cores everything shares). fields are NDJSON
+// exports of the seven event fields alone, nearly the CSV's bytes per
+// event, one after each of nd (pairs are the CSV exports before each). If
+// NDJSON's time per MB is no more than the CSV's, the renderer is not what
+// it waits for: the bytes are, and the row says how many bytes per event
+// an NDJSON file could have, at its measured time per MB, for the target.
 func bytesRows(w io.Writer, nd, pairs, fields []line) {
 	perEvent := func(l line) float64 { return float64(l.Bytes) / float64(max(l.Rows, 1)) }
+	perMB := func(l line) float64 { return l.Seconds / (float64(max(l.Bytes, 1)) / 1e6) }
 	f := medianBy(fields, func(l line) float64 { return l.Seconds })
 	c := medianBy(pairs, func(l line) float64 { return l.Seconds })
 	n := medianBy(nd, func(l line) float64 { return l.Seconds })
 	fmt.Fprintf(w, "| NDJSON of the seven event fields alone (`columns=`, no metadata; %.1f bytes an event, %.2f× the CSV's) "+
 		"÷ the CSV export run before it, rows/s (median of %d pairs) | %.2f× | — | info |\n",
 		perEvent(f), perEvent(f)/perEvent(c), len(fields), pairRatio(fields, pairs, func(l line) float64 { return l.RowsPerSec }))
-	mb := func(l line) float64 { return float64(l.Bytes) / 1e6 }
-	if mb(n) <= mb(c) || n.Seconds <= c.Seconds {
-		return // no slope to draw
-	}
-	b := (n.Seconds - c.Seconds) / (mb(n) - mb(c))
-	a := c.Seconds - b*mb(c)
-	// The NDJSON time at which rows/s is targetNDJSONRatio × the CSV's,
-	// and the bytes per event the line allows for it.
-	target := c.Seconds / targetNDJSONRatio
-	need := (target - a) / b * 1e6 / float64(max(n.Rows, 1))
-	fmt.Fprintf(w, "| time against bytes: the line t = a + b × MB through the medians of the CSV and the NDJSON exports; "+
-		"what it predicts for the seven-field NDJSON; the bytes per event at which NDJSON would reach %.2f× | "+
-		"a = %.2f s, b = %.1f ms/MB; predicted %.2f s, measured %.2f s; ≤ %.0f bytes an event (NDJSON has %.1f) | — | info |\n",
-		targetNDJSONRatio, a, b*1000, a+b*mb(f), f.Seconds, need, perEvent(n))
+	// The NDJSON file for which the time at NDJSON's own pace per MB is
+	// the CSV's time ÷ the target ratio.
+	need := c.Seconds / targetNDJSONRatio / perMB(n) * 1e6 / float64(max(n.Rows, 1))
+	fmt.Fprintf(w, "| time per MB, GET → last byte (medians): the CSV export before each NDJSON · NDJSON · seven-field NDJSON; "+
+		"the bytes per event at which NDJSON, at its own time per MB, would reach %.2f× | %.1f · %.1f · %.1f ms/MB; "+
+		"≤ %.0f bytes an event (NDJSON has %.1f) | — | info |\n",
+		targetNDJSONRatio, perMB(c)*1000, perMB(n)*1000, perMB(f)*1000, need, perEvent(n))
 }
