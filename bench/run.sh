@@ -973,6 +973,9 @@ record_env() {
 	record kind info key go value "$(go version | awk '{print $3}')"
 	record kind info key commit value:s "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
 	record kind info key duration_seconds value "$SECONDS"
+	# The report's header time: the run's, however much later the report
+	# is made again from the results.
+	record kind info key finished value:s "$(date -u '+%Y-%m-%d %H:%M UTC')"
 }
 
 if [ -n "$QUICK" ]; then

@@ -142,7 +142,11 @@ func report(w io.Writer, lines []line) {
 		}
 	}
 
-	fmt.Fprintf(w, "# Export benchmark (`make bench`) — %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	finished := info["finished"] // the run's end; results before it had none
+	if finished == "" {
+		finished = time.Now().UTC().Format("2006-01-02 15:04 MST")
+	}
+	fmt.Fprintf(w, "# Export benchmark (`make bench`) — %s\n\n", finished)
 	fmt.Fprintf(w, "Machine: %s · %s · PostgreSQL %s · commit %s · run took %s s.\n\n",
 		info["machine"], info["go"], info["postgres"], info["commit"], info["duration_seconds"])
 	var parts []string
