@@ -974,8 +974,9 @@ record_env() {
 	record kind info key commit value:s "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
 	record kind info key duration_seconds value "$SECONDS"
 	# The report's header time: the run's, however much later the report
-	# is made again from the results.
-	record kind info key finished value:s "$(date -u '+%Y-%m-%d %H:%M UTC')"
+	# is made again from the results; the results' file names use it too.
+	FINISHED=$(date -u +%s)
+	record kind info key finished value:s "$(date -u -d "@$FINISHED" '+%Y-%m-%d %H:%M UTC')"
 }
 
 if [ -n "$QUICK" ]; then
@@ -1095,7 +1096,7 @@ record kind info key live_from_storage value "$(grep -c 'live download finishes 
 # ---------------------------------------------------------------- report
 record_env
 mkdir -p bench/results
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
+stamp=$(date -u -d "@$FINISHED" +%Y%m%dT%H%M%SZ)
 "$BIN/exportbench" report -in "$RESULTS" >"bench/results/$stamp.md" || die "report failed"
 cp "bench/results/$stamp.md" bench/results/latest.md
 cp "$RESULTS" "bench/results/$stamp.jsonl"
